@@ -1,0 +1,3 @@
+from msetool.cli.main import main
+
+main()

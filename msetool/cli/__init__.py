@@ -1,0 +1,1 @@
+"""The command-line interface: presentation, files and exit codes live here, never in the library."""

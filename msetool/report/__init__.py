@@ -1,0 +1,1 @@
+"""Renderers and exit codes. Only :mod:`msetool.report.text` and the CLI import rich."""

@@ -1,0 +1,1 @@
+"""Validation rules: pure checks from the segment model and box/element trees to findings."""

@@ -1,0 +1,49 @@
+"""The rule catalog: one table of every rule id, its default severity, meaning and spec section.
+
+Rules are data so docs/rules.md is generated from this table (``python -m msetool.rules.catalog``) and
+can never drift from the code. Each format's rule module registers its rules at import time with
+:func:`rule`; :func:`finding` builds findings from a registered id so messages and severities stay
+consistent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from msetool.rules.findings import Finding, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    severity: Severity
+    title: str
+    #: What a browser does when it meets this (the consequence a user cares about).
+    browser: str
+    #: Spec section, e.g. "isobmff-byte-stream-format §3" or a Chromium source file.
+    spec: str
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(id: str, severity: Severity | str, title: str, browser: str, spec: str) -> Rule:
+    """Register a rule; ids are unique across all formats."""
+    if id in RULES:
+        raise ValueError(f"duplicate rule id {id}")
+    r = Rule(id, Severity(severity), title, browser, spec)
+    RULES[id] = r
+    return r
+
+
+def finding(
+    rule_id: str,
+    message: str,
+    *,
+    file: str = "",
+    offset: int | None = None,
+    box: str = "",
+    severity: Severity | None = None,
+) -> Finding:
+    r = RULES[rule_id]
+    return Finding(rule_id, severity or r.severity, message, file, offset, box, r.spec)

@@ -1,0 +1,74 @@
+"""Random-access byte sources.
+
+Readers take a :class:`ByteSource` instead of a file so the core never opens files itself and reads only
+the byte ranges it needs: box headers are read, ``mdat`` payloads are seeked past. Memory stays constant
+whatever the file size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Protocol
+
+
+class ByteSource(Protocol):
+    """A named, sized, random-access sequence of bytes."""
+
+    name: str
+
+    @property
+    def size(self) -> int: ...
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes at ``offset``; fewer only at the end of the source."""
+        ...
+
+
+class BytesSource:
+    """Bytes held in memory (tests, appends in the simulator)."""
+
+    def __init__(self, data: bytes, name: str = "<bytes>") -> None:
+        self._data = memoryview(data)
+        self.name = name
+
+    @property
+    def size(self) -> int:
+        return len(self._data)
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        return bytes(self._data[offset : offset + length])
+
+
+class FileSource:
+    """A file read with ``pread``; the only place the core touches a file descriptor."""
+
+    def __init__(self, path: str | os.PathLike[str], name: str | None = None) -> None:
+        self.path = os.fspath(path)
+        self.name = name if name is not None else self.path
+        self._fd = os.open(self.path, os.O_RDONLY)
+        self._size = os.fstat(self._fd).st_size
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        if length <= 0 or offset >= self._size:
+            return b""
+        return os.pread(self._fd, min(length, self._size - offset), offset)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> FileSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError):
+            self.close()
