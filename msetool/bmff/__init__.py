@@ -1,0 +1,39 @@
+"""ISO BMFF (fMP4) reading: box tree, segment model, and the MSE byte stream parser.
+
+Stable API (rules, the simulator and the inspector build on it; additions only):
+
+Tree (``msetool.bmff.tree``, ``msetool.bmff.reader``)
+    ``iter_boxes(source, start=0, end=None, *, issues, max_depth=24, decode=True) -> Iterator[Box]``
+        Top-level boxes of a :class:`~msetool.source.ByteSource`, one at a time, each with its decoded
+        subtree. Holds one top-level box's bytes at a time and never reads ``mdat``/``free``/``skip``
+        payloads, so memory stays constant on files of any size. Structural problems are appended to
+        ``issues`` (a list you pass) as :class:`BoxIssue`; the walk never raises on bad bytes.
+    ``read_boxes(source, ...) -> BoxTree`` (``.boxes``, ``.issues``, ``.first(type)``, ``.all(type)``)
+    ``parse_bytes(data, *, base=0, issues=None) -> list[Box]`` for in-memory bytes.
+
+    :class:`Box`: ``type`` (fourcc str), ``offset`` (absolute), ``size`` (declared; for size 0 the real
+    extent), ``header_size``, ``path`` (``moof[3]/traf[0]/trun[0]``; see ``tree.INDEXED`` for which
+    segments always carry an index), ``children``, ``fields`` (decoded payload, ISO field names:
+    ``box.fields["base_media_decode_time"]`` or ``box.get(name)``), ``usertype`` (uuid), flags
+    ``to_end``/``large``/``truncated``/``decoded``; helpers ``end``, ``payload_offset``, ``version``,
+    ``flags``, ``child(t)``, ``all(t)``, ``find("trak/mdia/mdhd")``, ``find_all("traf/trun")``,
+    ``walk()``, ``to_json()``.
+
+    ``trun`` sample tables are columns: ``fields["sample_duration"|"sample_size"|"sample_flags"|
+    "sample_composition_time_offset"]`` are lists (present only when the trun's flags carry them).
+
+    :class:`BoxIssue`: ``kind`` (one of ``tree.ISSUE_KINDS``: truncated, size-too-small,
+    overruns-parent, garbage, to-end, too-deep, too-large, invalid-field, trailing-bytes), ``offset``,
+    ``path``, ``message``.
+
+Segments (``msetool.bmff.segments``): the format-neutral model (:mod:`msetool.model`) from boxes.
+Stream (``msetool.bmff.stream``): :class:`BmffStreamParser`, the sans-IO byte stream parser the
+simulator runs, modelled on Chromium's MP4 stream parser.
+"""
+
+from __future__ import annotations
+
+from msetool.bmff.reader import iter_boxes, parse_bytes, read_boxes
+from msetool.bmff.tree import Box, BoxIssue, BoxTree
+
+__all__ = ["Box", "BoxIssue", "BoxTree", "iter_boxes", "parse_bytes", "read_boxes"]

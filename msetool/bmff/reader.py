@@ -1,0 +1,264 @@
+"""Walking box headers: from a ByteSource (files of any size) or from bytes already in memory.
+
+Top-level boxes are read one at a time through :meth:`ByteSource.read_at`: the header first, then the
+payload only when the box type has a decoder (``moov``, ``moof``, ``sidx``, ...). ``mdat`` payloads and
+unknown boxes are seeked past, so memory is bounded by the largest decoded box, never by the file.
+
+Structural problems become :class:`~msetool.bmff.tree.BoxIssue` records; the walk itself never raises.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+from msetool.binary import Reader
+from msetool.bmff.boxes import CHILDREN, DECODERS
+from msetool.bmff.tree import Box, BoxIssue, BoxTree, segment
+from msetool.errors import ParseError
+from msetool.source import ByteSource
+
+#: Deepest nesting read (moov/trak/mdia/minf/stbl/stsd/encv/sinf/schi/tenc is 10); deeper boxes are opaque.
+DEFAULT_MAX_DEPTH = 24
+#: Largest top-level box decoded in memory (a moov with full sample tables of a long film is a few MB).
+DEFAULT_MAX_DECODE = 256 * 1024 * 1024
+#: Box types never read (their payload is media data).
+SKIP_PAYLOAD = frozenset({"mdat", "free", "skip", "wide"})
+
+_HDR = struct.Struct(">I4s")
+_U64 = struct.Struct(">Q")
+
+
+class Header:
+    """A parsed box header. ``size`` is 0 when the header says "to the end" (``to_end``)."""
+
+    __slots__ = ("header_size", "large", "size", "to_end", "type", "usertype")
+
+    def __init__(self, box_type: str, size: int, header_size: int, *, usertype: bytes | None,
+                 large: bool, to_end: bool) -> None:
+        self.type = box_type
+        self.size = size
+        self.header_size = header_size
+        self.usertype = usertype
+        self.large = large
+        self.to_end = to_end
+
+
+def read_header(data: bytes | bytearray | memoryview, pos: int, end: int) -> Header | None:
+    """The box header at ``data[pos:]``, or None when ``end - pos`` bytes do not hold all of it yet."""
+    if end - pos < 8:
+        return None
+    size, raw = _HDR.unpack_from(data, pos)
+    box_type = bytes(raw).decode("latin-1")
+    hsize = 8
+    large = False
+    if size == 1:
+        if end - pos < 16:
+            return None
+        size = _U64.unpack_from(data, pos + 8)[0]
+        hsize = 16
+        large = True
+    usertype = None
+    if box_type == "uuid":
+        if end - pos < hsize + 16:
+            return None
+        usertype = bytes(data[pos + hsize : pos + hsize + 16])
+        hsize += 16
+    return Header(box_type, size, hsize, usertype=usertype, large=large, to_end=size == 0)
+
+
+def printable_type(box_type: str) -> bool:
+    """Real box types are four printable ASCII characters (``©nam`` style types appear only in udta)."""
+    return all(0x20 <= ord(c) < 0x7F or ord(c) == 0xA9 for c in box_type)
+
+
+def parse_boxes(
+    data: bytes | bytearray | memoryview,
+    start: int,
+    end: int,
+    *,
+    base: int = 0,
+    parent_path: str = "",
+    declared_end: int | None = None,
+    issues: list[BoxIssue],
+    depth: int = 0,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    decode: bool = True,
+) -> list[Box]:
+    """Boxes in ``data[start:end]`` (absolute offset of ``data[0]`` is ``base``), decoded recursively.
+
+    ``declared_end`` is where the enclosing box says it ends (defaults to ``end``); a child past it
+    overruns its parent, a child past ``end`` only is truncated (the data stops early).
+    """
+    out: list[Box] = []
+    counts: dict[str, int] = {}
+    pos = start
+    dend = end if declared_end is None else declared_end
+    prefix = parent_path + "/" if parent_path else ""
+    while pos < end:
+        hdr = read_header(data, pos, end)
+        if hdr is None:
+            if end >= dend:
+                where = parent_path or "top level"
+                issues.append(BoxIssue("garbage", base + pos, parent_path,
+                                       f"{end - pos} bytes at the end of {where} are too few for a box"))
+            break
+        idx = counts.get(hdr.type, 0)
+        counts[hdr.type] = idx + 1
+        path = prefix + segment(hdr.type, idx)
+        size = hdr.size
+        if hdr.to_end:
+            size = dend - pos
+            issues.append(BoxIssue("to-end", base + pos, path, "size 0: box extends to the end of "
+                                   + (parent_path or "the data")))
+        if size < hdr.header_size:
+            issues.append(BoxIssue("size-too-small", base + pos, path,
+                                   f"size {size} is smaller than its {hdr.header_size}-byte header"))
+            break
+        if depth == 0 and not printable_type(hdr.type):
+            issues.append(BoxIssue("garbage", base + pos, path,
+                                   f"bytes {bytes(data[pos:pos + 8]).hex()} do not start a box (type is "
+                                   "not printable)"))
+            break
+        box = Box(hdr.type, base + pos, size, hdr.header_size, path, usertype=hdr.usertype,
+                  to_end=hdr.to_end, large=hdr.large)
+        box_end = pos + size
+        if box_end > dend:
+            issues.append(BoxIssue("overruns-parent", base + pos, path,
+                                   f"box of {size} bytes ends {box_end - dend} bytes past the end of "
+                                   f"{parent_path}"))
+            box.truncated = True
+        elif box_end > end:
+            # The data stops inside this box. When an ancestor was cut short, it already said so.
+            if end >= dend:
+                issues.append(BoxIssue("truncated", base + pos, path,
+                                       f"box of {size} bytes has only {end - pos} bytes"))
+            box.truncated = True
+        if decode:
+            decode_payload(box, data, pos, min(box_end, end), base=base, issues=issues, depth=depth,
+                           max_depth=max_depth, declared_end=pos + size)
+        out.append(box)
+        if box.truncated:
+            break
+        pos = box_end
+    return out
+
+
+def decode_payload(
+    box: Box,
+    data: bytes | bytearray | memoryview,
+    pos: int,
+    end: int,
+    *,
+    base: int,
+    issues: list[BoxIssue],
+    depth: int,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    declared_end: int | None = None,
+) -> None:
+    """Decode ``box`` (its bytes are ``data[pos:end]``) and its children in place."""
+    t = box.type
+    dec = DECODERS.get(t)
+    has_children = t in CHILDREN
+    if dec is None and not has_children:
+        return
+    r = Reader(data, pos + box.header_size, end, base=base, path=box.path)
+    if dec is not None:
+        try:
+            dec(r, box)
+            box.decoded = True
+        except ParseError as e:
+            issues.append(BoxIssue("invalid-field", e.offset, box.path, e.reason))
+            return
+    if has_children:
+        if depth + 1 >= max_depth:
+            issues.append(BoxIssue("too-deep", box.payload_offset, box.path,
+                                   f"nesting deeper than {max_depth} levels; children not read"))
+            return
+        dend = declared_end if declared_end is not None else end
+        box.children = parse_boxes(data, r.pos, end, base=base, parent_path=box.path, declared_end=dend,
+                                   issues=issues, depth=depth + 1, max_depth=max_depth)
+
+
+def iter_boxes(
+    source: ByteSource,
+    start: int = 0,
+    end: int | None = None,
+    *,
+    issues: list[BoxIssue],
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    decode: bool = True,
+    max_decode: int = DEFAULT_MAX_DECODE,
+    counts: dict[str, int] | None = None,
+) -> Iterator[Box]:
+    """Top-level boxes of ``source[start:end]``, one at a time, each with its decoded subtree.
+
+    Constant memory: only one top-level box's bytes are held at a time, and never an ``mdat``'s.
+    Problems are appended to ``issues``; after a problem that makes the rest unreadable (garbage, a
+    size smaller than the header, a truncated box) the walk stops.
+    """
+    total = source.size if end is None else min(end, source.size)
+    counts = {} if counts is None else counts
+    pos = start
+    while pos < total:
+        head = source.read_at(pos, 32)
+        hdr = read_header(head, 0, len(head))
+        if hdr is None:
+            issues.append(BoxIssue("garbage" if total - pos < 8 else "truncated", pos, "",
+                                   f"{total - pos} bytes at offset {pos} are too few for a box header"))
+            return
+        idx = counts.get(hdr.type, 0)
+        counts[hdr.type] = idx + 1
+        path = segment(hdr.type, idx)
+        size = hdr.size
+        if hdr.to_end:
+            size = total - pos
+            issues.append(BoxIssue("to-end", pos, path, "size 0: box extends to the end of the data"))
+        if size < hdr.header_size:
+            issues.append(BoxIssue("size-too-small", pos, path,
+                                   f"size {size} is smaller than its {hdr.header_size}-byte header"))
+            return
+        if not printable_type(hdr.type):
+            issues.append(BoxIssue("garbage", pos, path,
+                                   f"bytes {head[:8].hex()} do not start a box (type is not printable)"))
+            return
+        box = Box(hdr.type, pos, size, hdr.header_size, path, usertype=hdr.usertype, to_end=hdr.to_end,
+                  large=hdr.large)
+        avail = min(size, total - pos)
+        if avail < size:
+            box.truncated = True
+            issues.append(BoxIssue("truncated", pos, path, f"box of {size} bytes has only {avail} bytes"))
+        if decode and hdr.type not in SKIP_PAYLOAD and (hdr.type in DECODERS or hdr.type in CHILDREN):
+            if avail > max_decode:
+                issues.append(BoxIssue("too-large", pos, path,
+                                       f"{avail} bytes is more than the {max_decode} decoded in memory"))
+            else:
+                data = source.read_at(pos, avail)
+                decode_payload(box, data, 0, len(data), base=pos, issues=issues, depth=0,
+                               max_depth=max_depth, declared_end=size)
+        yield box
+        if box.truncated:
+            return
+        pos += size
+
+
+def read_boxes(
+    source: ByteSource,
+    start: int = 0,
+    end: int | None = None,
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    decode: bool = True,
+) -> BoxTree:
+    """The whole tree of ``source`` (convenient for init segments and small files; for large files
+    prefer :func:`iter_boxes`, which holds one top-level box at a time)."""
+    tree = BoxTree(source.name, source.size)
+    tree.boxes = list(iter_boxes(source, start, end, issues=tree.issues, max_depth=max_depth, decode=decode))
+    return tree
+
+
+def parse_bytes(data: bytes, *, base: int = 0, issues: list[BoxIssue] | None = None,
+                max_depth: int = DEFAULT_MAX_DEPTH) -> list[Box]:
+    """Boxes of an in-memory buffer (tests, the stream parser's completed boxes)."""
+    return parse_boxes(data, 0, len(data), base=base, issues=[] if issues is None else issues,
+                       max_depth=max_depth)
