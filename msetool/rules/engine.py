@@ -1,0 +1,867 @@
+"""The validate engine: one byte stream (a list of appends) in, findings with file-relative offsets out.
+
+MSE sees a SourceBuffer's input as one byte stream whatever the append boundaries, so the engine treats the
+files it is given as slices of one logical stream (:class:`StreamSource`) and relocates every finding back
+to the file (and byte offset inside it) that holds the offending byte. Four stages, generic over formats:
+
+(a) the format's sans-IO :class:`~msetool.stream.ByteStreamParser` (the same one ``simulate`` runs) is fed
+    the stream; its ``ParseFailed``/``ParseWarning`` events become findings, so validate and simulate agree
+    on what makes a browser's append fail;
+(b) the format's static checker (``FORMATS[fmt].checker``) walks the structure for everything the parser
+    does not stop at (it keeps going after the first error);
+(c) :mod:`msetool.rules.timeline` checks the segment model across segments (continuity, RAPs, drift, ...);
+(d) :mod:`msetool.rules.codecs` compares the declared ``codecs`` parameter with the tracks.
+
+Findings are deduplicated, capped per rule and file (the rest summarised as "and N more"), and sorted by
+file order and offset.
+
+Checker contract (``"module:function"`` in :data:`msetool.stream.FORMATS`; rules/bmff.py, rules/webm.py,
+rules/ts.py and rules/mpeg.py implement it)::
+
+    def check_stream(ctx: CheckContext) -> Iterable[Finding]
+
+``ctx.source`` is the run's bytes as one :class:`~msetool.source.ByteSource` (offset 0 = first byte of the
+run; ``read_at`` crosses file boundaries), ``ctx.mime`` the declared type (None when sniffed),
+``ctx.events`` the parser's events for the run with run-relative offsets (the segment model: init segments,
+media segments, frames), ``ctx.state`` a dict the checker may use to carry state from one run to the next
+of the same SourceBuffer (an ``abort()`` starts a new run and keeps it; ``changeType()`` starts a new run
+and clears it), ``ctx.ends_with_abort`` says an incomplete trailing segment is expected (the page aborted
+it), ``ctx.options`` holds the user's options. The checker returns findings whose ``offset`` is
+run-relative and whose ``file`` is left empty: the engine maps them to files. A checker must never raise
+on bad bytes; if one does anyway the engine reports an internal finding instead of crashing.
+
+A *run* is what one parser sees between resets: the whole list of files for ``validate FILES``, or the
+appends between two ``abort()``/``changeType()`` calls of a scenario.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from msetool.mime import MimeType, parse_mime
+from msetool.model import InitSegment
+from msetool.rules.catalog import RULES, finding, rule
+from msetool.rules.findings import Finding, Severity
+from msetool.source import ByteSource
+from msetool.stream import (
+    FORMATS,
+    ByteStreamParser,
+    FramesParsed,
+    InitSegmentParsed,
+    MediaSegmentEnded,
+    MediaSegmentStarted,
+    ParseFailed,
+    ParserEvent,
+    ParseWarning,
+    Profile,
+    format_of,
+    load,
+    parser_for,
+)
+
+
+def ensure_rule(id: str, severity: Severity | str, title: str, browser: str, spec: str) -> None:
+    """Register a rule unless another module already did (several modules may describe the same id)."""
+    if id not in RULES:
+        rule(id, severity, title, browser, spec)
+
+
+MSE = "media-source"
+ensure_rule(
+    "GEN-12",
+    "error",
+    "Bytes violate the SourceBuffer's byte stream format",
+    "The append error algorithm runs: the SourceBuffer fires 'error', the media element reports "
+    "CHUNK_DEMUXER_ERROR_APPEND_FAILED and every later append throws InvalidStateError.",
+    f"{MSE} §sourcebuffer-segment-parser-loop step 2",
+)
+ensure_rule(
+    "GEN-LOG-01",
+    "warning",
+    "The browser logs a warning while parsing",
+    "The append succeeds; the media log carries a warning that usually means lost or shifted media.",
+    "Chromium media log",
+)
+ensure_rule(
+    "GEN-MIME-01",
+    "error",
+    "The declared type is not an MSE byte stream format",
+    "addSourceBuffer() throws NotSupportedError; nothing can be appended.",
+    "mse-byte-stream-format-registry",
+)
+ensure_rule(
+    "GEN-DETECT-01",
+    "error",
+    "The byte stream format cannot be recognised",
+    "No MSE byte stream format starts like this; whatever type the page declares, the append fails.",
+    f"{MSE} §byte-stream-formats",
+)
+ensure_rule(
+    "GEN-TRUNC-01",
+    "warning",
+    "The stream ends inside a segment",
+    "The browser keeps the partial segment waiting for more bytes; its samples are never buffered, and "
+    "appending anything else next corrupts the stream unless the page calls abort() first.",
+    f"{MSE} §sourcebuffer-segment-parser-loop",
+)
+ensure_rule(
+    "GEN-EMPTY-01",
+    "info",
+    "Empty input",
+    "A zero-length append completes immediately and changes nothing.",
+    f"{MSE} §dom-sourcebuffer-appendbuffer",
+)
+ensure_rule(
+    "GEN-INTERNAL-01",
+    "error",
+    "msetool could not check this input",
+    "Not a browser behaviour: a checker hit a bug. The other findings stand; please report the input.",
+    "msetool",
+)
+ensure_rule(
+    "GEN-CAP-01",
+    "info",
+    "More findings of the same rule were left out",
+    "Repeats of one problem usually have one cause; fix it and rerun to see the rest.",
+    "msetool",
+)
+
+# --------------------------------------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """One append: ``source[start:end]``; ``label`` names it in findings (the path the user gave)."""
+
+    source: ByteSource
+    start: int = 0
+    end: int | None = None
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.source.name
+
+    @property
+    def stop(self) -> int:
+        size = self.source.size
+        return size if self.end is None else max(self.start, min(self.end, size))
+
+    @property
+    def size(self) -> int:
+        return max(0, self.stop - self.start)
+
+
+@dataclass(frozen=True, slots=True)
+class Reset:
+    """A scenario operation that cuts the byte stream: ``abort()`` (reset parser state, keep the init
+    segment) or ``changeType(mime)`` (a new parser; the next segment must be an init segment)."""
+
+    kind: Literal["abort", "changeType", "endOfStream"]
+    mime: MimeType | None = None
+
+
+StreamItem = Slice | Reset
+
+
+class StreamSource:
+    """Slices as one ByteSource; ``locate`` maps a stream offset back to (slice index, offset in its file)."""
+
+    def __init__(self, slices: Sequence[Slice], name: str = "<stream>") -> None:
+        self.slices = list(slices)
+        self.name = name
+        self.starts: list[int] = []
+        pos = 0
+        for s in self.slices:
+            self.starts.append(pos)
+            pos += s.size
+        self._size = pos
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        if length <= 0 or offset >= self._size or offset < 0:
+            return b""
+        out = bytearray()
+        i = max(0, bisect.bisect_right(self.starts, offset) - 1)
+        while length > 0 and i < len(self.slices):
+            s = self.slices[i]
+            local = offset - self.starts[i]
+            take = min(length, s.size - local)
+            if take > 0:
+                chunk = s.source.read_at(s.start + local, take)
+                out += chunk
+                if len(chunk) < take:
+                    break
+                offset += take
+                length -= take
+            i += 1
+        return bytes(out)
+
+    def locate(self, offset: int) -> tuple[int, int]:
+        """(slice index, byte offset inside that slice's file) for a stream offset (clamped)."""
+        if not self.slices:
+            return 0, offset
+        i = max(0, min(len(self.slices) - 1, bisect.bisect_right(self.starts, offset) - 1))
+        # An offset exactly at a boundary belongs to the next non-empty slice.
+        while i + 1 < len(self.slices) and offset >= self.starts[i] + self.slices[i].size:
+            i += 1
+        return i, self.slices[i].start + (offset - self.starts[i])
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateOptions:
+    profile: Profile = "chromium"
+    #: Target segment duration in seconds for the duration-spread rule (None: the median duration).
+    target_duration: float | None = None
+    #: Findings kept per (rule, file) before the rest are summarised.
+    max_per_rule: int = 5
+    #: Chunk size used to feed the parser.
+    chunk_size: int = 4 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class CheckContext:
+    """What a format checker sees for one run (see the module docstring for the contract)."""
+
+    source: ByteSource
+    mime: MimeType | None
+    events: list[ParserEvent]
+    options: ValidateOptions
+    state: dict[str, Any] = field(default_factory=dict)
+    ends_with_abort: bool = False
+    #: Run-relative offsets where each appended slice starts (append boundaries).
+    boundaries: tuple[int, ...] = ()
+
+
+Checker = Callable[[CheckContext], Iterable[Finding]]
+
+
+# --------------------------------------------------------------------------------------------------------
+# The segment model seen by cross-segment rules
+
+
+@dataclass(slots=True)
+class TrackSpan:
+    """One track's frames inside one media segment, summarised (constant memory per segment)."""
+
+    track_id: int
+    timescale: int
+    count: int = 0
+    first_dts: int = 0
+    first_pts: int = 0
+    min_pts: int = 0
+    end_dts: int = 0  # last dts + last duration
+    max_end_pts: int = 0
+    first_keyframe: bool = False
+    keyframes: int = 0
+    last_duration: int = 0
+    total_duration: int = 0
+    max_duration: int = 0
+
+
+@dataclass(slots=True)
+class SegmentRecord:
+    """A media segment located in a file, with per-track spans, in append order."""
+
+    index: int
+    file: str
+    offset: int  # inside ``file``
+    path: str
+    run: int
+    init: InitSegment | None
+    tracks: dict[int, TrackSpan] = field(default_factory=dict)
+    after_reset: bool = False
+
+
+@dataclass(slots=True)
+class InitRecord:
+    file: str
+    offset: int
+    run: int
+    init: InitSegment
+    mime: MimeType | None
+    #: True when a changeType() came between the previous init segment and this one.
+    after_change_type: bool = False
+
+
+@dataclass(slots=True)
+class StreamModel:
+    """Every init and media segment the parser produced, in order (input to timeline and codec rules)."""
+
+    inits: list[InitRecord] = field(default_factory=list)
+    segments: list[SegmentRecord] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Validation:
+    """The result for one byte stream (a file list, or one SourceBuffer of a scenario)."""
+
+    files: list[str]
+    findings: list[Finding]
+    model: StreamModel
+    mime: MimeType | None = None
+    format: str | None = None
+
+
+# --------------------------------------------------------------------------------------------------------
+# Format detection
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The byte stream format the first bytes belong to, or None (the type must then be given)."""
+    if len(head) >= 8 and head[4:8] in (
+        b"ftyp",
+        b"styp",
+        b"moov",
+        b"moof",
+        b"sidx",
+        b"free",
+        b"skip",
+        b"emsg",
+        b"prft",
+        b"pdin",
+        b"mdat",
+        b"uuid",
+        b"meta",
+    ):
+        return "mp4"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "webm"
+    if head[:1] == b"\x47" and (len(head) < 189 or head[188:189] == b"\x47"):
+        return "mp2t"
+    if head[:3] == b"ID3" or head[:4] == b"ICY ":
+        return "mpeg"
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return "mpeg"
+    return None
+
+
+_DEFAULT_TYPES = {"mp4": "video/mp4", "webm": "video/webm", "mp2t": "video/mp2t", "mpeg": "audio/mpeg"}
+
+
+def default_mime(fmt: str, head: bytes = b"") -> MimeType:
+    """A codec-less type for a sniffed format (ADTS sniffs as audio/aac, other MPEG audio as audio/mpeg)."""
+    if fmt == "mpeg" and len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
+        return parse_mime("audio/aac")
+    return parse_mime(_DEFAULT_TYPES[fmt])
+
+
+def detect_mime(sources: Sequence[ByteSource | Slice]) -> MimeType | None:
+    """The type for the first non-empty input, sniffed from its first bytes."""
+    for s in sources:
+        sl = s if isinstance(s, Slice) else Slice(s)
+        if sl.size == 0:
+            continue
+        head = sl.source.read_at(sl.start, min(sl.size, 512))
+        fmt = sniff_format(head)
+        return default_mime(fmt, head) if fmt else None
+    return None
+
+
+# --------------------------------------------------------------------------------------------------------
+# Running the parser
+
+
+class _OffsetMap:
+    """Maps the parser's offsets (bytes since it was created) to run offsets; priming bytes map to None."""
+
+    def __init__(self) -> None:
+        self.parser_starts: list[int] = []
+        self.run_starts: list[int | None] = []
+        self.fed = 0
+
+    def add(self, run_offset: int | None, length: int) -> None:
+        if length <= 0:
+            return
+        self.parser_starts.append(self.fed)
+        self.run_starts.append(run_offset)
+        self.fed += length
+
+    def to_run(self, parser_offset: int) -> int | None:
+        if not self.parser_starts:
+            return None
+        i = max(0, bisect.bisect_right(self.parser_starts, parser_offset) - 1)
+        base = self.run_starts[i]
+        return None if base is None else base + (parser_offset - self.parser_starts[i])
+
+
+@dataclass(slots=True)
+class _RunResult:
+    events: list[ParserEvent]
+    findings: list[Finding]
+    truncated_at: int | None
+    last_init: tuple[int, int] | None  # (run offset, size) of the last init segment parsed
+
+
+def _new_parser(mime: MimeType, profile: Profile) -> ByteStreamParser | None:
+    try:
+        return parser_for(mime, profile)
+    except (KeyError, ImportError, AttributeError):
+        return None
+
+
+def _run_parser(
+    run: StreamSource,
+    *,
+    mime: MimeType,
+    options: ValidateOptions,
+    parser: ByteStreamParser | None,
+    prime: bytes,
+    flush: bool,
+) -> tuple[_RunResult, ByteStreamParser | None]:
+    """Feed one run to ``parser`` (continuing) or to a fresh one; after a ParseFailed, restart a fresh parser
+    at the next append boundary, primed with the last good init segment, so later files are still checked.
+    """
+    events: list[ParserEvent] = []
+    findings: list[Finding] = []
+    omap = _OffsetMap()
+    last_init: tuple[int, int] | None = None
+    if parser is None:
+        parser = _new_parser(mime, options.profile)
+        if parser is None:
+            return _RunResult(events, findings, None, None), None
+        if prime:
+            omap.add(None, len(prime))
+            _safe_feed(parser, prime)
+    failed = False
+    for i, sl in enumerate(run.slices):
+        base = run.starts[i]
+        if failed:
+            # Restart on a clean parser at this append boundary, as if the page had started over.
+            fresh = _new_parser(mime, options.profile)
+            if fresh is None:
+                break
+            parser, failed = fresh, False
+            omap = _OffsetMap()
+            if last_init is not None:
+                init_bytes = run.read_at(*last_init)
+                omap.add(None, len(init_bytes))
+                _safe_feed(parser, init_bytes)
+            elif prime:
+                omap.add(None, len(prime))
+                _safe_feed(parser, prime)
+        pos = 0
+        while pos < sl.size and not failed:
+            n = min(options.chunk_size, sl.size - pos)
+            data = sl.source.read_at(sl.start + pos, n)
+            if not data:
+                break
+            omap.add(base + pos, len(data))
+            pos += len(data)
+            for ev in _safe_feed(parser, data):
+                ev2 = _relocate_event(ev, omap)
+                if ev2 is None:
+                    continue
+                events.append(ev2)
+                if isinstance(ev2, InitSegmentParsed):
+                    last_init = (ev2.offset, ev2.init.size)
+                if isinstance(ev2, ParseFailed):
+                    failed = True
+    truncated_at: int | None = None
+    if flush and not failed:
+        for ev in _safe_flush(parser):
+            ev2 = _relocate_event(ev, omap)
+            if ev2 is not None:
+                events.append(ev2)
+        with contextlib.suppress(Exception):
+            if parser.in_media_segment:
+                starts = [e.offset for e in events if isinstance(e, MediaSegmentStarted)]
+                truncated_at = starts[-1] if starts else 0
+    return _RunResult(events, findings, truncated_at, last_init), (None if failed else parser)
+
+
+def _relocate_event(ev: ParserEvent, omap: _OffsetMap) -> ParserEvent | None:
+    if isinstance(ev, FramesParsed):
+        return ev
+    off = omap.to_run(ev.offset)
+    if off is None:
+        return None  # from priming bytes
+    return replace(ev, offset=off)
+
+
+def _safe_feed(parser: ByteStreamParser, data: bytes) -> list[ParserEvent]:
+    try:
+        return parser.feed(data)
+    except Exception as e:  # a parser bug must not hide the other findings
+        return [ParseFailed(f"parser raised {type(e).__name__}: {e}", 0, "", "GEN-INTERNAL-01")]
+
+
+def _safe_flush(parser: ByteStreamParser) -> list[ParserEvent]:
+    try:
+        return parser.flush()
+    except Exception as e:
+        return [
+            ParseFailed(f"parser raised {type(e).__name__} at end of stream: {e}", 0, "", "GEN-INTERNAL-01")
+        ]
+
+
+def _event_findings(events: list[ParserEvent]) -> list[Finding]:
+    out: list[Finding] = []
+    for ev in events:
+        if isinstance(ev, ParseFailed):
+            rid = ev.rule if ev.rule in RULES else "GEN-12"
+            msg = ev.message
+            if ev.rule and ev.rule not in RULES:
+                msg = f"[{ev.rule}] {msg}"
+            out.append(finding(rid, msg, offset=ev.offset, box=ev.path, severity=Severity.ERROR))
+        elif isinstance(ev, ParseWarning):
+            rid = ev.rule if ev.rule in RULES else "GEN-LOG-01"
+            out.append(finding(rid, ev.message, offset=ev.offset, box=ev.path))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------
+# Model building (cross-segment rules work on summaries, not on every frame, to keep memory flat)
+
+
+def _build_model(
+    model: StreamModel,
+    *,
+    events: list[ParserEvent],
+    run: StreamSource,
+    run_index: int,
+    mime: MimeType | None,
+    after_change_type: bool,
+    after_reset: bool,
+) -> None:
+    current: SegmentRecord | None = None
+    init: InitSegment | None = model.inits[-1].init if model.inits else None
+    first_init = True
+    for ev in events:
+        if isinstance(ev, InitSegmentParsed):
+            i, local = run.locate(ev.offset)
+            model.inits.append(
+                InitRecord(
+                    run.slices[i].name if run.slices else "",
+                    local,
+                    run_index,
+                    ev.init,
+                    mime,
+                    after_change_type and first_init,
+                )
+            )
+            first_init = False
+            init = ev.init
+        elif isinstance(ev, MediaSegmentStarted):
+            i, local = run.locate(ev.offset)
+            current = SegmentRecord(
+                len(model.segments),
+                run.slices[i].name if run.slices else "",
+                local,
+                ev.path,
+                run_index,
+                init,
+                after_reset=after_reset,
+            )
+            after_reset = False
+            model.segments.append(current)
+        elif isinstance(ev, FramesParsed):
+            if current is None:
+                continue
+            for f in ev.frames:
+                sp = current.tracks.get(f.track_id)
+                end_pts = f.pts + f.duration
+                if sp is None:
+                    sp = TrackSpan(
+                        f.track_id,
+                        f.timescale,
+                        first_dts=f.dts,
+                        first_pts=f.pts,
+                        min_pts=f.pts,
+                        first_keyframe=f.keyframe,
+                        max_end_pts=end_pts,
+                    )
+                    current.tracks[f.track_id] = sp
+                sp.count += 1
+                sp.min_pts = min(sp.min_pts, f.pts)
+                sp.max_end_pts = max(sp.max_end_pts, end_pts)
+                sp.end_dts = f.dts + f.duration
+                sp.keyframes += bool(f.keyframe)
+                sp.last_duration = f.duration
+                sp.total_duration += f.duration
+                sp.max_duration = max(sp.max_duration, f.duration)
+        elif isinstance(ev, MediaSegmentEnded):
+            current = None
+
+
+# --------------------------------------------------------------------------------------------------------
+# Post-processing
+
+
+def _finalize(findings: list[Finding], file_order: list[str], cap: int) -> list[Finding]:
+    order = {f: i for i, f in enumerate(file_order)}
+    seen: set[tuple[str, str, int | None, str]] = set()
+    unique: list[Finding] = []
+    for f in findings:
+        key = (f.rule, f.file, f.offset, f.message)
+        loose = (f.rule, f.file, f.offset, "")
+        if key in seen or (f.offset is not None and loose in seen):
+            continue
+        seen.add(key)
+        seen.add(loose)
+        unique.append(f)
+    unique.sort(
+        key=lambda f: (
+            order.get(f.file, len(order)),
+            f.offset if f.offset is not None else -1,
+            -f.severity.rank,
+            f.rule,
+        )
+    )
+    counts: dict[tuple[str, str], int] = {}
+    kept: list[Finding] = []
+    extra: dict[tuple[str, str], tuple[int, Finding]] = {}
+    for f in unique:
+        k = (f.rule, f.file)
+        counts[k] = counts.get(k, 0) + 1
+        if counts[k] <= cap:
+            kept.append(f)
+        else:
+            n, first = extra.get(k, (0, f))
+            extra[k] = (n + 1, first)
+    for (rid, _file), (n, first) in extra.items():
+        kept.append(
+            Finding(
+                rid,
+                first.severity,
+                f"... and {n} more {rid} finding{'s' if n > 1 else ''} in this file "
+                f"(the first left out is at offset {first.offset})",
+                first.file,
+                first.offset,
+                first.box,
+                first.spec,
+            )
+        )
+    kept.sort(
+        key=lambda f: (
+            order.get(f.file, len(order)),
+            f.offset if f.offset is not None else -1,
+            -f.severity.rank,
+            f.rule,
+        )
+    )
+    return kept
+
+
+def _load_checker(fmt: str) -> Checker | None:
+    ref = FORMATS[fmt].checker
+    if not ref:
+        return None
+    try:
+        fn = load(ref)
+    except (ImportError, AttributeError):
+        return None
+    return fn if callable(fn) else None
+
+
+# --------------------------------------------------------------------------------------------------------
+# Public API
+
+
+def _as_items(inputs: Sequence[ByteSource | StreamItem]) -> list[StreamItem]:
+    out: list[StreamItem] = []
+    for x in inputs:
+        if isinstance(x, Slice | Reset):
+            out.append(x)
+        else:
+            out.append(Slice(x))
+    return out
+
+
+def validate_stream(
+    inputs: Sequence[ByteSource | StreamItem],
+    mime: MimeType | str | None = None,
+    options: ValidateOptions | None = None,
+) -> Validation:
+    """Validate appends (files in append order, or a scenario's slices and resets) as one SourceBuffer's
+    byte stream against the declared type (sniffed from the content when None)."""
+    from msetool.rules import codecs as codec_rules
+    from msetool.rules import timeline
+
+    opts = options or ValidateOptions()
+    items = _as_items(inputs)
+    slices = [x for x in items if isinstance(x, Slice)]
+    files: list[str] = []
+    for s in slices:
+        if s.name not in files:
+            files.append(s.name)
+    declared = parse_mime(mime) if isinstance(mime, str) else mime
+    findings: list[Finding] = []
+    model = StreamModel()
+
+    # Split into runs at resets; each run knows its declared type and what cut it on each side.
+    runs: list[tuple[list[Slice], MimeType | None, str | None, str | None]] = []
+    cur: list[Slice] = []
+    cur_mime = declared
+    reset_before: str | None = None
+    for x in items:
+        if isinstance(x, Reset):
+            runs.append((cur, cur_mime, reset_before, x.kind))
+            cur = []
+            reset_before = x.kind
+            if x.kind == "changeType":
+                cur_mime = x.mime
+        else:
+            cur.append(x)
+    runs.append((cur, cur_mime, reset_before, None))
+
+    fmt_name: str | None = None
+    state: dict[str, Any] = {}
+    parser: ByteStreamParser | None = None
+    parser_mime: MimeType | None = None
+    prime = b""
+    used_mime: MimeType | None = declared
+    for ri, (run_slices, run_mime, before, after) in enumerate(runs):
+        abort_after = after == "abort"
+        if before == "changeType":
+            parser, state, prime = None, {}, b""
+        elif before == "abort" and parser is not None:
+            with contextlib.suppress(Exception):
+                parser.reset()
+        if not run_slices:
+            continue
+        run = StreamSource(run_slices)
+        if all(s.size == 0 for s in run_slices):
+            for s in run_slices:
+                findings.append(
+                    finding("GEN-EMPTY-01", "zero-length input: nothing to append", file=s.name, offset=0)
+                )
+            continue
+        for s in run_slices:
+            if s.size == 0:
+                findings.append(
+                    finding("GEN-EMPTY-01", "zero-length input: nothing to append", file=s.name, offset=0)
+                )
+        eff_mime = run_mime
+        sniffed = detect_mime(run_slices)
+        if eff_mime is None:
+            eff_mime = parser_mime or sniffed
+            if eff_mime is None:
+                first = next(s for s in run_slices if s.size)
+                findings.append(
+                    finding(
+                        "GEN-DETECT-01",
+                        "no MSE byte stream format starts like this (not ISO BMFF, WebM, MPEG-2 TS or MPEG "
+                        "audio); "
+                        "pass --type to say what it should be",
+                        file=first.name,
+                        offset=0,
+                    )
+                )
+                continue
+        fmt = format_of(eff_mime)
+        if fmt is None:
+            findings.append(
+                finding(
+                    "GEN-MIME-01",
+                    f"'{eff_mime.essence}' is not a MSE byte stream format type "
+                    "(video/mp4, audio/mp4, video/webm, audio/webm, video/mp2t, audio/mpeg, audio/aac)",
+                    file=run_slices[0].name,
+                    offset=None,
+                )
+            )
+            continue
+        fmt_name = fmt_name or fmt
+        used_mime = used_mime or eff_mime
+        if parser is not None and parser_mime is not None and format_of(parser_mime) != fmt:
+            parser = None
+        result, parser = _run_parser(
+            run, mime=eff_mime, options=opts, parser=parser, prime=prime, flush=after in (None, "endOfStream")
+        )
+        parser_mime = eff_mime
+        if result.last_init is not None:
+            prime = run.read_at(*result.last_init)
+        run_findings = _event_findings(result.events)
+        if result.truncated_at is not None and not abort_after:
+            run_findings.append(
+                finding(
+                    "GEN-TRUNC-01",
+                    "the stream ends inside a media segment: its samples are never buffered",
+                    offset=result.truncated_at,
+                )
+            )
+        # (b) the format's static checker
+        checker = _load_checker(fmt)
+        if checker is not None:
+            ctx = CheckContext(run, run_mime, result.events, opts, state, abort_after, tuple(run.starts))
+            try:
+                run_findings.extend(checker(ctx))
+            except Exception as e:
+                run_findings.append(
+                    finding(
+                        "GEN-INTERNAL-01", f"the {fmt} checker failed ({type(e).__name__}: {e})", offset=0
+                    )
+                )
+        # relocate to files
+        for f in run_findings:
+            findings.append(_relocate(f, run))
+        _build_model(
+            model,
+            events=result.events,
+            run=run,
+            run_index=ri,
+            mime=run_mime,
+            after_change_type=before == "changeType",
+            after_reset=before == "abort",
+        )
+
+    # (c) timeline rules and (d) codec rules on the model
+    try:
+        findings.extend(timeline.check(model, opts))
+    except Exception as e:
+        findings.append(finding("GEN-INTERNAL-01", f"timeline rules failed ({type(e).__name__}: {e})"))
+    try:
+        findings.extend(codec_rules.check(model, declared))
+    except Exception as e:
+        findings.append(finding("GEN-INTERNAL-01", f"codec rules failed ({type(e).__name__}: {e})"))
+    out = _finalize(
+        [f if f.file or not files else replace(f, file=files[0]) for f in findings], files, opts.max_per_rule
+    )
+    return Validation(files, out, model, used_mime, fmt_name)
+
+
+def _relocate(f: Finding, run: StreamSource) -> Finding:
+    if f.file:
+        return f
+    if f.offset is None:
+        return replace(f, file=run.slices[0].name if run.slices else "")
+    i, local = run.locate(f.offset)
+    return replace(f, file=run.slices[i].name, offset=local)
+
+
+def init_segments(sources: Sequence[ByteSource], mime: MimeType | str | None = None) -> list[InitSegment]:
+    """The init segments a parser finds in ``sources`` (for ``msetool codecs``); sniffs the format."""
+    declared = parse_mime(mime) if isinstance(mime, str) else mime
+    items = [Slice(s) for s in sources]
+    eff = declared or detect_mime(items)
+    if eff is None:
+        return []
+    parser = _new_parser(eff, "chromium")
+    if parser is None:
+        return []
+    out: list[InitSegment] = []
+    for sl in items:
+        pos = 0
+        while pos < sl.size:
+            data = sl.source.read_at(pos, min(4 * 1024 * 1024, sl.size - pos))
+            if not data:
+                break
+            pos += len(data)
+            try:
+                evs = parser.feed(data)
+            except Exception:
+                return out
+            for ev in evs:
+                if isinstance(ev, InitSegmentParsed):
+                    out.append(ev.init)
+                if isinstance(ev, ParseFailed):
+                    return out
+    return out
