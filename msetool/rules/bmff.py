@@ -1,0 +1,957 @@
+"""The MSE ISO BMFF byte stream format rules (w3c mse-byte-stream-format-isobmff), as a static checker.
+
+The stream parser (msetool.bmff.stream) stops at the first byte a browser would reject, exactly like the
+browser; this checker walks every top-level box of the run with :func:`msetool.bmff.iter_boxes` (headers
+only, ``mdat`` payloads are never read) and keeps going, so one run reports every broken segment.
+
+Severities predict Chromium, the browser the project is checked against: ``error`` where Chromium's
+append fails, ``warning`` where the spec says MUST but Chromium tolerates it or where playback is at risk,
+``info`` for things worth knowing. Rule ids follow docs/design mse-rules.md (BMFF-INIT-nn, BMFF-MEDIA-nn);
+ids the stream parser raises are registered by :mod:`msetool.bmff.rules` and only reused here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from msetool.bmff.reader import iter_boxes
+from msetool.bmff.tree import Box, BoxIssue
+from msetool.rules.catalog import finding
+from msetool.rules.engine import CheckContext, ensure_rule
+from msetool.rules.findings import Finding, Severity
+
+with contextlib.suppress(ImportError):
+    importlib.import_module("msetool.bmff.rules")  # the parser's rule ids, registered first
+
+ISO = "mse-byte-stream-format-isobmff"
+CHR_MP4 = "Chromium media/formats/mp4"
+APPEND_FAILS = (
+    "Chromium's append fails (CHUNK_DEMUXER_ERROR_APPEND_FAILED): the SourceBuffer fires 'error' and "
+    "the media element stops with a decode error."
+)
+
+_RULES: list[tuple[str, str, str, str, str]] = [
+    (
+        "BMFF-INIT-01",
+        "warning",
+        "The initialization segment is not ftyp followed by moov",
+        "Chromium skips a missing or misplaced ftyp; other browsers may reject the segment.",
+        f"{ISO} §iso-init-segments",
+    ),
+    (
+        "BMFF-INIT-04",
+        "warning",
+        "moov sample tables are not empty (stts/stsc/stco/stsz entries)",
+        "The spec makes this an append error; Chromium ignores the tables, so the samples they describe (and "
+        "any mdat that follows the moov) are never buffered.",
+        f"{ISO} §iso-init-segments",
+    ),
+    (
+        "BMFF-INIT-05",
+        "error",
+        "moov has no mvex: the file is not fragmented",
+        "Chromium: 'Detected unfragmented MP4. Media Source Extensions require ISO BMFF moov to contain "
+        "mvex'; " + APPEND_FAILS,
+        f"{ISO} §iso-init-segments",
+    ),
+    (
+        "BMFF-INIT-06",
+        "error",
+        "A track has no trex, or its default_sample_description_index is 0",
+        APPEND_FAILS,
+        f"{CHR_MP4}/mp4_stream_parser.cc ParseMoov; ISO/IEC 14496-12 §8.8.3",
+    ),
+    (
+        "BMFF-INIT-07",
+        "warning",
+        "The edit list goes beyond one edit with media_rate 1",
+        "Browsers only honour the first non-empty edit's media_time (Chromium ignores empty edits, later "
+        "entries, segment_duration and rate): timestamps may differ between browsers.",
+        f"{ISO} §iso-init-segments",
+    ),
+    (
+        "BMFF-INIT-09",
+        "error",
+        "A top-level box type that a browser does not accept",
+        "Chromium: 'Invalid top-level ISO BMFF box type'; " + APPEND_FAILS,
+        f"{ISO} §iso-init-segments; {CHR_MP4}/box_reader.cc",
+    ),
+    (
+        "BMFF-INIT-10",
+        "error",
+        "A box with size 0 (extends to the end of the file)",
+        "Chromium: 'ISO BMFF boxes that run to EOS are not supported'; " + APPEND_FAILS,
+        f"{CHR_MP4}/box_reader.cc",
+    ),
+    (
+        "BMFF-INIT-12",
+        "error",
+        "mvhd or mdhd timescale is 0",
+        "Chromium: 'Movie header's timescale must not be 0'; " + APPEND_FAILS,
+        f"{CHR_MP4}/box_definitions.cc",
+    ),
+    (
+        "BMFF-INIT-13",
+        "error",
+        "The sample entry names a codec the browser cannot decode",
+        "The init segment is rejected ('Unsupported VisualSampleEntry type', 'Unsupported audio format'); "
+        + APPEND_FAILS,
+        "media-source §sourcebuffer-init-segment-received step 5",
+    ),
+    (
+        "BMFF-INIT-14",
+        "error",
+        "A sample entry lacks its configuration box, or the box is malformed",
+        "The decoder configuration cannot be built (e.g. avc1 without avcC, Opus without dOps); "
+        + APPEND_FAILS,
+        f"{ISO} §iso-init-segments; {CHR_MP4}/box_definitions.cc",
+    ),
+    (
+        "BMFF-INIT-17",
+        "error",
+        "An encrypted sample entry lacks sinf/frma/schm/tenc or uses an unknown scheme",
+        APPEND_FAILS,
+        "ISO/IEC 23001-7 §8; " + f"{CHR_MP4}/box_definitions.cc",
+    ),
+    (
+        "BMFF-INIT-21",
+        "error",
+        "A box that moov/trak requires is missing (mvhd, tkhd, mdia, mdhd, hdlr, stsd)",
+        APPEND_FAILS,
+        "ISO/IEC 14496-12 §8.2-8.5",
+    ),
+    (
+        "BMFF-INIT-22",
+        "warning",
+        "Platform-dependent codec (HEVC, AC-3, E-AC-3, Dolby Vision)",
+        "Only some Chromium builds decode it; where it is missing addSourceBuffer() "
+        "throws NotSupportedError.",
+        "media-source §dom-mediasource-istypesupported",
+    ),
+    (
+        "GEN-01",
+        "error",
+        "Two tracks of one initialization segment share a track_ID",
+        "Chromium: 'Video track with track_id=N already present'; " + APPEND_FAILS,
+        "media-source §introduction (Track ID)",
+    ),
+    (
+        "GEN-13",
+        "error",
+        "The initialization segment has no audio or video track",
+        "The init segment received algorithm fails (DEMUXER_ERROR_COULD_NOT_OPEN).",
+        "media-source §sourcebuffer-init-segment-received step 2",
+    ),
+    (
+        "GEN-11",
+        "error",
+        "A media segment before any initialization segment",
+        "The append error algorithm runs: the browser cannot interpret a moof without a moov.",
+        "media-source §sourcebuffer-segment-parser-loop",
+    ),
+    (
+        "BMFF-BOX-01",
+        "error",
+        "Bytes between boxes that do not start a box",
+        "The parser reads them as a box header; Chromium rejects the type or size and the append fails.",
+        f"{ISO} §iso-media-segments; {CHR_MP4}/box_reader.cc",
+    ),
+    (
+        "BMFF-BOX-02",
+        "error",
+        "A box size is smaller than its header or a child box overruns its parent",
+        APPEND_FAILS,
+        "ISO/IEC 14496-12 §4.2",
+    ),
+    (
+        "BMFF-BOX-03",
+        "error",
+        "A box payload inside moov or moof cannot be decoded",
+        "The browser reads the same fields; a short or impossible payload makes its parser give up. "
+        + APPEND_FAILS,
+        "ISO/IEC 14496-12",
+    ),
+    (
+        "BMFF-BOX-04",
+        "warning",
+        "A box outside moov/moof cannot be decoded, or nesting is too deep",
+        "Browsers skip these boxes (sidx, emsg, prft, ...) at most; tools that read them may misbehave.",
+        "ISO/IEC 14496-12",
+    ),
+    (
+        "BMFF-MEDIA-01",
+        "error",
+        "moof is not followed by the mdat holding its samples",
+        "The samples cannot be found: the browser waits for media data, then fails on the next box.",
+        f"{ISO} §iso-media-segments",
+    ),
+    (
+        "BMFF-MEDIA-06",
+        "warning",
+        "moof has no traf",
+        "The spec makes this an append error; Chromium accepts an empty fragment and buffers nothing.",
+        f"{ISO} §iso-media-segments",
+    ),
+    (
+        "BMFF-MEDIA-07",
+        "error",
+        "moof does not use movie-fragment relative addressing",
+        "Chromium: 'TFHD base-data-offset not allowed by MSE'; a first trun without data_offset is read from "
+        "the start of the moof, so the samples are garbage. " + APPEND_FAILS,
+        f"{ISO} §movie-fragment-relative-addressing",
+    ),
+    (
+        "BMFF-MEDIA-07W",
+        "warning",
+        "Several trafs without default-base-is-moof",
+        "Chromium always measures data_offset from the moof, other parsers follow ISO BMFF and "
+        "measure from the "
+        "end of the previous traf's data: the samples may be read from the wrong bytes.",
+        f"{ISO} §movie-fragment-relative-addressing",
+    ),
+    (
+        "BMFF-MEDIA-08",
+        "error",
+        "A later trun in a traf has no data_offset",
+        "Chromium reads every trun without data_offset from the start of the moof, not after the previous "
+        "run: "
+        "the samples are taken from the wrong bytes.",
+        f"{CHR_MP4}/track_run_iterator.cc",
+    ),
+    (
+        "BMFF-MEDIA-10",
+        "error",
+        "traf has no tfdt",
+        "Chromium requires tfdt ('Media Source specific: tfdt required'); " + APPEND_FAILS,
+        f"{ISO} §iso-media-segments",
+    ),
+    (
+        "BMFF-MEDIA-11",
+        "error",
+        "trun data lies outside the mdat that follows the moof",
+        "The samples reference bytes that are not media data of this segment; the browser reads the wrong "
+        "bytes or waits forever. " + APPEND_FAILS,
+        f"{ISO} §iso-media-segments",
+    ),
+    (
+        "BMFF-MEDIA-13",
+        "error",
+        "tfhd names a track_ID the initialization segment does not declare",
+        "Chromium cannot find the trak/trex for the run; " + APPEND_FAILS,
+        f"{CHR_MP4}/track_run_iterator.cc",
+    ),
+    (
+        "BMFF-MEDIA-15",
+        "warning",
+        "trun version 0 composition offsets of 2^31 or more",
+        "Chromium reads composition offsets as signed: these become negative and PTS jumps back.",
+        f"{CHR_MP4}/box_definitions.cc",
+    ),
+    (
+        "BMFF-MEDIA-16",
+        "error",
+        "sample_depends_on uses the reserved value 3",
+        "Chromium: 'Reserved value used in sample dependency info.'; " + APPEND_FAILS,
+        f"{CHR_MP4}/track_run_iterator.cc",
+    ),
+    (
+        "BMFF-MEDIA-19",
+        "warning",
+        "Samples of size 0",
+        "Chromium skips them ('Skipping trun sample with size of 0'): they never reach the buffer.",
+        f"{CHR_MP4}/mp4_stream_parser.cc",
+    ),
+    (
+        "BMFF-MEDIA-20",
+        "warning",
+        "Audio samples flagged as non-sync",
+        "Chromium treats every audio frame as a keyframe and logs a warning; other browsers may drop them.",
+        "Chromium media/filters/frame_processor.cc",
+    ),
+    (
+        "BMFF-MEDIA-22",
+        "error",
+        "Sample encryption info does not cover every sample",
+        "Chromium: 'Sample encryption info is not available.'; " + APPEND_FAILS,
+        "ISO/IEC 23001-7 §7",
+    ),
+    (
+        "BMFF-MEDIA-23",
+        "info",
+        "mfhd sequence_number decreases or repeats",
+        "MSE ignores sequence numbers, but a decrease usually means segments are appended out of order.",
+        "ISO/IEC 14496-12 §8.8.5",
+    ),
+    (
+        "BMFF-MEDIA-27",
+        "error",
+        "moof has no mfhd",
+        "Chromium requires mfhd in every moof; " + APPEND_FAILS,
+        f"{CHR_MP4}/box_definitions.cc",
+    ),
+    (
+        "BMFF-MEDIA-28",
+        "warning",
+        "A plain mdat outside any media segment",
+        "Browsers skip it: the samples it holds (e.g. described by moov's sample tables) are never buffered.",
+        f"{ISO} §iso-media-segments",
+    ),
+    (
+        "BMFF-MEDIA-29",
+        "warning",
+        "tfhd sample_description_index does not name a sample entry",
+        "Chromium falls back to the first sample entry; the stream may be decoded with the wrong config.",
+        f"{CHR_MP4}/track_run_iterator.cc",
+    ),
+]
+for _r in _RULES:
+    ensure_rule(*_r)
+
+#: Top-level box types Chromium's MP4 parser accepts (box_reader.cc IsValidTopLevelBox).
+TOP_LEVEL = frozenset(
+    {
+        "ftyp",
+        "pdin",
+        "bloc",
+        "moov",
+        "moof",
+        "mfra",
+        "mdat",
+        "free",
+        "skip",
+        "meta",
+        "meco",
+        "styp",
+        "sidx",
+        "ssix",
+        "prft",
+        "uuid",
+        "emsg",
+    }
+)
+VIDEO_CONFIG = {
+    "avc1": "avcC",
+    "avc3": "avcC",
+    "hvc1": "hvcC",
+    "hev1": "hvcC",
+    "av01": "av1C",
+    "vp09": "vpcC",
+    "dvh1": "hvcC",
+    "dvhe": "hvcC",
+    "dva1": "avcC",
+    "dvav": "avcC",
+}
+AUDIO_CONFIG = {"mp4a": "esds", "Opus": "dOps", "fLaC": "dfLa", "ac-3": "dac3", "ec-3": "dec3"}
+PLATFORM_GATED = {"hvc1", "hev1", "dvh1", "dvhe", "dva1", "dvav", "ac-3", "ec-3"}
+SUPPORTED = set(VIDEO_CONFIG) | set(AUDIO_CONFIG) | {"vp08", ".mp3", "iamf"}
+
+
+@dataclass(slots=True)
+class TrackDefaults:
+    track_id: int
+    handler: str = ""
+    timescale: int = 0
+    entries: int = 0
+    has_trex: bool = False
+    default_sample_size: int = 0
+    default_sample_flags: int = 0
+    iv_size: int = 0
+    encrypted: bool = False
+
+
+@dataclass(slots=True)
+class _State:
+    tracks: dict[int, TrackDefaults] = field(default_factory=dict)
+    init_seen: bool = False
+    last_sequence: int | None = None
+
+
+def _issue_findings(issues: list[BoxIssue], ends_with_abort: bool, size: int) -> Iterable[Finding]:
+    for i in issues:
+        top = i.path.split("/")[0]
+        inside_media = top.startswith(("moov", "moof"))
+        if i.kind == "truncated":
+            if ends_with_abort:
+                continue
+            yield finding(
+                "GEN-TRUNC-01",
+                f"{i.message}: the stream ends inside this box, so the browser keeps waiting for the rest",
+                offset=i.offset,
+                box=i.path,
+            )
+        elif i.kind == "to-end":
+            yield finding(
+                "BMFF-INIT-10",
+                "box size 0 ('extends to the end of the file') is not supported by MSE parsers",
+                offset=i.offset,
+                box=i.path,
+            )
+        elif i.kind == "garbage":
+            if i.offset >= size - 8 and "too few" in i.message and not ends_with_abort:
+                yield finding("GEN-TRUNC-01", i.message, offset=i.offset, box=i.path)
+            elif not ends_with_abort or "too few" not in i.message:
+                yield finding("BMFF-BOX-01", i.message, offset=i.offset, box=i.path)
+        elif i.kind in ("size-too-small", "overruns-parent"):
+            yield finding("BMFF-BOX-02", i.message, offset=i.offset, box=i.path)
+        elif i.kind == "invalid-field":
+            rid = "BMFF-BOX-03" if inside_media else "BMFF-BOX-04"
+            yield finding(rid, f"{i.path}: {i.message}", offset=i.offset, box=i.path)
+        elif i.kind in ("too-deep", "too-large"):
+            yield finding("BMFF-BOX-04", i.message, offset=i.offset, box=i.path)
+
+
+def _check_tables(trak: Box, stbl: Box | None, tid: int) -> list[Finding]:
+    """Empty sample tables (BMFF-INIT-04) and edit list limits (BMFF-INIT-07)."""
+    out: list[Finding] = []
+
+    def add(rid: str, msg: str, box: Box) -> None:
+        out.append(finding(rid, msg, offset=box.offset, box=box.path))
+
+    if stbl is not None:
+        for name in ("stts", "stsc", "stco", "co64", "ctts", "stss"):
+            b = stbl.child(name)
+            if b is not None and b.get("entry_count", 0):
+                add(
+                    "BMFF-INIT-04",
+                    f"track {tid}: {name} has {b.get('entry_count')} entries; an "
+                    "initialization segment must describe no samples",
+                    b,
+                )
+                break
+        else:
+            stsz = stbl.child("stsz") or stbl.child("stz2")
+            if stsz is not None and stsz.get("sample_count", 0):
+                add(
+                    "BMFF-INIT-04",
+                    f"track {tid}: {stsz.type} counts {stsz.get('sample_count')} samples",
+                    stsz,
+                )
+    elst = trak.find("edts/elst")
+    if elst is not None and elst.decoded:
+        entries = elst.get("entries", [])
+        problems = []
+        if len(entries) > 1:
+            kinds = ["empty" if e["media_time"] == -1 else "media" for e in entries]
+            problems.append(f"{len(entries)} entries ({', '.join(kinds)})")
+        for e in entries:
+            if e["media_time"] != -1 and (e["media_rate_integer"], e["media_rate_fraction"]) != (1, 0):
+                problems.append(f"media_rate {e['media_rate_integer']}.{e['media_rate_fraction']}")
+        if len(entries) == 1 and entries[0]["media_time"] == -1:
+            problems.append("a single empty edit")
+        if problems:
+            add("BMFF-INIT-07", f"track {tid}: edit list with " + "; ".join(problems), elst)
+    return out
+
+
+def _check_moov(moov: Box, prev: Box | None, st: _State) -> list[Finding]:
+    out: list[Finding] = []
+
+    def add(rid: str, msg: str, box: Box, severity: Severity | None = None) -> None:
+        out.append(finding(rid, msg, offset=box.offset, box=box.path, severity=severity))
+
+    if prev is None or prev.type != "ftyp":
+        add(
+            "BMFF-INIT-01",
+            "moov is not preceded by ftyp" + (f" (previous box: {prev.type})" if prev else ""),
+            moov,
+        )
+    mvhd = moov.child("mvhd")
+    if mvhd is None:
+        add("BMFF-INIT-21", "moov has no mvhd", moov)
+    elif mvhd.decoded and mvhd.get("timescale") == 0:
+        add("BMFF-INIT-12", "mvhd timescale is 0", mvhd)
+    mvex = moov.child("mvex")
+    if mvex is None:
+        add(
+            "BMFF-INIT-05",
+            "moov has no mvex: this is a progressive (unfragmented) MP4; MSE needs movie "
+            "fragments (remux with empty_moov/frag_keyframe, or `msetool fragment`)",
+            moov,
+        )
+    trex = {b.get("track_ID"): b for b in (mvex.all("trex") if mvex else [])}
+    tracks: dict[int, TrackDefaults] = {}
+    av = 0
+    for trak in moov.all("trak"):
+        tkhd = trak.child("tkhd")
+        if tkhd is None or not tkhd.decoded:
+            add("BMFF-INIT-21", "trak has no (readable) tkhd", trak)
+            continue
+        tid = int(tkhd.get("track_ID", 0))
+        if tid in tracks:
+            add("GEN-01", f"track_ID {tid} appears twice in this moov", tkhd)
+        td = TrackDefaults(tid)
+        tracks[tid] = td
+        mdhd = trak.find("mdia/mdhd")
+        hdlr = trak.find("mdia/hdlr")
+        stbl = trak.find("mdia/minf/stbl")
+        stsd = stbl.child("stsd") if stbl else None
+        if mdhd is None or hdlr is None or stsd is None:
+            missing = [
+                n
+                for n, b in (("mdia/mdhd", mdhd), ("mdia/hdlr", hdlr), ("mdia/minf/stbl/stsd", stsd))
+                if b is None
+            ]
+            add("BMFF-INIT-21", f"track {tid} lacks {', '.join(missing)}", trak)
+        td.handler = str(hdlr.get("handler_type", "")) if hdlr else ""
+        if mdhd is not None and mdhd.decoded:
+            td.timescale = int(mdhd.get("timescale", 0))
+            if td.timescale == 0:
+                add("BMFF-INIT-12", f"track {tid}: mdhd timescale is 0", mdhd)
+        is_av = td.handler in ("vide", "soun")
+        av += is_av
+        tx = trex.get(tid)
+        if mvex is not None:
+            if tx is None:
+                add("BMFF-INIT-06", f"track {tid} has no trex in mvex", trak)
+            elif tx.decoded and tx.get("default_sample_description_index", 0) == 0:
+                add("BMFF-INIT-06", f"track {tid}: trex default_sample_description_index is 0", tx)
+        if tx is not None:
+            td.has_trex = True
+            td.default_sample_size = int(tx.get("default_sample_size", 0))
+            td.default_sample_flags = int(tx.get("default_sample_flags", 0))
+        out.extend(_check_tables(trak, stbl, tid))
+        if stsd is not None and is_av:
+            td.entries = len(stsd.children)
+            out.extend(_check_sample_entries(stsd, td))
+    if av == 0 and moov.all("trak"):
+        add("GEN-13", "no trak has a 'vide' or 'soun' handler: nothing for MSE to play", moov)
+    elif not moov.all("trak"):
+        add("GEN-13", "moov has no trak", moov)
+    st.tracks = tracks
+    st.init_seen = True
+    return out
+
+
+def _check_sample_entries(stsd: Box, td: TrackDefaults) -> list[Finding]:
+    out: list[Finding] = []
+    if not stsd.children:
+        out.append(
+            finding(
+                "BMFF-INIT-14",
+                f"track {td.track_id}: stsd has no sample entry",
+                offset=stsd.offset,
+                box=stsd.path,
+            )
+        )
+    for entry in stsd.children:
+        fourcc = entry.type
+        real = fourcc
+        if fourcc in ("encv", "enca"):
+            td.encrypted = True
+            sinf = entry.child("sinf")
+            frma = sinf.child("frma") if sinf else None
+            schm = sinf.child("schm") if sinf else None
+            tenc = sinf.find("schi/tenc") if sinf else None
+            if sinf is None or frma is None or schm is None or tenc is None:
+                missing = [
+                    n
+                    for n, b in (("sinf", sinf), ("frma", frma), ("schm", schm), ("schi/tenc", tenc))
+                    if b is None
+                ]
+                out.append(
+                    finding(
+                        "BMFF-INIT-17",
+                        f"track {td.track_id}: {fourcc} lacks {', '.join(missing)}",
+                        offset=entry.offset,
+                        box=entry.path,
+                    )
+                )
+                continue
+            scheme = schm.get("scheme_type", "")
+            if scheme not in ("cenc", "cbcs"):
+                out.append(
+                    finding(
+                        "BMFF-INIT-17",
+                        f"track {td.track_id}: protection scheme '{scheme}' is not cenc or cbcs",
+                        offset=schm.offset,
+                        box=schm.path,
+                    )
+                )
+            iv = tenc.get("default_Per_Sample_IV_Size", 0)
+            td.iv_size = int(iv)
+            if iv not in (0, 8, 16):
+                out.append(
+                    finding(
+                        "BMFF-INIT-17",
+                        f"track {td.track_id}: tenc Per_Sample_IV_Size {iv} is not 0, 8 or 16",
+                        offset=tenc.offset,
+                        box=tenc.path,
+                    )
+                )
+            real = str(frma.get("data_format", fourcc))
+        if real not in SUPPORTED:
+            out.append(
+                finding(
+                    "BMFF-INIT-13",
+                    f"track {td.track_id}: sample entry '{real}' is not a codec MSE browsers decode in MP4",
+                    offset=entry.offset,
+                    box=entry.path,
+                )
+            )
+            continue
+        if real in PLATFORM_GATED:
+            out.append(
+                finding(
+                    "BMFF-INIT-22",
+                    f"track {td.track_id}: '{real}' decodes only where the platform provides a decoder",
+                    offset=entry.offset,
+                    box=entry.path,
+                )
+            )
+        cfg_name = VIDEO_CONFIG.get(real) or AUDIO_CONFIG.get(real)
+        if cfg_name is None:
+            continue
+        cfg = entry.child(cfg_name)
+        if cfg is None:
+            out.append(
+                finding(
+                    "BMFF-INIT-14",
+                    f"track {td.track_id}: '{real}' sample entry has no {cfg_name} configuration box",
+                    offset=entry.offset,
+                    box=entry.path,
+                )
+            )
+            continue
+        if not cfg.decoded:
+            out.append(
+                finding(
+                    "BMFF-INIT-14",
+                    f"track {td.track_id}: {cfg_name} could not be decoded",
+                    offset=cfg.offset,
+                    box=cfg.path,
+                )
+            )
+            continue
+        out.extend(_check_config(real, entry, cfg, td))
+    return out
+
+
+def _check_config(real: str, entry: Box, cfg: Box, td: TrackDefaults) -> list[Finding]:
+    out: list[Finding] = []
+
+    def bad(msg: str) -> None:
+        out.append(finding("BMFF-INIT-14", f"track {td.track_id}: {msg}", offset=cfg.offset, box=cfg.path))
+
+    f = cfg.fields
+    if cfg.type == "avcC":
+        if f.get("configurationVersion") != 1:
+            bad(f"avcC configurationVersion is {f.get('configurationVersion')}, not 1")
+        if f.get("lengthSizeMinusOne") == 2:
+            bad("avcC lengthSizeMinusOne is 2 (3-byte NAL lengths are not allowed)")
+        sps = f.get("sequenceParameterSets", [])
+        if real == "avc1" and not sps:
+            bad("avc1 (out-of-band parameter sets) but avcC holds no SPS")
+        if any(len(s) == 0 for s in sps):
+            bad("avcC holds an empty SPS")
+    elif cfg.type == "hvcC":
+        if f.get("configurationVersion") not in (0, 1):
+            bad(f"hvcC configurationVersion is {f.get('configurationVersion')}")
+    elif cfg.type == "av1C":
+        if f.get("marker") != 1:
+            bad("av1C marker bit is not set")
+        if f.get("version") != 1:
+            bad(f"av1C version is {f.get('version')}, not 1")
+        if f.get("seq_profile", 0) > 2:
+            bad(f"av1C seq_profile {f.get('seq_profile')} is not 0-2")
+    elif cfg.type == "esds":
+        if "objectTypeIndication" not in f:
+            bad("esds has no DecoderConfigDescriptor")
+        elif f.get("objectTypeIndication") == 0x40 and "AudioSpecificConfig_error" in f:
+            bad(f"AudioSpecificConfig: {f['AudioSpecificConfig_error']}")
+    elif cfg.type == "dOps":
+        ch = entry.get("channelcount")
+        if f.get("OutputChannelCount") != ch:
+            bad(
+                f"Opus channelcount {ch} in the sample entry mismatches dOps OutputChannelCount "
+                f"{f.get('OutputChannelCount')}"
+            )
+    elif cfg.type == "dfLa":
+        ch, ss = entry.get("channelcount"), entry.get("samplesize")
+        if f.get("channels") != ch:
+            bad(f"FLAC channelcount {ch} mismatches dfLa STREAMINFO channels {f.get('channels')}")
+        if f.get("bits_per_sample") != ss:
+            bad(f"FLAC samplesize {ss} mismatches dfLa STREAMINFO bits per sample {f.get('bits_per_sample')}")
+    return out
+
+
+def _sample_sizes(trun: Box, tfhd: Box | None, td: TrackDefaults | None) -> tuple[int, int]:
+    """(total bytes, zero-size samples) the trun references."""
+    n = int(trun.get("sample_count", 0))
+    col = trun.get("sample_size")
+    if isinstance(col, list):
+        return sum(col), sum(1 for s in col if s == 0)
+    size = 0
+    if tfhd is not None and tfhd.get("default_sample_size"):
+        size = int(tfhd.get("default_sample_size"))
+    elif td is not None:
+        size = td.default_sample_size
+    return n * size, (n if size == 0 else 0)
+
+
+def _check_trun_data(
+    moof: Box,
+    trun: Box,
+    *,
+    tfhd: Box,
+    td: TrackDefaults | None,
+    tid: int,
+    data_range: tuple[int, int] | None,
+    run_end: int,
+    ends_with_abort: bool,
+) -> list[Finding]:
+    """The bytes a trun references must lie in the mdat(s) after its moof (BMFF-MEDIA-01/11)."""
+    out: list[Finding] = []
+    data_start, data_end = data_range if data_range else (None, None)
+    n = int(trun.get("sample_count", 0))
+
+    def add(rid: str, msg: str, box: Box) -> None:
+        out.append(finding(rid, msg, offset=box.offset, box=box.path))
+
+    start = moof.offset + int(trun.get("data_offset", 0))
+    nbytes, zeros = _sample_sizes(trun, tfhd, td)
+    if zeros:
+        add("BMFF-MEDIA-19", f"track {tid}: {zeros} sample{'s' if zeros > 1 else ''} of size 0", trun)
+    if n == 0 or nbytes == 0:
+        return out
+    end = start + nbytes
+    if data_start is None or data_end is None:
+        if end > run_end:
+            if not ends_with_abort:
+                add(
+                    "GEN-TRUNC-01",
+                    f"track {tid}: the stream ends before the mdat holding this moof's samples",
+                    trun,
+                )
+        else:
+            add(
+                "BMFF-MEDIA-01",
+                f"track {tid}: no mdat follows the moof, yet the trun references "
+                f"{nbytes} bytes at offset {start}",
+                trun,
+            )
+    elif start < data_start or end > data_end:
+        if end > run_end and start >= data_start:
+            if not ends_with_abort:
+                add(
+                    "GEN-TRUNC-01",
+                    f"track {tid}: the stream ends inside the mdat (samples up to offset "
+                    f"{end}, data ends at {run_end})",
+                    trun,
+                )
+        else:
+            where = "before the mdat payload" if start < data_start else "past the end of the mdat"
+            add(
+                "BMFF-MEDIA-11",
+                f"track {tid}: trun data [{start}, {end}) lies {where} [{data_start}, {data_end})",
+                trun,
+            )
+    return out
+
+
+def _check_moof(
+    moof: Box, mdats: list[Box], st: _State, run_end: int, ends_with_abort: bool
+) -> list[Finding]:
+    out: list[Finding] = []
+
+    def add(rid: str, msg: str, box: Box, severity: Severity | None = None) -> None:
+        out.append(finding(rid, msg, offset=box.offset, box=box.path, severity=severity))
+
+    mfhd = moof.child("mfhd")
+    if mfhd is None:
+        add("BMFF-MEDIA-27", "moof has no mfhd", moof)
+    elif mfhd.decoded:
+        seq = int(mfhd.get("sequence_number", 0))
+        if st.last_sequence is not None and seq <= st.last_sequence:
+            word = "repeats" if seq == st.last_sequence else "decreases"
+            add("BMFF-MEDIA-23", f"sequence_number {seq} {word} (previous moof: {st.last_sequence})", mfhd)
+        st.last_sequence = seq
+    trafs = moof.all("traf")
+    if not trafs:
+        add("BMFF-MEDIA-06", "moof has no traf: the fragment carries no samples", moof)
+    if len(trafs) > 1 and not all(
+        t.child("tfhd") and t.child("tfhd").get("default_base_is_moof")  # type: ignore[union-attr]
+        for t in trafs
+    ):
+        add("BMFF-MEDIA-07W", f"{len(trafs)} trafs and not every tfhd sets default-base-is-moof", moof)
+    data_range = (min(m.payload_offset for m in mdats), max(m.end for m in mdats)) if mdats else None
+    for traf in trafs:
+        tfhd = traf.child("tfhd")
+        if tfhd is None or not tfhd.decoded:
+            add("BMFF-INIT-21", "traf has no (readable) tfhd", traf)
+            continue
+        tid = int(tfhd.get("track_ID", 0))
+        td = st.tracks.get(tid)
+        if st.init_seen and td is None:
+            add(
+                "BMFF-MEDIA-13",
+                f"tfhd track_ID {tid} is not a track of the initialization segment "
+                f"(tracks: {', '.join(str(t) for t in sorted(st.tracks)) or 'none'})",
+                tfhd,
+            )
+        if "base_data_offset" in tfhd.fields:
+            add(
+                "BMFF-MEDIA-07",
+                f"track {tid}: tfhd sets base-data-offset-present "
+                "(MSE requires movie-fragment relative addressing)",
+                tfhd,
+            )
+        sdi = tfhd.get("sample_description_index")
+        if td is not None and sdi is not None and td.entries and not 1 <= sdi <= td.entries:
+            add("BMFF-MEDIA-29", f"track {tid}: sample_description_index {sdi}, stsd has {td.entries}", tfhd)
+        if traf.child("tfdt") is None:
+            add(
+                "BMFF-MEDIA-10",
+                f"track {tid}: traf has no tfdt (baseMediaDecodeTime); MSE cannot place "
+                "its samples on the timeline",
+                traf,
+            )
+        truns = traf.all("trun")
+        total_samples = 0
+        for k, trun in enumerate(truns):
+            if not trun.decoded:
+                continue
+            n = int(trun.get("sample_count", 0))
+            total_samples += n
+            if "data_offset" not in trun.fields:
+                if k == 0:
+                    add("BMFF-MEDIA-07", f"track {tid}: the first trun has no data_offset", trun)
+                else:
+                    add("BMFF-MEDIA-08", f"track {tid}: trun {k} has no data_offset", trun)
+                continue
+            out.extend(
+                _check_trun_data(
+                    moof,
+                    trun,
+                    tfhd=tfhd,
+                    td=td,
+                    tid=tid,
+                    data_range=data_range,
+                    run_end=run_end,
+                    ends_with_abort=ends_with_abort,
+                )
+            )
+            vcol = trun.get("sample_composition_time_offset")
+            if trun.version == 0 and isinstance(vcol, list) and any(v >= 0x80000000 for v in vcol):
+                add("BMFF-MEDIA-15", f"track {tid}: composition offsets >= 2^31 in a version 0 trun", trun)
+            out.extend(_check_flags(trun, tfhd, td, tid))
+        senc = traf.child("senc")
+        if senc is not None and senc.decoded and senc.get("sample_count") != total_samples:
+            add(
+                "BMFF-MEDIA-22",
+                f"track {tid}: senc has {senc.get('sample_count')} entries for {total_samples} samples",
+                senc,
+            )
+        elif (
+            td is not None and td.encrypted and senc is None and traf.child("saiz") is None and total_samples
+        ):
+            add(
+                "BMFF-MEDIA-22",
+                f"track {tid}: encrypted track without senc or saiz/saio in the traf",
+                traf,
+                severity=Severity.WARNING,
+            )
+    return out
+
+
+def _check_flags(trun: Box, tfhd: Box, td: TrackDefaults | None, tid: int) -> list[Finding]:
+    flags_col: Any = trun.get("sample_flags")
+    n = int(trun.get("sample_count", 0))
+    first = trun.get("first_sample_flags")
+    default = tfhd.get("default_sample_flags")
+    if default is None and td is not None:
+        default = td.default_sample_flags
+    if isinstance(flags_col, list):
+        values = flags_col
+    else:
+        values = [default or 0] * min(n, 1 << 16)
+        if first is not None and values:
+            values[0] = first
+    out: list[Finding] = []
+    reserved = sum(1 for v in values if (v >> 24) & 3 == 3)
+    if reserved:
+        out.append(
+            finding(
+                "BMFF-MEDIA-16",
+                f"track {tid}: {reserved} sample(s) with sample_depends_on = 3",
+                offset=trun.offset,
+                box=trun.path,
+            )
+        )
+    if td is not None and td.handler == "soun":
+        nonsync = sum(1 for v in values if (v >> 16) & 1)
+        if nonsync:
+            out.append(
+                finding(
+                    "BMFF-MEDIA-20",
+                    f"track {tid}: {nonsync} audio sample(s) flagged sample_is_non_sync_sample",
+                    offset=trun.offset,
+                    box=trun.path,
+                )
+            )
+    return out
+
+
+def check_stream(ctx: CheckContext) -> list[Finding]:
+    """Every ISO BMFF byte stream rule over one run (see :mod:`msetool.rules.engine` for the contract)."""
+    st: _State = ctx.state.setdefault("bmff", _State())
+    out: list[Finding] = []
+    issues: list[BoxIssue] = []
+    size = ctx.source.size
+    prev: Box | None = None
+    pending_moof: Box | None = None
+    pending_mdats: list[Box] = []
+
+    def close_moof() -> None:
+        nonlocal pending_moof, pending_mdats
+        if pending_moof is not None and not pending_moof.truncated:
+            out.extend(_check_moof(pending_moof, pending_mdats, st, size, ctx.ends_with_abort))
+        pending_moof, pending_mdats = None, []
+
+    for box in iter_boxes(ctx.source, issues=issues):
+        t = box.type
+        if t not in TOP_LEVEL:
+            out.append(
+                finding(
+                    "BMFF-INIT-09",
+                    f"top-level box type '{t}' is not one a browser accepts",
+                    offset=box.offset,
+                    box=box.path,
+                )
+            )
+        if t == "mdat":
+            if pending_moof is not None:
+                pending_mdats.append(box)
+            elif prev is None or prev.type != "mdat":
+                out.append(
+                    finding(
+                        "BMFF-MEDIA-28",
+                        "mdat with no moof before it: browsers skip it",
+                        offset=box.offset,
+                        box=box.path,
+                    )
+                )
+            prev = box
+            continue
+        if t in ("moof", "moov", "styp", "ftyp", "sidx", "emsg", "prft", "ssix"):
+            close_moof()
+        if t == "moov":
+            out.extend(_check_moov(box, prev, st))
+        elif t == "moof":
+            if not st.init_seen:
+                out.append(
+                    finding(
+                        "GEN-11",
+                        "media segment (moof) before any initialization segment (moov)",
+                        offset=box.offset,
+                        box=box.path,
+                    )
+                )
+            pending_moof = box
+        prev = box
+    close_moof()
+    out.extend(_issue_findings(issues, ctx.ends_with_abort, size))
+    return out
