@@ -1,0 +1,296 @@
+"""The presentation model of a packaged output and its three manifests: ``mse.json``, DASH, HLS.
+
+Pure functions from :class:`Presentation` to text, so every writer is unit-tested without ffmpeg. Every
+number comes from reading the segments back (see :mod:`msetool.fragment.layout`), so a manifest cannot
+claim a duration, boundary or codec that the bytes do not have.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from xml.sax.saxutils import quoteattr
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentEntry:
+    #: Path relative to the manifest.
+    file: str
+    #: Earliest presentation time in ``timescale`` ticks, and the segment's duration in ticks.
+    start_ticks: int
+    duration_ticks: int
+    timescale: int
+    size: int
+
+    @property
+    def start(self) -> float:
+        return self.start_ticks / self.timescale
+
+    @property
+    def duration(self) -> float:
+        return self.duration_ticks / self.timescale
+
+
+@dataclass(frozen=True, slots=True)
+class RenditionEntry:
+    id: str
+    kind: Literal["video", "audio", "muxed"]
+    #: ``video/mp4`` or ``audio/mp4``.
+    mime: str
+    #: One codec string per track in the init segment, as msetool derived it from the init segment.
+    codecs: tuple[str, ...]
+    init: str
+    init_size: int
+    timescale: int
+    segments: tuple[SegmentEntry, ...]
+    width: int | None = None
+    height: int | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    #: Target bitrate asked for (bits/s), if any; the measured one is :attr:`bandwidth`.
+    target_bitrate: int | None = None
+    audio_codecs: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def type(self) -> str:
+        """The exact string for ``MediaSource.addSourceBuffer()``."""
+        return f'{self.mime}; codecs="{",".join(self.codecs)}"'
+
+    @property
+    def duration(self) -> float:
+        if not self.segments:
+            return 0.0
+        last = self.segments[-1]
+        end = last.start_ticks + last.duration_ticks
+        return max(0.0, (end - self.segments[0].start_ticks) / self.timescale)
+
+    @property
+    def bandwidth(self) -> int:
+        """Peak bits per second over the segments: what DASH @bandwidth and HLS BANDWIDTH promise."""
+        peak = 0.0
+        for s in self.segments:
+            if s.duration_ticks > 0:
+                peak = max(peak, s.size * 8 / s.duration)
+        return max(1, math.ceil(peak))
+
+    @property
+    def average_bandwidth(self) -> int:
+        total = sum(s.size for s in self.segments)
+        dur = sum(s.duration for s in self.segments)
+        return max(1, math.ceil(total * 8 / dur)) if dur > 0 else 1
+
+
+@dataclass(frozen=True, slots=True)
+class Presentation:
+    duration: float
+    segment_duration: float
+    renditions: tuple[RenditionEntry, ...]
+    generator: str = "msetool"
+
+    def of_kind(self, kind: str) -> list[RenditionEntry]:
+        return [r for r in self.renditions if r.kind == kind]
+
+
+def _r6(x: float) -> float:
+    return round(x, 6)
+
+
+def mse_json(p: Presentation) -> str:
+    """``mse.json``: everything a hand-written MSE player needs, paths relative to the file itself."""
+    doc: dict[str, Any] = {
+        "version": SCHEMA_VERSION,
+        "generator": p.generator,
+        "duration": _r6(p.duration),
+        "segment_duration": _r6(p.segment_duration),
+        "renditions": [],
+    }
+    for r in p.renditions:
+        entry: dict[str, Any] = {
+            "id": r.id,
+            "kind": r.kind,
+            "type": r.type,
+            "mime": r.mime,
+            "codecs": list(r.codecs),
+            "bandwidth": r.bandwidth,
+            "average_bandwidth": r.average_bandwidth,
+            "timescale": r.timescale,
+            "init": r.init,
+            "init_size": r.init_size,
+            "duration": _r6(r.duration),
+        }
+        for key in ("width", "height", "sample_rate", "channels", "target_bitrate"):
+            val = getattr(r, key)
+            if val is not None:
+                entry[key] = val
+        entry["segments"] = [
+            {"file": s.file, "start": _r6(s.start), "duration": _r6(s.duration), "size": s.size,
+             "start_ticks": s.start_ticks, "duration_ticks": s.duration_ticks}
+            for s in r.segments
+        ]
+        doc["renditions"].append(entry)
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def _iso_duration(seconds: float) -> str:
+    return f"PT{seconds:.3f}S"
+
+
+def _timeline(r: RenditionEntry) -> list[str]:
+    """SegmentTimeline <S> runs; ``t`` restated after any discontinuity so players never drift."""
+    out: list[str] = []
+    expect: int | None = None
+    run: list[int] = []  # [t, d, r]
+    for s in r.segments:
+        if run and s.duration_ticks == run[1] and s.start_ticks == expect:
+            run[2] += 1
+        else:
+            if run:
+                out.append(_s(run, first=not out))
+            run = [s.start_ticks, s.duration_ticks, 0]
+        expect = s.start_ticks + s.duration_ticks
+    if run:
+        out.append(_s(run, first=not out))
+    return out
+
+
+def _s(run: list[int], first: bool) -> str:
+    t, d, r = run
+    rep = f' r="{r}"' if r else ""
+    return f'<S t="{t}" d="{d}"{rep}/>'
+
+
+def _template(r: RenditionEntry) -> str:
+    """SegmentTemplate: file names are ``<dir>/seg-NNNNN.m4s`` numbered from 1."""
+    first = r.segments[0].file if r.segments else f"{r.id}/seg-00001.m4s"
+    directory = first.rsplit("/", 1)[0] + "/" if "/" in first else ""
+    media = f"{directory}seg-$Number%05d$.m4s"
+    lines = [
+        f'        <SegmentTemplate timescale="{r.timescale}" initialization={quoteattr(r.init)} '
+        f'media={quoteattr(media)} startNumber="1">',
+        "          <SegmentTimeline>",
+        *[f"            {s}" for s in _timeline(r)],
+        "          </SegmentTimeline>",
+        "        </SegmentTemplate>",
+    ]
+    return "\n".join(lines)
+
+
+def dash_mpd(p: Presentation) -> str:
+    """A static DASH MPD (isoff-live profile, SegmentTemplate + SegmentTimeline), one AdaptationSet per
+    kind. Codecs strings are the derived ones, so a DASH player feeds MSE exactly what mse.json says."""
+    out = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" '
+        f'type="static" mediaPresentationDuration="{_iso_duration(p.duration)}" '
+        f'minBufferTime="{_iso_duration(max(2.0, p.segment_duration * 2))}">',
+        f"  <!-- generated by {p.generator} -->",
+        '  <Period id="0" start="PT0S">',
+    ]
+    for n, kind in enumerate(("video", "muxed", "audio")):
+        reps = p.of_kind(kind)
+        if not reps:
+            continue
+        ctype = "audio" if kind == "audio" else "video"
+        mime = reps[0].mime
+        out.append(
+            f'    <AdaptationSet id="{n}" contentType="{ctype}" mimeType="{mime}" segmentAlignment="true" '
+            'startWithSAP="1">'
+        )
+        for r in reps:
+            attrs = [f"id={quoteattr(r.id)}", f'codecs="{",".join(r.codecs)}"', f'bandwidth="{r.bandwidth}"']
+            if r.width and r.height:
+                attrs += [f'width="{r.width}"', f'height="{r.height}"']
+            if r.sample_rate:
+                attrs.append(f'audioSamplingRate="{r.sample_rate}"')
+            out.append(f"      <Representation {' '.join(attrs)}>")
+            if r.channels and kind == "audio":
+                out.append(
+                    '        <AudioChannelConfiguration '
+                    'schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" '
+                    f'value="{r.channels}"/>'
+                )
+            out.append(_template(r))
+            out.append("      </Representation>")
+        out.append("    </AdaptationSet>")
+    out += ["  </Period>", "</MPD>", ""]
+    return "\n".join(out)
+
+
+def hls_media_playlist(r: RenditionEntry, base: str = "") -> str:
+    """An fMP4 media playlist; URIs relative to the playlist, which sits in the rendition's folder."""
+
+    def rel(path: str) -> str:
+        return path[len(base):] if base and path.startswith(base) else path
+
+    target = max((s.duration for s in r.segments), default=0.0)
+    out = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:7",
+        f"#EXT-X-TARGETDURATION:{max(1, round(target))}",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+        f'#EXT-X-MAP:URI="{rel(r.init)}"',
+    ]
+    for s in r.segments:
+        out.append(f"#EXTINF:{s.duration:.6f},")
+        out.append(rel(s.file))
+    out += ["#EXT-X-ENDLIST", ""]
+    return "\n".join(out)
+
+
+def playlist_path(r: RenditionEntry) -> str:
+    directory = r.init.rsplit("/", 1)[0] + "/" if "/" in r.init else ""
+    return f"{directory}playlist.m3u8"
+
+
+def hls_master(p: Presentation) -> str:
+    """The multivariant playlist: video (or muxed) variants, audio as an EXT-X-MEDIA rendition group."""
+    audio = p.of_kind("audio")
+    variants = p.of_kind("video") + p.of_kind("muxed")
+    out = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    if variants and audio:
+        for i, a in enumerate(audio):
+            default = "YES" if i == 0 else "NO"
+            out.append(
+                f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="{a.id}",DEFAULT={default},'
+                f'AUTOSELECT=YES,CHANNELS="{a.channels or 2}",URI="{playlist_path(a)}"'
+            )
+    if not variants:
+        variants = audio
+        audio = []
+    best_audio = max(audio, key=lambda a: a.bandwidth) if audio else None
+    for v in variants:
+        codecs = list(v.codecs)
+        bw, avg = v.bandwidth, v.average_bandwidth
+        if best_audio is not None:
+            codecs += list(best_audio.codecs)
+            bw += best_audio.bandwidth
+            avg += best_audio.average_bandwidth
+        attrs = [f"BANDWIDTH={bw}", f"AVERAGE-BANDWIDTH={avg}", f'CODECS="{",".join(codecs)}"']
+        if v.width and v.height:
+            attrs.append(f"RESOLUTION={v.width}x{v.height}")
+        if best_audio is not None:
+            attrs.append('AUDIO="audio"')
+        out.append("#EXT-X-STREAM-INF:" + ",".join(attrs))
+        out.append(playlist_path(v))
+    out.append("")
+    return "\n".join(out)
+
+
+def hls_files(p: Presentation) -> dict[str, str]:
+    """Relative path -> text for the master playlist and every media playlist."""
+    files = {"master.m3u8": hls_master(p)}
+    for r in p.renditions:
+        path = playlist_path(r)
+        base = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+        files[path] = hls_media_playlist(r, base)
+    return files
+
+
+def all_manifests(p: Presentation) -> dict[str, str]:
+    return {"mse.json": mse_json(p), "manifest.mpd": dash_mpd(p), **hls_files(p)}

@@ -1,0 +1,287 @@
+"""``fragment``: probe, plan, run ffmpeg into a temporary folder, read the result back, write manifests,
+move into place. The only side effects are files under the output's parent and the injected Runner.
+
+Safety: ffmpeg writes into ``<parent>/.<name>.msetool-XXXX``; only a complete, read-back output is renamed
+to ``<name>``. A failure or Ctrl-C removes the temporary folder, so nothing half-written is left behind,
+and an existing output is replaced only with ``force`` (and only after the new one is complete).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from msetool import __version__
+from msetool.errors import FfmpegError, ParseError, UsageError
+from msetool.fragment import layout, manifests
+from msetool.fragment.manifests import Presentation, RenditionEntry, SegmentEntry
+from msetool.fragment.plan import FFMPEG_MPD, FragmentOptions, Plan, TrackOutput, build_plan, check_options
+from msetool.fragment.probe import MediaInfo, probe
+from msetool.fragment.runner import FfmpegBinary, Runner, SubprocessRunner, locate_ffmpeg, relevant_stderr
+
+Log = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class FragmentResult:
+    output: Path
+    presentation: Presentation
+    info: MediaInfo
+    binary: FfmpegBinary
+    argv: list[str]
+    warnings: list[str] = field(default_factory=list)
+    #: Chromium traps found while reading the output back (base-data-offset, missing ASC, ...).
+    traps: list[str] = field(default_factory=list)
+    ffmpeg_seconds: float = 0.0
+    total_seconds: float = 0.0
+
+
+def _check_paths(opts: FragmentOptions) -> tuple[Path, Path]:
+    src = opts.input.expanduser()
+    if not src.exists():
+        raise UsageError(f"{opts.input}: no such file")
+    if src.is_dir():
+        raise UsageError(f"{opts.input}: is a directory, expected a media file")
+    src = src.resolve()
+    out = opts.output.expanduser().absolute()
+    out_resolved = out.resolve()
+    if out_resolved == src or src.is_relative_to(out_resolved):
+        raise UsageError(f"--out {opts.output}: would overwrite the input {opts.input}")
+    if (out.exists() or out.is_symlink()) and not opts.force:
+        raise UsageError(f"--out {opts.output}: already exists (use --force to replace it)")
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--out {opts.output}: cannot create {parent} ({e.strerror})") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {opts.output}: {parent} is not writable")
+    return src, out
+
+
+def fragment(
+    opts: FragmentOptions,
+    *,
+    runner: Runner | None = None,
+    binary: FfmpegBinary | None = None,
+    on_progress: Callable[[float, float | None], None] | None = None,
+    log: Log | None = None,
+) -> FragmentResult:
+    """Package ``opts.input`` into ``opts.output``. Raises UsageError / FfmpegError; never half-writes."""
+    t0 = time.perf_counter()
+    say: Log = log or (lambda _m: None)
+    check_options(opts)
+    src, out = _check_paths(opts)
+    binary = binary or locate_ffmpeg()
+    runner = runner or SubprocessRunner()
+    say(f"ffmpeg: {binary.path} (from {binary.origin})")
+    info = probe(src, runner, binary.path)
+    say(f"input: {info.container}, {info.duration or 0:.3f} s, "
+        + ", ".join(f"{s.kind} {s.codec}" for s in info.streams))
+
+    try:
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.msetool-", dir=out.parent))
+    except OSError as e:
+        raise UsageError(f"--out {opts.output}: cannot write in {out.parent} ({e.strerror})") from None
+    try:
+        plan = build_plan(opts, info, work, binary.path)
+        say("command: " + " ".join(_quote(a) for a in plan.argv))
+        t1 = time.perf_counter()
+        total = info.duration
+        result = runner.run(plan.argv, (lambda pos: on_progress(pos, total)) if on_progress else None)
+        ffmpeg_seconds = time.perf_counter() - t1
+        if result.returncode != 0:
+            tail = relevant_stderr(result.stderr)
+            raise FfmpegError(
+                f"ffmpeg failed (exit {result.returncode}) on {opts.input}" + (f":\n{tail}" if tail else ""),
+                plan.argv, tail,
+            )
+        presentation, warnings, traps = _organize(plan, opts, work)
+        for rel_path, text in manifests.all_manifests(presentation).items():
+            dest = work / rel_path
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(text, encoding="utf-8")
+        _move_into_place(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return FragmentResult(
+        output=out, presentation=presentation, info=info, binary=binary, argv=plan.argv,
+        warnings=[*plan.warnings, *warnings], traps=traps, ffmpeg_seconds=ffmpeg_seconds,
+        total_seconds=time.perf_counter() - t0,
+    )
+
+
+def _quote(a: str) -> str:
+    return a if re.fullmatch(r"[\w@%+=:,./-]+", a) else "'" + a.replace("'", "'\\''") + "'"
+
+
+def _move_into_place(work: Path, out: Path) -> None:
+    """Rename the finished folder to ``out``; an existing ``out`` is moved aside first, then deleted."""
+    old: Path | None = None
+    if out.exists() or out.is_symlink():
+        old = out.with_name(f".{out.name}.msetool-old-{os.getpid()}")
+        out.rename(old)
+    try:
+        work.rename(out)
+    except OSError:
+        if old is not None:
+            old.rename(out)
+        raise
+    if old is not None:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
+
+
+_SEG = re.compile(r"^seg-(\d+)-(\d+)\.m4s$")
+
+
+def _organize(plan: Plan, opts: FragmentOptions, work: Path) -> tuple[Presentation, list[str], list[str]]:
+    """Give ffmpeg's files their final names (``<track>/init.mp4``, ``<track>/seg-00001.m4s``), read them
+    back and build the presentation."""
+    if plan.container == "dash":
+        (work / FFMPEG_MPD).unlink(missing_ok=True)
+        for stray in work.glob("*.tmp"):
+            stray.unlink()
+        by_rep = {t.representation: t for t in plan.tracks}
+        for t in plan.tracks:
+            (work / t.id).mkdir()
+            init = work / f"init-{t.representation}.mp4"
+            if not init.exists():
+                raise FfmpegError(f"ffmpeg wrote no init segment for {t.id}", plan.argv)
+            init.rename(work / t.id / "init.mp4")
+        for f in sorted(work.iterdir()):
+            m = _SEG.match(f.name)
+            if m and int(m.group(1)) in by_rep:
+                f.rename(work / by_rep[int(m.group(1))].id / f"seg-{int(m.group(2)):05d}.m4s")
+    else:
+        for t in plan.tracks:
+            _split_muxed(work, t, opts.segment_duration)
+
+    renditions: list[RenditionEntry] = []
+    warnings: list[str] = []
+    traps: list[str] = []
+    for t in plan.tracks:
+        r, w, tr = _read_track(work, t)
+        renditions.append(r)
+        warnings += w
+        traps += tr
+    if opts.copy:
+        warnings += _gop_warnings(renditions, opts.segment_duration)
+    duration = max((r.segments[-1].start + r.segments[-1].duration for r in renditions if r.segments),
+                   default=0.0)
+    pres = Presentation(duration=duration, segment_duration=opts.segment_duration,
+                        renditions=tuple(renditions), generator=f"msetool {__version__}")
+    return pres, warnings, traps
+
+
+def _split_muxed(work: Path, t: TrackOutput, seconds: float) -> None:
+    src = work / t.muxed_file
+    if not src.exists() or src.stat().st_size == 0:
+        raise FfmpegError(f"ffmpeg wrote nothing for {t.id}")
+    with src.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        data = bytes(mm[: _init_end(mm)])
+        tracks = layout.read_init(data, t.muxed_file)
+        video = next((x for x in tracks if x.kind == "video"), tracks[0])
+        init, segments = layout.split_fragmented(
+            mm, round(seconds * video.timescale), video.timescale, video.track_id  # type: ignore[arg-type]
+        )
+    folder = work / t.id
+    folder.mkdir()
+    (folder / "init.mp4").write_bytes(init)
+    for i, seg in enumerate(segments, 1):
+        (folder / f"seg-{i:05d}.m4s").write_bytes(seg)
+    src.unlink()
+
+
+def _init_end(data: mmap.mmap) -> int:
+    end = 0
+    for b in layout.iter_boxes(data):  # type: ignore[arg-type]
+        if b.type in ("moof", "mdat"):
+            break
+        end = b.end
+    return end
+
+
+def _read_track(work: Path, t: TrackOutput) -> tuple[RenditionEntry, list[str], list[str]]:
+    folder = work / t.id
+    init_path = folder / "init.mp4"
+    init_bytes = init_path.read_bytes()
+    try:
+        tracks = layout.read_init(init_bytes, f"{t.id}/init.mp4")
+    except ParseError as e:
+        raise FfmpegError(f"ffmpeg wrote an unreadable init segment for {t.id}: {e}") from None
+    if not tracks:
+        raise FfmpegError(f"ffmpeg wrote an init segment without tracks for {t.id}")
+    traps = [f"{t.id}/init.mp4: AAC sample entry without AudioSpecificConfig (Chromium cannot decode it)"
+             for x in tracks if x.missing_asc]
+    main = next((x for x in tracks if x.kind == "video"), tracks[0])
+    segs: list[SegmentEntry] = []
+    warnings: list[str] = []
+    for f in sorted(folder.glob("seg-*.m4s")):
+        size, moofs = layout.moofs_in_file(f)
+        rel = f"{t.id}/{f.name}"
+        timing = layout.read_segment(moofs, tracks, rel, size)
+        traps += timing.traps
+        if not timing.keyframe_start:
+            traps.append(f"{rel}: does not start with a keyframe (not independently decodable)")
+        if main.track_id not in timing.tracks:
+            warnings.append(f"{rel}: no samples of track {main.track_id}")
+            continue
+        start, _dts, dur = timing.tracks[main.track_id]
+        segs.append(SegmentEntry(rel, start, dur, main.timescale, size))
+    # Durations end where the next segment starts, so the timeline has no rounding gaps.
+    fixed: list[SegmentEntry] = []
+    for i, s in enumerate(segs):
+        entry = s
+        if i + 1 < len(segs):
+            nxt = segs[i + 1].start_ticks
+            gap = nxt - (s.start_ticks + s.duration_ticks)
+            if nxt > s.start_ticks and abs(gap) <= main.timescale // 10:
+                entry = SegmentEntry(s.file, s.start_ticks, nxt - s.start_ticks, s.timescale, s.size)
+        fixed.append(entry)
+    kind = t.kind
+    audio = next((x for x in tracks if x.kind == "audio"), None)
+    rendition = RenditionEntry(
+        id=t.id,
+        kind=kind,
+        mime="audio/mp4" if kind == "audio" else "video/mp4",
+        codecs=tuple(x.codec for x in tracks),
+        init=f"{t.id}/init.mp4",
+        init_size=len(init_bytes),
+        timescale=main.timescale,
+        segments=tuple(fixed),
+        width=main.width,
+        height=main.height,
+        sample_rate=(audio.sample_rate if audio else None),
+        channels=(audio.channels if audio else None),
+        target_bitrate=(t.rendition.bitrate_k * 1000 if t.rendition else None),
+    )
+    return rendition, warnings, traps
+
+
+def _gop_warnings(renditions: list[RenditionEntry], target: float) -> list[str]:
+    """--copy cuts only at the source's keyframes: say where that made segments miss the target."""
+    out = []
+    for r in renditions:
+        if r.kind == "audio" or not r.segments:
+            continue
+        body = r.segments[:-1] if len(r.segments) > 1 else r.segments
+        off = [s for s in body if s.duration > target * 1.5 or s.duration < target * 0.5]
+        if off:
+            longest = max(s.duration for s in body)
+            out.append(
+                f"{r.id}: the source's keyframes do not fit --segment-duration {target:g}: "
+                f"{len(off)} of {len(r.segments)} segments are off target (longest {longest:.3f} s); "
+                "re-encode (drop --copy) for exact boundaries"
+            )
+    return out

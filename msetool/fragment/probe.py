@@ -1,0 +1,167 @@
+"""What is in the input, read from ``ffmpeg -i`` (the imageio-ffmpeg wheel ships no ffprobe).
+
+``ffmpeg -hide_banner -i FILE`` prints the demuxer's view of the file and exits with "At least one output
+file must be specified". That text is stable enough for what packaging needs: duration, start time and,
+per stream, kind, codec, size, frame rate, sample rate and channels. Parsing is a pure function of the
+text so it is tested on canned output.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from msetool.errors import FfmpegError, UsageError
+from msetool.fragment.runner import Runner, relevant_stderr
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    index: int
+    kind: str  # "video" | "audio" | "subtitle" | "data" | "attachment"
+    codec: str  # ffmpeg codec name: "h264", "aac", "vp9", ...
+    profile: str = ""
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    sample_rate: int | None = None
+    channels: str = ""
+    bitrate_k: int | None = None
+    start: float | None = None
+    #: The stream is a picture attached to the file (cover art), not video to package.
+    attached_pic: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    path: str
+    container: str
+    duration: float | None
+    start: float
+    streams: tuple[StreamInfo, ...] = field(default_factory=tuple)
+
+    @property
+    def video(self) -> StreamInfo | None:
+        return next((s for s in self.streams if s.kind == "video" and not s.attached_pic), None)
+
+    @property
+    def audio(self) -> StreamInfo | None:
+        return next((s for s in self.streams if s.kind == "audio"), None)
+
+
+_INPUT = re.compile(r"^Input #0, ([^,]+(?:,[^,]+)*?), from '")
+_DURATION = re.compile(r"Duration: (N/A|(\d+):(\d+):(\d+(?:\.\d+)?))(?:, start: (-?\d+(?:\.\d+)?))?")
+_STREAM = re.compile(
+    r"^\s*Stream #0:(\d+)(?:\[[^\]]*\])?(?:\([^)]*\))?: (Video|Audio|Subtitle|Data|Attachment): (.*)$"
+)
+_SIZE = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
+_FPS = re.compile(r"([\d.]+)(k?) fps")
+_HZ = re.compile(r"(\d+) Hz")
+_KBS = re.compile(r"(\d+) kb/s")
+_START = re.compile(r"start (-?\d+(?:\.\d+)?)")
+
+
+def _split_top(text: str) -> list[str]:
+    """Split on commas outside parentheses/brackets: "h264 (High) (avc1 / 0x31), yuv420p(tv, bt709), ..."."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth = max(0, depth - 1)
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        parts.append(cur.strip())
+    return parts
+
+
+def parse_probe_output(text: str, path: str = "") -> MediaInfo:
+    """Parse ``ffmpeg -i`` stderr. Raises UsageError when ffmpeg could not open the file as media."""
+    lines = text.splitlines()
+    container = ""
+    duration: float | None = None
+    start = 0.0
+    streams: list[StreamInfo] = []
+    for ln in lines:
+        m = _INPUT.match(ln)
+        if m:
+            container = m.group(1)
+            continue
+        m = _DURATION.search(ln)
+        if m and "Duration:" in ln and not streams:
+            if m.group(1) != "N/A":
+                duration = int(m.group(2)) * 3600 + int(m.group(3)) * 60 + float(m.group(4))
+            if m.group(5):
+                start = float(m.group(5))
+            continue
+        m = _STREAM.match(ln)
+        if m:
+            streams.append(_parse_stream(int(m.group(1)), m.group(2).lower(), m.group(3)))
+    if not container:
+        why = relevant_stderr(lines, limit=1) or "ffmpeg did not recognise it"
+        raise UsageError(f"{path or 'input'}: not a media file ffmpeg can read ({why.strip()})")
+    return MediaInfo(path, container, duration, start, tuple(streams))
+
+
+def _parse_stream(index: int, kind: str, rest: str) -> StreamInfo:
+    parts = _split_top(rest)
+    head = parts[0] if parts else ""
+    codec = head.split(" ", 1)[0]
+    prof = re.match(r"^\S+ \(([^)]*)\)", head)
+    profile = prof.group(1) if prof and "/" not in prof.group(1) else ""
+    width = height = None
+    fps = None
+    rate = None
+    channels = ""
+    for p in parts[1:]:
+        if kind == "video" and width is None:
+            s = _SIZE.search(p)
+            if s and not p.startswith(("yuv", "nv", "rgb", "gray", "p0", "bgr")):
+                width, height = int(s.group(1)), int(s.group(2))
+        f = _FPS.search(p)
+        if f:
+            fps = float(f.group(1)) * (1000 if f.group(2) else 1)
+        h = _HZ.search(p)
+        if h:
+            rate = int(h.group(1))
+    if kind == "audio" and len(parts) > 2:
+        channels = parts[2].split(" ")[0]
+    kbs = _KBS.search(rest)
+    st = _START.search(rest)
+    return StreamInfo(
+        index=index,
+        kind=kind,
+        codec=codec,
+        profile=profile,
+        width=width,
+        height=height,
+        fps=fps,
+        sample_rate=rate,
+        channels=channels,
+        bitrate_k=int(kbs.group(1)) if kbs else None,
+        start=float(st.group(1)) if st else None,
+        attached_pic="(attached pic)" in rest,
+    )
+
+
+def probe(path: Path, runner: Runner, ffmpeg: str) -> MediaInfo:
+    """Open ``path`` with ffmpeg and describe it; missing or unreadable files are usage errors."""
+    if not path.exists():
+        raise UsageError(f"{path}: no such file")
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory, expected a media file")
+    try:
+        with path.open("rb") as fh:
+            fh.read(1)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read ({e.strerror})") from None
+    result = runner.run([ffmpeg, "-hide_banner", "-nostdin", "-i", str(path)])
+    text = "\n".join(result.stderr)
+    if result.returncode < 0:
+        raise FfmpegError(f"ffmpeg was killed while probing {path} (signal {-result.returncode})")
+    return parse_probe_output(text, str(path))
