@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import msetool.rules.webm  # noqa: F401  (registers the WEBM-* rule ids ParseFailed events name)
 from msetool.mime import MimeType
 from msetool.stream import (
     FramesParsed,
