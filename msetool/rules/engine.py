@@ -676,6 +676,28 @@ def _as_items(inputs: Sequence[ByteSource | StreamItem]) -> list[StreamItem]:
     return out
 
 
+Run = tuple[list[Slice], MimeType | None, str | None, str | None]
+
+
+def _split_runs(items: list[StreamItem], declared: MimeType | None) -> list[Run]:
+    """Cut the appends at resets; each run knows its declared type and what cut it on each side."""
+    runs: list[Run] = []
+    cur: list[Slice] = []
+    cur_mime = declared
+    reset_before: str | None = None
+    for x in items:
+        if isinstance(x, Reset):
+            runs.append((cur, cur_mime, reset_before, x.kind))
+            cur = []
+            reset_before = x.kind
+            if x.kind == "changeType":
+                cur_mime = x.mime
+        else:
+            cur.append(x)
+    runs.append((cur, cur_mime, reset_before, None))
+    return runs
+
+
 def validate_stream(
     inputs: Sequence[ByteSource | StreamItem],
     mime: MimeType | str | None = None,
@@ -697,21 +719,7 @@ def validate_stream(
     findings: list[Finding] = []
     model = StreamModel()
 
-    # Split into runs at resets; each run knows its declared type and what cut it on each side.
-    runs: list[tuple[list[Slice], MimeType | None, str | None, str | None]] = []
-    cur: list[Slice] = []
-    cur_mime = declared
-    reset_before: str | None = None
-    for x in items:
-        if isinstance(x, Reset):
-            runs.append((cur, cur_mime, reset_before, x.kind))
-            cur = []
-            reset_before = x.kind
-            if x.kind == "changeType":
-                cur_mime = x.mime
-        else:
-            cur.append(x)
-    runs.append((cur, cur_mime, reset_before, None))
+    runs = _split_runs(items, declared)
 
     fmt_name: str | None = None
     state: dict[str, Any] = {}
@@ -740,6 +748,9 @@ def validate_stream(
                 findings.append(
                     finding("GEN-EMPTY-01", "zero-length input: nothing to append", file=s.name, offset=0)
                 )
+        if run_mime is not None and (ri == 0 or before == "changeType"):
+            first_file = next((s.name for s in run_slices), "")
+            findings.extend(codec_rules.check_declared(run_mime, file=first_file))
         eff_mime = run_mime
         sniffed = detect_mime(run_slices)
         if eff_mime is None:
