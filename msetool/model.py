@@ -72,6 +72,10 @@ class CodedFrame:
     keyframe: bool
     size: int = 0
     offset: int = 0
+    #: The container gave no duration and the reader guessed it (WebM: the last block of a Cluster).
+    #: Chromium replaces such a duration by the real gap when the next frame arrives and never trims
+    #: it in audio splicing (source_buffer_range.cc AdjustEstimatedDurationForNewAppend).
+    duration_estimated: bool = False
 
     @property
     def pts_s(self) -> Fraction:
