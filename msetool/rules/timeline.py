@@ -1,10 +1,385 @@
-"""Cross-segment rules on the segment model (placeholder until the timeline rules land)."""
+"""Rules across a segment set, on the format-neutral segment model (so they serve every format).
+
+Each segment may be valid alone and the set still play badly: a gap between fragments becomes a hole in
+``buffered`` that stalls playback, an overlap makes the browser remove frames it already has, a segment
+that does not start on a random access point drops every frame up to the next one whenever the track
+buffer needs a RAP, audio and video that start apart or drift apart lose lip sync, and an initialization
+segment that changes the track layout or codec mid-set fails the append. The checks work on per-segment
+summaries (:class:`~msetool.rules.engine.TrackSpan`), never on every frame, so memory stays flat.
+
+Gap and overlap are measured in decode time between a segment's first frame and the previous segment's
+last frame end (the MSE coded frame processing view), and reported in milliseconds and in frames.
+"""
 
 from __future__ import annotations
 
-from msetool.rules.engine import StreamModel, ValidateOptions
-from msetool.rules.findings import Finding
+import statistics
+from fractions import Fraction
+
+from msetool.model import InitSegment
+from msetool.rules.catalog import finding
+from msetool.rules.engine import (
+    InitRecord,
+    SegmentRecord,
+    StreamModel,
+    TrackSpan,
+    ValidateOptions,
+    ensure_rule,
+)
+from msetool.rules.findings import Finding, Severity
+
+MSE = "media-source"
+for _r in (
+    (
+        "GEN-TIME-01",
+        "warning",
+        "Gap between consecutive segments of a track",
+        "buffered gets a hole: playback stalls at the gap unless the player seeks over it (Chromium also "
+        "starts a new coded frame group and needs a random access point after a jump over 2 frame "
+        "durations).",
+        f"{MSE} §sourcebuffer-coded-frame-processing steps 6, 13; §byte-stream-formats (GEN-09)",
+    ),
+    (
+        "GEN-TIME-02",
+        "warning",
+        "Overlap between consecutive segments of a track",
+        "The browser removes the already-buffered frames the new ones overlap (and their dependants up "
+        "to the next keyframe); audio is spliced. Usually harmless for exact re-appends, a sign of bad timestamps "
+        "otherwise.",
+        f"{MSE} §sourcebuffer-coded-frame-processing step 14",
+    ),
+    (
+        "GEN-TIME-03",
+        "warning",
+        "A segment starts before the previous one (appended out of order)",
+        "In 'segments' mode frames land at their own timestamps, so the set still plays if complete; in "
+        "'sequence' mode they are laid end to end in append order and the timeline is scrambled.",
+        f"{MSE} §sourcebuffer-coded-frame-processing",
+    ),
+    (
+        "GEN-RAP-01",
+        "warning",
+        "A video segment does not start with a random access point",
+        "Whenever the track buffer needs a random access point (first append, after a gap, abort() or an "
+        "append-window drop) every frame up to the next keyframe is dropped.",
+        f"{MSE} §sourcebuffer-coded-frame-processing step 10; mse-byte-stream-format-isobmff "
+        "§iso-random-access-points",
+    ),
+    (
+        "GEN-TIME-04",
+        "warning",
+        "Audio and video start at different times",
+        "buffered (the intersection of the tracks) starts at the later one, and playback starts out of sync "
+        "by the difference.",
+        f"{MSE} §dom-sourcebuffer-buffered",
+    ),
+    (
+        "GEN-TIME-05",
+        "warning",
+        "Audio and video drift apart over the set",
+        "The end of buffered follows the shorter track; over time the tracks' timelines diverge and lip sync "
+        "or a stall at the end follows.",
+        f"{MSE} §dom-sourcebuffer-buffered",
+    ),
+    (
+        "GEN-TIME-06",
+        "warning",
+        "Segment duration far from the target",
+        "Players size their buffers and requests on the target duration; a much longer segment delays "
+        "start-up and quality switches, a much shorter one wastes requests.",
+        "RFC 8216 §4.3.3.1 (EXT-X-TARGETDURATION); DASH-IF IOP",
+    ),
+    (
+        "GEN-04",
+        "error",
+        "An initialization segment changes the number or type of tracks",
+        "The init segment received algorithm fails: append error.",
+        f"{MSE} §sourcebuffer-init-segment-received step 3.1",
+    ),
+    (
+        "GEN-05",
+        "error",
+        "Track IDs change across initialization segments with several tracks of a type",
+        "The browser cannot match the new tracks to the old ones: append error.",
+        f"{MSE} §byte-stream-formats",
+    ),
+    (
+        "GEN-06",
+        "error",
+        "The codec changes across initialization segments without changeType()",
+        "Chromium: 'Video codec changes not allowed unless using experimental changeType()': append error. "
+        "Call changeType() before appending the new initialization segment.",
+        f"{MSE} §byte-stream-formats; §dom-sourcebuffer-changetype",
+    ),
+    (
+        "GEN-CODEC-01",
+        "info",
+        "The sample entry / decoder configuration changes inside the set",
+        "Browsers reconfigure the decoder (supported for resolution and profile changes within a codec); "
+        "some hardware decoders glitch at the switch.",
+        f"{MSE} §byte-stream-formats",
+    ),
+):
+    ensure_rule(*_r)
+
+
+def _ms(ticks: int, timescale: int) -> str:
+    if timescale <= 0:
+        return f"{ticks} ticks"
+    v = float(Fraction(ticks, timescale) * 1000)
+    return f"{v:.3f}".rstrip("0").rstrip(".") + " ms"
+
+
+def _frames(ticks: int, span: TrackSpan) -> str:
+    dur = span.max_duration or span.last_duration
+    if dur <= 0:
+        return ""
+    n = ticks / dur
+    return (
+        f", {n:.2f} frames"
+        if abs(n - round(n)) > 0.005
+        else f", {round(n)} frame{'s' if round(n) != 1 else ''}"
+    )
+
+
+def _kind(seg: SegmentRecord, track_id: int) -> str:
+    t = seg.init.track(track_id) if seg.init else None
+    return t.kind if t else "other"
+
+
+def _continuity(model: StreamModel) -> list[Finding]:
+    out: list[Finding] = []
+    prev: dict[int, tuple[TrackSpan, SegmentRecord]] = {}
+    for seg in model.segments:
+        for tid, sp in seg.tracks.items():
+            if sp.count == 0:
+                continue
+            kind = _kind(seg, tid)
+            if kind == "video" and not sp.first_keyframe:
+                out.append(
+                    finding(
+                        "GEN-RAP-01",
+                        f"track {tid}: the first frame (DTS {_ms(sp.first_dts, sp.timescale)}) is not a "
+                        "keyframe",
+                        file=seg.file,
+                        offset=seg.offset,
+                        box=seg.path,
+                    )
+                )
+            p = prev.get(tid)
+            prev[tid] = (sp, seg)
+            if p is None:
+                continue
+            psp, pseg = p
+            if psp.timescale != sp.timescale or sp.timescale <= 0:
+                continue
+            delta = sp.first_dts - psp.end_dts
+            if delta == 0:
+                continue
+            frame = max(psp.last_duration, sp.max_duration, 1)
+            where = f"track {tid} ({kind})"
+            if sp.first_dts < psp.first_dts:
+                out.append(
+                    finding(
+                        "GEN-TIME-03",
+                        f"{where}: starts at DTS {_ms(sp.first_dts, sp.timescale)}, before the previous "
+                        f"segment ({pseg.file} at {_ms(psp.first_dts, sp.timescale)})",
+                        file=seg.file,
+                        offset=seg.offset,
+                        box=seg.path,
+                    )
+                )
+            elif delta > 0:
+                sev = Severity.WARNING if delta * 2 >= frame else Severity.INFO
+                out.append(
+                    finding(
+                        "GEN-TIME-01",
+                        f"{where}: gap of {_ms(delta, sp.timescale)}{_frames(delta, sp)} after the previous "
+                        f"segment (ends at DTS {_ms(psp.end_dts, sp.timescale)}, this one starts at "
+                        f"{_ms(sp.first_dts, sp.timescale)})",
+                        file=seg.file,
+                        offset=seg.offset,
+                        box=seg.path,
+                        severity=sev,
+                    )
+                )
+            else:
+                sev = Severity.WARNING if -delta * 2 >= frame else Severity.INFO
+                out.append(
+                    finding(
+                        "GEN-TIME-02",
+                        f"{where}: overlaps the previous segment by "
+                        f"{_ms(-delta, sp.timescale)}{_frames(-delta, sp)} "
+                        f"(previous ends at DTS {_ms(psp.end_dts, sp.timescale)}, this one starts at "
+                        f"{_ms(sp.first_dts, sp.timescale)})",
+                        file=seg.file,
+                        offset=seg.offset,
+                        box=seg.path,
+                        severity=sev,
+                    )
+                )
+    return out
+
+
+def _av_tracks(seg: SegmentRecord) -> tuple[TrackSpan | None, TrackSpan | None]:
+    audio = video = None
+    for tid, sp in seg.tracks.items():
+        k = _kind(seg, tid)
+        if k == "audio" and audio is None:
+            audio = sp
+        elif k == "video" and video is None:
+            video = sp
+    return audio, video
+
+
+def _sync(model: StreamModel) -> list[Finding]:
+    """Start offset at the first segment carrying both, then drift of the cumulative ends."""
+    out: list[Finding] = []
+    start_offset: Fraction | None = None
+    reported_drift = False
+    a_end: Fraction | None = None
+    v_end: Fraction | None = None
+    for seg in model.segments:
+        a, v = _av_tracks(seg)
+        if a is None or v is None or a.timescale <= 0 or v.timescale <= 0:
+            continue
+        a_start = Fraction(a.min_pts, a.timescale)
+        v_start = Fraction(v.min_pts, v.timescale)
+        if start_offset is None:
+            start_offset = a_start - v_start
+            if abs(start_offset) > Fraction(1, 10):
+                first = "audio" if start_offset < 0 else "video"
+                out.append(
+                    finding(
+                        "GEN-TIME-04",
+                        f"audio starts at {float(a_start):.3f} s, video at {float(v_start):.3f} s: "
+                        f"{first} leads by {abs(float(start_offset)) * 1000:.1f} ms",
+                        file=seg.file,
+                        offset=seg.offset,
+                        box=seg.path,
+                    )
+                )
+        a_end = Fraction(a.max_end_pts, a.timescale)
+        v_end = Fraction(v.max_end_pts, v.timescale)
+        drift = (a_end - v_end) - start_offset
+        if not reported_drift and abs(drift) > Fraction(1, 5):
+            reported_drift = True
+            out.append(
+                finding(
+                    "GEN-TIME-05",
+                    f"by this segment audio ends at {float(a_end):.3f} s and video at {float(v_end):.3f} s: "
+                    f"{abs(float(drift)) * 1000:.0f} ms of drift beyond the start offset",
+                    file=seg.file,
+                    offset=seg.offset,
+                    box=seg.path,
+                )
+            )
+    return out
+
+
+def _durations(model: StreamModel, target: float | None) -> list[Finding]:
+    out: list[Finding] = []
+    rows: list[tuple[SegmentRecord, float]] = []
+    for seg in model.segments:
+        _, v = _av_tracks(seg)
+        sp = v or next(iter(seg.tracks.values()), None)
+        if sp is None or sp.timescale <= 0 or sp.count == 0:
+            continue
+        rows.append((seg, (sp.end_dts - sp.first_dts) / sp.timescale))
+    if not rows or (target is None and len(rows) < 3):
+        return out
+    ref = target if target is not None else statistics.median(d for _, d in rows[:-1])
+    if ref <= 0:
+        return out
+    what = "the target" if target is not None else "the median"
+    for i, (seg, d) in enumerate(rows):
+        last = i == len(rows) - 1
+        if d > ref * 1.5 or (d < ref * 0.5 and not last):
+            out.append(
+                finding(
+                    "GEN-TIME-06",
+                    f"segment lasts {d:.3f} s, {what} is {ref:.3f} s",
+                    file=seg.file,
+                    offset=seg.offset,
+                    box=seg.path,
+                    severity=Severity.WARNING if target is not None else Severity.INFO,
+                )
+            )
+    return out
+
+
+def _layout(init: InitSegment) -> list[str]:
+    return sorted(t.kind for t in init.tracks if t.kind in ("audio", "video", "text"))
+
+
+def _init_changes(model: StreamModel) -> list[Finding]:
+    out: list[Finding] = []
+    prev: InitRecord | None = None
+    for rec in model.inits:
+        if prev is not None:
+            out.extend(_compare_inits(prev, rec))
+        prev = rec
+    return out
+
+
+def _compare_inits(prev: InitRecord, rec: InitRecord) -> list[Finding]:
+    from msetool.codecs.rfc6381 import codec_family
+
+    out: list[Finding] = []
+    box = "moov" if rec.init.format == "mp4" else ""
+
+    def add(rid: str, msg: str) -> None:
+        out.append(finding(rid, msg, file=rec.file, offset=rec.offset, box=box))
+
+    if _layout(prev.init) != _layout(rec.init):
+        add(
+            "GEN-04",
+            f"tracks change from {', '.join(_layout(prev.init)) or 'none'} to "
+            f"{', '.join(_layout(rec.init)) or 'none'} (previous init segment: {prev.file})",
+        )
+        return out
+    for kind in ("audio", "video"):
+        old = [t for t in prev.init.tracks if t.kind == kind]
+        new = [t for t in rec.init.tracks if t.kind == kind]
+        if len(old) > 1 and sorted(t.track_id for t in old) != sorted(t.track_id for t in new):
+            add(
+                "GEN-05",
+                f"{kind} track IDs change from {[t.track_id for t in old]} to {[t.track_id for t in new]}",
+            )
+        for o, n in zip(old, new, strict=False):
+            try:
+                fo, fn = codec_family(o.codec), codec_family(n.codec)
+            except ValueError:
+                fo, fn = o.codec, n.codec
+            if fo != fn:
+                if not rec.after_change_type:
+                    add("GEN-06", f"{kind} codec changes from {o.codec} to {n.codec} without changeType()")
+            elif (o.codec, o.width, o.height, o.sample_rate, o.channels) != (
+                n.codec,
+                n.width,
+                n.height,
+                n.sample_rate,
+                n.channels,
+            ):
+                add("GEN-CODEC-01", f"{kind} configuration changes: {_desc(o)} -> {_desc(n)}")
+    return out
+
+
+def _desc(t: object) -> str:
+    codec = getattr(t, "codec", "?")
+    w, h = getattr(t, "width", None), getattr(t, "height", None)
+    rate, ch = getattr(t, "sample_rate", None), getattr(t, "channels", None)
+    extra = f" {w}x{h}" if w and h else ""
+    extra += f" {rate} Hz" if rate else ""
+    extra += f" {ch} ch" if ch else ""
+    return f"{codec}{extra}"
 
 
 def check(model: StreamModel, options: ValidateOptions) -> list[Finding]:
-    return []
+    """Every cross-segment rule over the model of one byte stream."""
+    return [
+        *_init_changes(model),
+        *_continuity(model),
+        *_sync(model),
+        *_durations(model, options.target_duration),
+    ]
