@@ -44,8 +44,8 @@ for _r in (
         "warning",
         "Overlap between consecutive segments of a track",
         "The browser removes the already-buffered frames the new ones overlap (and their dependants up "
-        "to the next keyframe); audio is spliced. Usually harmless for exact re-appends, a sign of bad timestamps "
-        "otherwise.",
+        "to the next keyframe); audio is spliced. Usually harmless for exact re-appends, a sign of bad "
+        "timestamps otherwise.",
         f"{MSE} §sourcebuffer-coded-frame-processing step 14",
     ),
     (
