@@ -505,7 +505,7 @@ class PendingFrame:
 
     def frame(self, timescale: int) -> CodedFrame:
         return CodedFrame(self.track, self.pts, self.pts, self.duration or 0, timescale, self.keyframe,
-                          self.size, self.offset)
+                          self.size, self.offset, self.estimated)
 
 
 @dataclass(slots=True)

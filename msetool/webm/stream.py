@@ -103,6 +103,8 @@ class WebmStreamParser:
         self._clusters = 0
         self._counts: dict[str, int] = {}
         self._unknown_segment_size = False
+        #: Where the current init segment started (its EBML header or Segment header), for offsets.
+        self._init_start: int | None = None
         self._new_group()
 
     # ---------------------------------------------------------------------------------- protocol
@@ -116,6 +118,7 @@ class WebmStreamParser:
             return
         self._buf.clear()
         self._stack = []
+        self._init_start = None
         self._new_group()
         if self._asm is not None:
             self._asm.reset()
@@ -180,11 +183,14 @@ class WebmStreamParser:
         if eid in S.SKIPPABLE_TOP_LEVEL:
             if size is None or avail < hlen + size:
                 return 0
+            if eid == S.EBML:
+                self._init_start = off
             return hlen + size
         if eid == S.CLUSTER:
             if self._asm is None:
                 raise _Fail("Found Cluster element before Info.", off, "Cluster", "WEBM-INIT-03")
             self._state = _CLUSTERS
+            self._init_start = None
             self._clusters += 1
             self._counts = {}
             events.append(MediaSegmentStarted(off, self._cluster_path()))
@@ -192,6 +198,8 @@ class WebmStreamParser:
         if eid == S.SEGMENT:
             if size is None:
                 self._unknown_segment_size = True
+            if self._init_start is None:
+                self._init_start = off
             return hlen
         if eid != S.INFO:
             raise _Fail(f"Unexpected element ID 0x{eid:x}", off, S.name_of(eid), "WEBM-INIT-04")
@@ -211,7 +219,9 @@ class WebmStreamParser:
             raise _Fail("Tracks has unknown size", self._base + tpos, "Segment/Tracks", "WEBM-EBML-01")
         if len(self._buf) - tpos < thlen + tsize:
             return 0
-        init = WebmInit(offset=off, size=tpos + thlen + tsize - pos)
+        start = off if self._init_start is None else self._init_start
+        self._init_start = None
+        init = WebmInit(offset=start, size=self._base + tpos + thlen + tsize - start)
         try:
             parse_info(self._buf, pos + hlen, pos + hlen + size, self._base, init)
             parse_tracks(self._buf, tpos + thlen, tpos + thlen + tsize, self._base, init)
@@ -224,7 +234,7 @@ class WebmStreamParser:
             raise _Fail(e.chromium or e.reason, e.offset, e.path, e.rule or "WEBM-EBML-01") from None
         self._init = init
         self._asm = ClusterAssembler(init, self.profile)
-        events.append(InitSegmentParsed(to_init_segment(init, self.profile), off))
+        events.append(InitSegmentParsed(to_init_segment(init, self.profile), start))
         return tpos + thlen + tsize - pos
 
     # ----------------------------------------------------------------------------------- clusters
