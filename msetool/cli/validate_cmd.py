@@ -1,0 +1,427 @@
+"""``msetool validate`` and ``msetool codecs``: files, folders and scenarios in; a report and an exit code
+out.
+
+Everything about bytes lives in :mod:`msetool.rules.engine`; this module resolves what the user named into
+byte streams (files in append order, a folder's init segment then its segments in natural order, or each
+SourceBuffer of a scenario with its appends, aborts and changeType calls) and renders the result.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from msetool.errors import UsageError
+from msetool.mime import MimeType, parse_mime
+from msetool.report import exitcodes
+from msetool.report.summary import Report, StreamInfo
+from msetool.rules.findings import Finding, Severity
+from msetool.scenario import Op, Scenario, load_scenario
+from msetool.source import FileSource
+
+#: Files a packager writes next to segments that are not part of the byte stream.
+_NOT_MEDIA = {
+    ".json",
+    ".m3u8",
+    ".mpd",
+    ".txt",
+    ".md",
+    ".html",
+    ".xml",
+    ".yaml",
+    ".yml",
+    ".csv",
+    ".log",
+    ".py",
+    ".sh",
+    ".js",
+    ".vtt",
+    ".srt",
+}
+
+
+def natural_key(name: str) -> list[Any]:
+    """'seg2' before 'seg10'."""
+    return [int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", name)]
+
+
+def _looks_like_init(path: Path) -> bool:
+    if "init" in path.name.lower():
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    return head[4:8] in (b"ftyp", b"moov") or head[:4] == b"\x1a\x45\xdf\xa3"
+
+
+def expand_inputs(paths: tuple[str, ...]) -> list[Path]:
+    """Files as given; a folder becomes its init segment(s) first, then the rest in natural order."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            files = sorted(
+                (
+                    c
+                    for c in p.iterdir()
+                    if c.is_file() and not c.name.startswith(".") and c.suffix.lower() not in _NOT_MEDIA
+                ),
+                key=lambda c: natural_key(c.name),
+            )
+            if not files:
+                raise UsageError(f"{p}: folder holds no segment files")
+            inits = [f for f in files if _looks_like_init(f)]
+            out.extend(inits + [f for f in files if f not in inits])
+        elif p.exists():
+            out.append(p)
+        else:
+            raise UsageError(f"{p}: no such file or folder")
+    return out
+
+
+def _open(path: Path, label: str | None = None) -> FileSource:
+    try:
+        return FileSource(path, name=label if label is not None else str(path))
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a folder, expected a file") from None
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+@dataclass(slots=True)
+class _Stream:
+    id: str
+    type: str | None
+    items: list[Any] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+def scenario_streams(sc: Scenario) -> list[_Stream]:
+    """Each SourceBuffer's byte stream in op order, the way the page would have fed it.
+
+    Inside a ``batch`` the page does not wait: an append made while another is pending throws (its bytes
+    never arrive), as do changeType and endOfStream; an abort() right after an append discards that
+    append's bytes (they were still queued).
+    """
+    from msetool.rules.engine import Reset, Slice
+
+    streams = {sb.id: _Stream(sb.id, sb.type) for sb in sc.source_buffers}
+    default = sc.source_buffers[0].id
+    sources: dict[str, FileSource] = {}
+
+    def stream_of(op: Op) -> _Stream:
+        sid = op.sb or default
+        if sid not in streams:
+            raise UsageError(f"scenario: op {op.op} names source buffer {sid!r}, which is not declared")
+        return streams[sid]
+
+    def do(op: Op, pending: dict[str, Any] | None) -> None:
+        st = stream_of(op) if op.op in ("append", "abort", "changeType") else None
+        if op.op == "append" and st is not None:
+            if pending is not None and pending.get(st.id) is not None:
+                return  # InvalidStateError: still updating
+            name = str(op.args["file"])
+            path = sc.file_path(name)
+            if name not in sources:
+                if not path.is_file():
+                    raise UsageError(f"scenario: {path}: no such file")
+                sources[name] = _open(path, str(path))
+            rng = op.args.get("range")
+            start, end = 0, None
+            if rng is not None:
+                if not (isinstance(rng, list) and len(rng) == 2 and all(isinstance(x, int) for x in rng)):
+                    raise UsageError(f"scenario: append of {name}: range must be [start, end] in bytes")
+                start, end = int(rng[0]), int(rng[1])
+            sl = Slice(sources[name], start, end, str(path))
+            st.items.append(sl)
+            if str(path) not in st.files:
+                st.files.append(str(path))
+            if pending is not None and op.args.get("wait") is False:
+                pending[st.id] = sl
+        elif op.op == "abort" and st is not None:
+            if pending is not None and pending.get(st.id) is not None:
+                st.items.remove(pending[st.id])
+                pending[st.id] = None
+            st.items.append(Reset("abort"))
+        elif op.op == "changeType" and st is not None:
+            if pending is not None and pending.get(st.id) is not None:
+                return  # InvalidStateError
+            st.items.append(Reset("changeType", parse_mime(str(op.args["type"]))))
+            st.type = str(op.args["type"])
+        elif op.op == "endOfStream":
+            if pending is not None and any(v is not None for v in pending.values()):
+                return
+            for s in streams.values():
+                s.items.append(Reset("endOfStream"))
+        elif op.op == "batch":
+            inner: dict[str, Any] = {}
+            for o in op.ops:
+                do(o, inner)
+
+    for op in sc.ops:
+        do(op, None)
+    return list(streams.values())
+
+
+def _validate_scenario(path: str, options: Any) -> tuple[list[Finding], list[str], list[StreamInfo]]:
+    from msetool.rules.engine import validate_stream
+
+    sc = load_scenario(path)
+    findings: list[Finding] = []
+    files: list[str] = []
+    infos: list[StreamInfo] = []
+    for st in scenario_streams(sc):
+        first = next((sb.type for sb in sc.source_buffers if sb.id == st.id), None)
+        mime = parse_mime(first) if first else None
+        v = validate_stream(st.items, mime, options)
+        findings.extend(v.findings)
+        for f in v.files:
+            if f not in files:
+                files.append(f)
+        infos.append(StreamInfo(st.id, first, v.format, v.files))
+    return findings, files, infos
+
+
+def _emit(report: Report, fmt: str) -> None:
+    if fmt == "json":
+        from msetool.report.json_ import render as rj
+
+        click.echo(rj(report), nl=False)
+    elif fmt == "junit":
+        from msetool.report.junit import render as ru
+
+        click.echo(ru(report), nl=False)
+    elif fmt == "github":
+        from msetool.report.github import render as rg
+
+        click.echo(rg(report), nl=False)
+    else:
+        from rich.console import Console
+
+        from msetool.report.text import render as rt
+
+        rt(report, Console(highlight=False, soft_wrap=False))
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("inputs", nargs=-1, type=click.Path())
+@click.option(
+    "--type",
+    "mime",
+    metavar="MIME",
+    help="Declared type, as passed to addSourceBuffer(): 'video/mp4; codecs=\"avc1.64001F\"'. "
+    "Sniffed from the content when omitted (codec checks are then skipped).",
+)
+@click.option(
+    "--scenario",
+    type=click.Path(),
+    metavar="CASE.json",
+    help="Validate each SourceBuffer of a scenario: its appends in op order, against its type.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit", "github"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--strict", is_flag=True, help="Warnings fail too (exit 1); same as --fail-on warning.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info"]),
+    default=None,
+    help="Lowest severity that makes the exit code 1 [default: error].",
+)
+@click.option(
+    "--target-duration",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Expected segment duration; segments far from it are reported.",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["chromium", "spec"]),
+    default="chromium",
+    show_default=True,
+    help="Parser profile: chromium reproduces Chromium's parser, spec the letter of the spec.",
+)
+def validate(
+    inputs: tuple[str, ...],
+    *,
+    mime: str | None,
+    scenario: str | None,
+    fmt: str,
+    strict: bool,
+    fail_on: str | None,
+    target_duration: float | None,
+    profile: str,
+) -> None:
+    """Check segments against the MSE byte stream format rules and the declared codecs.
+
+    INPUTS are files in append order; a folder stands for its init segment followed by its segments in
+    natural order (seg2 before seg10); a single fMP4 holding many fragments works too.
+
+    Exit codes: 0 clean, 1 errors found (or warnings with --strict), 2 usage or I/O error.
+    """
+    from msetool.cli.common import handle_errors
+
+    handle_errors(_validate)(
+        inputs,
+        mime=mime,
+        scenario=scenario,
+        fmt=fmt,
+        strict=strict,
+        fail_on=fail_on,
+        target_duration=target_duration,
+        profile=profile,
+    )
+
+
+def _validate(
+    inputs: tuple[str, ...],
+    *,
+    mime: str | None,
+    scenario: str | None,
+    fmt: str,
+    strict: bool,
+    fail_on: str | None,
+    target_duration: float | None,
+    profile: str,
+) -> None:
+    from msetool.rules.engine import ValidateOptions, validate_stream
+
+    if scenario and inputs:
+        raise UsageError("give either --scenario or files, not both")
+    if scenario and mime:
+        raise UsageError("--type does not apply to --scenario (each SourceBuffer declares its type)")
+    if not scenario and not inputs:
+        raise UsageError("nothing to validate: give files, folders or --scenario CASE.json")
+    level = Severity(fail_on) if fail_on else (Severity.WARNING if strict else Severity.ERROR)
+    options = ValidateOptions(profile=profile, target_duration=target_duration)  # type: ignore[arg-type]
+    if scenario:
+        findings, files, streams = _validate_scenario(scenario, options)
+    else:
+        declared: MimeType | None = parse_mime(mime) if mime else None
+        paths = expand_inputs(inputs)
+        sources = [_open(p) for p in paths]
+        try:
+            v = validate_stream(sources, declared, options)
+        finally:
+            for s in sources:
+                s.close()
+        findings, files = v.findings, [str(p) for p in paths]
+        streams = [StreamInfo("stream", str(v.mime) if v.mime else None, v.format, files)]
+    report = Report.build(findings, files, fail_on=level, streams=streams)
+    _emit(report, fmt)
+    sys.exit(report.exit_code)
+
+
+# --------------------------------------------------------------------------------------------------------
+# msetool codecs
+
+_FORMAT_TYPES = {"mp4": "mp4", "webm": "webm", "mp2t": "mp2t"}
+
+
+def type_for(init: Any) -> str:
+    """The exact addSourceBuffer() type: video/ when a video track exists, codecs in track order."""
+    fmt = init.format
+    tracks = [t for t in init.tracks if t.kind in ("audio", "video")]
+    if fmt == "mpeg":
+        codec = tracks[0].codec if tracks else ""
+        return "audio/aac" if codec.startswith("mp4a") or codec == "aac" else "audio/mpeg"
+    major = "video" if any(t.kind == "video" for t in tracks) else "audio"
+    sub = _FORMAT_TYPES.get(fmt, fmt)
+    codecs = ",".join(t.codec for t in tracks)
+    return f'{major}/{sub}; codecs="{codecs}"' if codecs else f"{major}/{sub}"
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+def codecs(files: tuple[str, ...], fmt: str) -> None:
+    """Print the exact addSourceBuffer() type for each file's initialization segment, e.g.
+    video/mp4; codecs="avc1.64001F,mp4a.40.2".
+
+    Exit codes: 0 printed a type for every file, 1 a file holds no initialization segment, 2 usage or I/O.
+    """
+    from msetool.cli.common import handle_errors
+
+    handle_errors(_codecs)(files, fmt)
+
+
+def _codecs(files: tuple[str, ...], fmt: str) -> None:
+    import json
+
+    from msetool.codecs.rfc6381 import describe
+    from msetool.rules.engine import init_segments
+
+    paths = expand_inputs(files)
+    rows: list[dict[str, Any]] = []
+    missing: list[str] = []
+    for p in paths:
+        src = _open(p)
+        try:
+            inits = init_segments([src])
+        finally:
+            src.close()
+        if not inits:
+            if (
+                len(paths) == 1
+                or "init" in p.name.lower()
+                or p.suffix.lower() in (".mp4", ".webm", ".mp3", ".aac")
+            ):
+                missing.append(str(p))
+            continue
+        init = inits[0]
+        rows.append(
+            {
+                "path": str(p),
+                "type": type_for(init),
+                "format": init.format,
+                "tracks": [
+                    {
+                        "id": t.track_id,
+                        "kind": t.kind,
+                        "codec": t.codec,
+                        "description": describe(t.codec) if t.codec else "",
+                        "coding_name": t.coding_name,
+                        "width": t.width,
+                        "height": t.height,
+                        "sample_rate": t.sample_rate,
+                        "channels": t.channels,
+                        "language": t.language,
+                    }
+                    for t in init.tracks
+                ],
+            }
+        )
+    if fmt == "json":
+        click.echo(json.dumps({"files": rows, "missing": missing}, indent=2))
+    else:
+        for r in rows:
+            click.echo(r["type"] if len(paths) == 1 else f"{r['path']}: {r['type']}")
+    for m in missing:
+        click.echo(f"msetool: {m}: no initialization segment found", err=True)
+    if missing or not rows:
+        if not rows and not missing:
+            click.echo("msetool: no initialization segment found in the inputs", err=True)
+        sys.exit(exitcodes.FINDINGS)
+
+
+__all__ = ["codecs", "expand_inputs", "natural_key", "scenario_streams", "type_for", "validate"]
