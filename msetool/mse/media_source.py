@@ -1,0 +1,303 @@
+"""MediaSource: readyState, duration, the SourceBuffer list, endOfStream, and the media element's view.
+
+Spec: https://www.w3.org/TR/2024/WD-media-source-2-20240704/ (#mediasource, #duration-change-algorithm,
+#end-of-stream-algorithm, #addsourcebuffer-method). The media element is modelled only as far as MSE
+observes it: whether it has metadata (every SourceBuffer received an initialization segment), its
+``error`` (after an append error or endOfStream with an error), and ``durationchange``.
+
+Chromium refinements (profile ``chromium``): an error before HAVE_METADATA is DEMUXER_ERROR_COULD_NOT_OPEN
+(MEDIA_ERR_SRC_NOT_SUPPORTED): the element detaches the MediaSource, which closes and removes its
+SourceBuffers; after HAVE_METADATA the MediaSource stays "ended" with MEDIA_ERR_DECODE. The duration setter
+does not raise the duration to the highest buffered end; ChunkDemuxer truncates buffered data beyond it
+instead (crbug 623729). The spec profile follows the spec's end of stream algorithm, which behaves the
+same for the first case (the element's "unsupported format" path detaches the source).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from msetool.codecs.support import check_type
+from msetool.errors import UsageError
+from msetool.mime import parse_mime
+from msetool.mse.events import AppendError, DOMException, Event, Warning, invalid_state, type_error
+from msetool.mse.profile import INF, Profile, get_profile
+from msetool.mse.source_buffer import SourceBuffer, _num, intersect_track_ranges
+from msetool.stream import ByteStreamParser, parser_for
+
+
+class MediaSource:
+    """A MediaSource attached to a media element, after ``sourceopen``."""
+
+    def __init__(self, profile: str | Profile = "chromium") -> None:
+        self.profile = get_profile(profile) if isinstance(profile, str) else profile
+        self.ready_state = "open"
+        self.duration: Any = math.nan
+        #: the double a page assigned (the getter returns it until the duration changes internally)
+        self.user_duration: float | None = None
+        self.source_buffers: list[SourceBuffer] = []
+        self.active: list[SourceBuffer] = []
+        self.events: list[Event] = []
+        self.warnings: list[Warning] = []
+        #: (code, message) once the media element reported an error
+        self.element_error: tuple[int, str] | None = None
+        self.last_append_error: AppendError | None = None
+        #: Chromium's demuxer was marked end of stream (endOfStream() without error); only then does
+        #: ChunkDemuxer extend the last ranges in buffered. An append error leaves readyState "ended"
+        #: with the demuxer in its error state instead.
+        self.eos_marked = False
+
+    # -- helpers -----------------------------------------------------------------------------------------
+
+    def _event(self, target: str, typ: str) -> None:
+        self.events.append(Event(target, typ))
+
+    def duration_is_nan(self) -> bool:
+        return isinstance(self.duration, float) and math.isnan(self.duration)
+
+    def duration_js(self) -> float:
+        if self.ready_state == "closed" or self.duration_is_nan():
+            return math.nan
+        if self.user_duration is not None:
+            return self.user_duration
+        return self.profile.to_js(self.duration)
+
+    def have_metadata(self) -> bool:
+        return bool(self.source_buffers) and all(sb.first_init_received for sb in self.source_buffers)
+
+    def open_if_ended(self) -> None:
+        if self.ready_state == "ended":
+            self.ready_state = "open"
+            self.eos_marked = False
+            self._event("mediaSource", "sourceopen")
+
+    def on_first_init(self, sb: SourceBuffer) -> None:
+        # INIT 5.x: the first audio/video track is enabled/selected -> the SB becomes active
+        if sb not in self.active:
+            self.active.append(sb)
+
+    def get(self, sb_id: str) -> SourceBuffer | None:
+        for sb in self.source_buffers:
+            if sb.id == sb_id:
+                return sb
+        return None
+
+    # -- addSourceBuffer ---------------------------------------------------------------------------------
+
+    def add_source_buffer(self, sb_id: str, type_text: str) -> SourceBuffer:
+        if not type_text.strip():
+            raise type_error(
+                "Failed to execute 'addSourceBuffer' on 'MediaSource': The type provided is empty."
+            )
+        sup = check_type(type_text, self.profile.name)
+        parser = self._parser(type_text) if sup.supported else None
+        if parser is None:
+            raise DOMException(
+                "NotSupportedError",
+                f"Failed to execute 'addSourceBuffer' on 'MediaSource': The "
+                f"type provided ('{type_text}') is unsupported. {sup.reason}".rstrip(),
+            )
+        if self.ready_state != "open":
+            raise invalid_state(
+                "Failed to execute 'addSourceBuffer' on 'MediaSource': The MediaSource's "
+                "readyState is not 'open'."
+            )
+        sb = SourceBuffer(self, sb_id, parse_mime(type_text), parser, sup.families)
+        self.source_buffers.append(sb)
+        self._event("mediaSource", "addsourcebuffer")
+        return sb
+
+    def _parser(self, type_text: str) -> ByteStreamParser | None:
+        try:
+            return parser_for(parse_mime(type_text), self.profile.name)  # type: ignore[arg-type]
+        except (KeyError, ImportError, AttributeError, UsageError):
+            return None
+
+    def change_type(self, sb: SourceBuffer, type_text: str) -> None:
+        """SourceBuffer.changeType(type)."""
+        if not type_text.strip():
+            raise type_error("Failed to execute 'changeType' on 'SourceBuffer': The type provided is empty.")
+        sb._check_not_removed_or_updating("execute 'changeType'")
+        sup = check_type(type_text, self.profile.name)
+        parser = self._parser(type_text) if sup.supported else None
+        if parser is None:
+            raise DOMException(
+                "NotSupportedError",
+                f"Failed to execute 'changeType' on 'SourceBuffer': Changing "
+                f"to the type provided ('{type_text}') is not supported. {sup.reason}".rstrip(),
+            )
+        sb.change_type(type_text, parser, sup.families)
+
+    # -- duration ----------------------------------------------------------------------------------------
+
+    def _highest_buffered_start(self) -> Any:
+        best: Any = None
+        for sb in self.source_buffers:
+            for tb in sb.tracks.values():
+                h = tb.highest_pts()
+                if h is not None and (best is None or h > best):
+                    best = h
+        return best
+
+    def _highest_end(self) -> Any:
+        best: Any = None
+        for sb in self.source_buffers:
+            for tid in sb.track_order:
+                r = sb.tracks[tid].ranges(INF)
+                if r and (best is None or r.end > best):
+                    best = r.end
+        return best
+
+    def duration_change(self, new: Any, *, user: float | None = None) -> None:
+        """The duration change algorithm (internal callers pass model times)."""
+        if new == self.duration and not self.duration_is_nan():
+            if user is not None:
+                self.user_duration = user
+            return
+        self.duration = new
+        self.user_duration = user
+        self._event("video", "durationchange")
+
+    def increase_duration(self, group_end: Any) -> None:
+        """CFP 5: media beyond the duration -> duration change to max(duration, group end timestamp)."""
+        if self.duration_is_nan():
+            return
+        if group_end > self.duration:
+            self.duration_change(group_end)
+
+    def set_duration(self, value: float) -> None:
+        if math.isnan(value) or value < 0:
+            raise type_error(
+                f"Failed to set the 'duration' property on 'MediaSource': The value provided "
+                f"({value}) is negative or NaN."
+            )
+        if self.ready_state != "open":
+            raise invalid_state(
+                "Failed to set the 'duration' property on 'MediaSource': The MediaSource's "
+                "readyState is not 'open'."
+            )
+        if any(sb.updating for sb in self.source_buffers):
+            raise invalid_state(
+                "Failed to set the 'duration' property on 'MediaSource': The 'updating' attribute "
+                "is true on one or more of this MediaSource's SourceBuffers."
+            )
+        new = self.profile.from_js(value)
+        # duration change 2: below the highest buffered presentation timestamp -> InvalidStateError
+        hp = self._highest_buffered_start()
+        if hp is not None and new < hp:
+            raise invalid_state(
+                "Failed to set the 'duration' property on 'MediaSource': Setting duration below "
+                "highest presentation timestamp of any buffered coded frames is disallowed. "
+                "Instead, first do asynchronous remove(newDuration, oldDuration) on all "
+                "sourceBuffers, where newDuration < oldDuration."
+            )
+        if self.profile.chromium:
+            if new != self.duration:
+                for sb in self.source_buffers:
+                    for tb in sb.tracks.values():
+                        if tb.stream is not None and new != INF:
+                            tb.stream.on_set_duration(new)
+            self.duration_change(new, user=value)
+            return
+        # duration change 3-4: never below the highest end time
+        he = self._highest_end()
+        if he is not None and new < he:
+            new = he
+            value = self.profile.to_js(he)
+        self.duration_change(new, user=value)
+
+    # -- endOfStream -------------------------------------------------------------------------------------
+
+    def end_of_stream(self, error: str | None = None) -> None:
+        if error not in (None, "network", "decode"):
+            raise type_error(
+                f"Failed to execute 'endOfStream' on 'MediaSource': The provided value '{error}' is "
+                "not a valid enum value of type EndOfStreamError."
+            )
+        if self.ready_state != "open":
+            raise invalid_state(
+                "Failed to execute 'endOfStream' on 'MediaSource': The MediaSource's readyState "
+                "is not 'open'."
+            )
+        if any(sb.updating for sb in self.source_buffers):
+            raise invalid_state(
+                "Failed to execute 'endOfStream' on 'MediaSource': The 'updating' attribute is "
+                "true on one or more of this MediaSource's SourceBuffers."
+            )
+        self.end_of_stream_algorithm(error, None)
+
+    def end_of_stream_algorithm(self, error: str | None, message: str | None) -> None:
+        """#end-of-stream-algorithm: readyState "ended", sourceended, then by error."""
+        self.ready_state = "ended"
+        self._event("mediaSource", "sourceended")
+        if error is None:
+            self.eos_marked = True
+            if self.profile.chromium and not self.have_metadata():
+                # ChunkDemuxer::MarkEndOfStream before HAVE_METADATA: DEMUXER_ERROR_COULD_NOT_OPEN
+                self._element_error(
+                    4,
+                    "DEMUXER_ERROR_COULD_NOT_OPEN: MediaSource endOfStream before demuxer "
+                    "initialization completes (before HAVE_METADATA) is treated as an error.",
+                )
+                return
+            # no error: duration change to the highest end time of all track buffer ranges
+            he = self._highest_end()
+            if he is not None and (not self.profile.chromium or self.duration_is_nan() or he < self.duration):
+                self.duration_change(he)
+            return
+        if not self.have_metadata():
+            # before HAVE_METADATA: the media element's "unsupported format" path (detaches the source)
+            text = message or "stream parsing failed"
+            self._element_error(
+                4,
+                f"PipelineStatus::CHUNK_DEMUXER_ERROR_APPEND_FAILED: {text}"
+                if error == "decode"
+                else "PipelineStatus::CHUNK_DEMUXER_ERROR_EOS_STATUS_NETWORK_ERROR",
+            )
+            return
+        if error == "network":
+            self._element_error(2, "PipelineStatus::CHUNK_DEMUXER_ERROR_EOS_STATUS_NETWORK_ERROR")
+        elif message is not None:
+            self._element_error(3, f"PipelineStatus::CHUNK_DEMUXER_ERROR_APPEND_FAILED: {message}")
+        else:
+            self._element_error(3, "PipelineStatus::CHUNK_DEMUXER_ERROR_EOS_STATUS_DECODE_ERROR")
+
+    def _element_error(self, code: int, message: str) -> None:
+        self.element_error = (code, message)
+        self._event("video", "error")
+        if code == 4:
+            self.detach()
+
+    def detach(self) -> None:
+        """The element lost its source: readyState "closed", SourceBuffers removed, sourceclose."""
+        self.ready_state = "closed"
+        self.duration = math.nan
+        self.user_duration = None
+        for sb in self.source_buffers:
+            sb.removed = True
+            sb.pending = []
+            sb.updating = False
+        self.source_buffers = []
+        self.active = []
+        self._event("mediaSource", "sourceclose")
+
+    # -- reporting ---------------------------------------------------------------------------------------
+
+    def element_buffered(self) -> Any:
+        ranges = [sb.buffered() for sb in self.active]
+        return intersect_track_ranges(ranges, self.buffered_ended()) if ranges else None
+
+    def buffered_ended(self) -> bool:
+        """Whether buffered applies the "ended" rule (extend the last range to the highest end time)."""
+        if self.profile.chromium:
+            return self.ready_state == "ended" and self.eos_marked
+        return self.ready_state == "ended"
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "readyState": self.ready_state,
+            "duration": _num(self.duration_js()),
+            "activeSourceBuffers": len(self.active),
+            "sourceBuffers": len(self.source_buffers),
+        }

@@ -1,0 +1,1079 @@
+"""SourceBuffer: the segment parser loop, init segment received, coded frame processing and removal.
+
+Written after the W3C Media Source Extensions spec, Working Draft of 4 July 2024:
+https://www.w3.org/TR/2024/WD-media-source-2-20240704/ . Step numbers in comments ("CFP 6") refer to the
+numbered steps of the named algorithm there:
+
+- SPL: #sourcebuffer-segment-parser-loop         - INIT: #sourcebuffer-init-segment-received
+- CFP: #sourcebuffer-coded-frame-processing      - RST: #sourcebuffer-reset-parser-state
+- REM: #sourcebuffer-coded-frame-removal         - EVICT: #sourcebuffer-coded-frame-eviction
+- APP: #sourcebuffer-prepare-append / #sourcebuffer-buffer-append / #sourcebuffer-append-error
+
+The model is sans-IO: appended bytes go to a :class:`msetool.stream.ByteStreamParser` (or tests hand in
+its events directly) and everything else is state. Two profiles share the algorithm skeleton:
+
+``spec`` runs every step per frame in exact rationals. ``chromium`` follows media/filters/frame_processor.cc
+(the same steps, in integer µs, frames of one parser batch merged across tracks by DTS, audio trimmed at
+the append window instead of dropped) and hands processed frames to a per-track Chromium
+``SourceBufferStream`` model (msetool.mse.chromium_stream) which does overlap removal and range keeping
+the way Chromium does. Each difference is listed in docs/simulate.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
+
+from msetool.mime import MimeType
+from msetool.model import CodedFrame, InitSegment
+from msetool.mse.events import AppendError, Event, Warning, invalid_state, type_error
+from msetool.mse.profile import INF
+from msetool.mse.ranges import TimeRanges
+from msetool.mse.track_buffer import TrackBuffer
+from msetool.stream import (
+    ByteStreamParser,
+    FramesParsed,
+    InitSegmentParsed,
+    MediaSegmentEnded,
+    MediaSegmentStarted,
+    ParseFailed,
+    ParserEvent,
+    ParseWarning,
+)
+
+if TYPE_CHECKING:
+    from msetool.mse.media_source import MediaSource
+
+#: Chromium's media/base names of codec families, for messages that read like the media log.
+CHROMIUM_CODEC_NAMES = {
+    "avc": "h264",
+    "hevc": "hevc",
+    "vp9": "vp9",
+    "vp8": "vp8",
+    "av1": "av1",
+    "aac": "aac",
+    "mp3": "mp3",
+    "opus": "opus",
+    "flac": "flac",
+    "vorbis": "vorbis",
+    "ac3": "ac3",
+    "eac3": "eac3",
+    "dolbyvision": "dolbyvision",
+}
+
+
+class _AppendFailed(Exception):
+    def __init__(self, error: AppendError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _family(codec: str) -> str:
+    from msetool.codecs.rfc6381 import CodecError, codec_family
+
+    try:
+        return codec_family(codec)
+    except CodecError:
+        return codec.split(".", maxsplit=1)[0].lower()
+
+
+class SourceBuffer:
+    """One SourceBuffer of a :class:`MediaSource`; ``id`` is the scenario's name for it."""
+
+    def __init__(
+        self,
+        ms: MediaSource,
+        sb_id: str,
+        mime: MimeType,
+        parser: ByteStreamParser | None,
+        families: tuple[str, ...],
+    ) -> None:
+        self.ms = ms
+        self.id = sb_id
+        self.target = f"sb:{sb_id}"
+        self.mime = mime
+        self.profile = ms.profile
+        self.chromium = ms.profile.chromium
+        self.parser = parser
+        #: [[generate timestamps flag]] from the byte stream format registry
+        self.generate_timestamps = bool(parser.generate_timestamps) if parser is not None else False
+        self.mode = "sequence" if self.generate_timestamps else "segments"
+        self.updating = False
+        self.removed = False
+        self.timestamp_offset: Any = 0
+        self.timestamp_offset_js = 0.0
+        self.aws: Any = 0
+        self.aws_js = 0.0
+        self.awe: Any = INF
+        self.awe_js = math.inf
+        self.first_init_received = False
+        self.pending_change_type = False
+        self.group_start: Any = None
+        self.group_end: Any = 0
+        self.buffer_full = False
+        self.tracks: dict[int, TrackBuffer] = {}
+        self.track_order: list[int] = []
+        #: codec families of the type (Chromium's strict codec expectations when non-empty)
+        self.expected_families = families
+        self.allow_codec_change = False
+        self.codec_by_kind: dict[str, list[str]] = {}
+        # Chromium frame processor state
+        self.pending_notify_all = True
+        self.preroll: list[Any] | None = None
+        self.sample_duration = 0
+        # bookkeeping for messages: parser offset -> (file, offset in file)
+        self.fed = 0
+        self.feeds: list[tuple[int, int, str, int]] = []  # (start, end, file, file offset)
+        self.pending: list[tuple[str, Any]] = []
+        self.segment_first_frame: dict[int, bool] = {}
+        self.gen_base: dict[int, int] = {}
+        self.dropped_by_window = 0
+        self.dropped_no_rap = 0
+        self.muxed_sequence_warned = False
+        self.log: list[str] = []
+
+    # -------------------------------------------------------------------------------------------------
+    # helpers
+
+    def _event(self, typ: str) -> None:
+        self.ms.events.append(Event(self.target, typ))
+
+    def _warn(self, kind: str, message: str, time: float | None = None, **detail: Any) -> None:
+        self.ms.warnings.append(Warning(kind, f"{self.id}: {message}", time, dict(detail)))
+
+    def _media_log(self, msg: str) -> None:
+        self.log.append(msg)
+
+    def _locate(self, offset: int) -> tuple[str | None, int | None]:
+        for start, end, name, base in self.feeds:
+            if start <= offset < end or (offset == end and start == end):
+                return name, base + offset - start
+        if self.feeds:
+            start, end, name, base = self.feeds[-1]
+            return name, base + offset - start
+        return None, offset
+
+    def _fail(
+        self, message: str, rule: str | None = None, offset: int | None = None, box: str | None = None
+    ) -> None:
+        file, off = self._locate(offset) if offset is not None else (None, None)
+        raise _AppendFailed(AppendError(message, rule, off, file, box or None))
+
+    def _check_not_removed_or_updating(self, what: str) -> None:
+        if self.removed:
+            raise invalid_state(
+                f"Failed to {what} on 'SourceBuffer': This SourceBuffer has been removed from "
+                "the parent media source."
+            )
+        if self.updating:
+            raise invalid_state(
+                f"Failed to {what} on 'SourceBuffer': This SourceBuffer is still processing an "
+                "'appendBuffer' or 'remove' operation."
+            )
+
+    @property
+    def parsing_media_segment(self) -> bool:
+        return bool(self.parser is not None and self.parser.in_media_segment)
+
+    # -------------------------------------------------------------------------------------------------
+    # appendBuffer()
+
+    def append_buffer(self, data: bytes, name: str = "<bytes>", file_offset: int = 0) -> None:
+        """appendBuffer(data): prepare append, then queue the buffer append (run by :meth:`run_pending`)."""
+        # APP prepare 1-2: removed from sourceBuffers / updating -> InvalidStateError
+        self._check_not_removed_or_updating("execute 'appendBuffer'")
+        # APP prepare 3: HTMLMediaElement.error is not null -> InvalidStateError
+        if self.ms.element_error is not None:
+            raise invalid_state(
+                "Failed to execute 'appendBuffer' on 'SourceBuffer': The HTMLMediaElement.error "
+                "attribute is not null."
+            )
+        # APP prepare 4: "ended" -> "open" + sourceopen
+        self.ms.open_if_ended()
+        # APP prepare 5-6: coded frame eviction; buffer full -> QuotaExceededError
+        if not self._evict(len(data)):
+            raise_quota()
+        # appendBuffer 2-5: add to the input buffer, updating = true, updatestart, async buffer append
+        self.updating = True
+        self._event("updatestart")
+        self.pending.append(("append", (data, name, file_offset)))
+
+    def append_events(self, events: Sequence[ParserEvent]) -> None:
+        """Tests and benchmarks: an append whose parser output is given (bytes never seen)."""
+        self._check_not_removed_or_updating("execute 'appendBuffer'")
+        if self.ms.element_error is not None:
+            raise invalid_state("The HTMLMediaElement.error attribute is not null.")
+        self.ms.open_if_ended()
+        size = sum(f.size for e in events if isinstance(e, FramesParsed) for f in e.frames)
+        if not self._evict(size):
+            raise_quota()
+        self.updating = True
+        self._event("updatestart")
+        self.pending.append(("events", list(events)))
+
+    def run_pending(self) -> None:
+        """Run queued asynchronous work (buffer append, range removal) to completion."""
+        while self.pending:
+            kind, arg = self.pending.pop(0)
+            if kind == "remove":
+                self._range_removal(*arg)
+            elif kind == "append":
+                data, name, base = arg
+                self._buffer_append(data=data, name=name, base=base)
+            else:
+                self._buffer_append(events=arg)
+
+    def _buffer_append(
+        self,
+        data: bytes | None = None,
+        name: str = "",
+        base: int = 0,
+        events: list[ParserEvent] | None = None,
+    ) -> None:
+        """APP buffer append: run the segment parser loop; on error the append error algorithm."""
+        self.dropped_by_window = 0
+        self.dropped_no_rap = 0
+        for tb in self.tracks.values():
+            if tb.stream is not None:
+                tb.stream.overlap_removed = 0
+        self.gen_base = {}
+        offset_before = self.timestamp_offset
+        try:
+            if events is None:
+                assert data is not None and self.parser is not None
+                self.feeds.append((self.fed, self.fed + len(data), name, base))
+                self.fed += len(data)
+                events = self.parser.feed(data)
+            self._segment_parser_loop(events)
+        except _AppendFailed as e:
+            self._append_error(e.error)
+            return
+        if self.timestamp_offset != offset_before:
+            self.timestamp_offset_js = self.profile.to_js(self.timestamp_offset)
+        self._append_warnings()
+        # SPL 3 (buffer full) - spec profile keeps a byte quota per SourceBuffer
+        if not self.chromium and sum(tb.memory() for tb in self.tracks.values()) > self._quota():
+            self.buffer_full = True
+        # APP buffer append 3-5: updating = false, update, updateend
+        self.updating = False
+        self._event("update")
+        self._event("updateend")
+
+    def _append_warnings(self) -> None:
+        if self.dropped_by_window:
+            self._warn(
+                "appendWindow",
+                f"{self.dropped_by_window} coded frame(s) dropped by the append window "
+                f"[{self.aws_js}, {self.awe_js})",
+                frames=self.dropped_by_window,
+            )
+        if self.dropped_no_rap:
+            self._warn(
+                "needRandomAccessPoint",
+                f"{self.dropped_no_rap} coded frame(s) dropped while waiting for a random access point",
+                frames=self.dropped_no_rap,
+            )
+        replaced = sum(tb.stream.overlap_removed for tb in self.tracks.values() if tb.stream is not None)
+        replaced += getattr(self, "_spec_replaced", 0)
+        self._spec_replaced = 0
+        if replaced:
+            self._warn(
+                "overlap",
+                f"{replaced} previously buffered coded frame(s) replaced by overlapping frames",
+                frames=replaced,
+            )
+
+    def _append_error(self, err: AppendError) -> None:
+        """APP append error: reset parser state, updating=false, error, updateend, endOfStream("decode")."""
+        self._media_log(err.message)
+        self._reset_parser_state()
+        self.updating = False
+        self._event("error")
+        self._event("updateend")
+        self.ms.last_append_error = err
+        self.ms.end_of_stream_algorithm("decode", err.message)
+
+    # -------------------------------------------------------------------------------------------------
+    # segment parser loop
+
+    def _segment_parser_loop(self, events: Sequence[ParserEvent]) -> None:
+        for ev in events:
+            if isinstance(ev, FramesParsed):
+                if ev.frames:
+                    self._coded_frame_processing(ev.frames)
+            elif isinstance(ev, MediaSegmentStarted):
+                # SPL PARSING_MEDIA_SEGMENT 1: no init segment yet (or pending changeType) -> append error
+                if not self.first_init_received or self.pending_change_type:
+                    self._fail(
+                        "media segment received before the first initialization segment"
+                        if not self.first_init_received
+                        else "media segment received after changeType() before an initialization segment",
+                        "GEN-11",
+                        ev.offset,
+                        ev.path,
+                    )
+                self.segment_first_frame = {tid: True for tid in self.tracks}
+            elif isinstance(ev, InitSegmentParsed):
+                self._init_segment_received(ev.init, ev.offset)
+            elif isinstance(ev, MediaSegmentEnded):
+                pass
+            elif isinstance(ev, ParseFailed):
+                # SPL 2: the bytes violate the byte stream format -> append error
+                self._fail(ev.message, ev.rule, ev.offset, ev.path)
+            elif isinstance(ev, ParseWarning):
+                self._warn("parser", ev.message, rule=ev.rule, offset=ev.offset)
+
+    # -------------------------------------------------------------------------------------------------
+    # initialization segment received
+
+    def _init_segment_received(self, init: InitSegment, offset: int) -> None:
+        ms = self.ms
+        av = [t for t in init.tracks if t.kind in ("audio", "video")]
+        # INIT 1: duration NaN -> duration change to the init segment's duration (or +Infinity)
+        if ms.duration_is_nan():
+            if init.duration is not None and init.duration > 0:
+                ms.duration_change(self.profile.ticks(init.duration.numerator, init.duration.denominator))
+            else:
+                ms.duration_change(INF)
+        # INIT 2: no audio, video or text tracks -> append error
+        if not av:
+            self._fail("initialization segment has no audio or video track", "GEN-13", offset)
+        ids = [t.track_id for t in av]
+        if len(set(ids)) != len(ids):
+            self._fail("Duplicate bytestream track ids detected", "GEN-01", offset)
+        if self.chromium:
+            self._chromium_check_codecs(av, offset)
+        if self.first_init_received:
+            # INIT 3.1: same number and type of tracks as the first initialization segment
+            self._check_subsequent_init(av, offset)
+            # INIT 3.2-3.3: add the track descriptions; need random access point on all track buffers
+            for tb in self.tracks.values():
+                tb.need_rap = True
+        else:
+            # INIT 5: create the track buffers; the first audio/video track is active
+            for t in av:
+                tb = TrackBuffer(
+                    t.track_id, t.kind, t.codec, self.chromium, sample_rate=t.sample_rate, log=self._media_log
+                )
+                self.tracks[t.track_id] = tb
+                self.track_order.append(t.track_id)
+            self.first_init_received = True
+            ms.on_first_init(self)
+        self.codec_by_kind = {}
+        for t in av:
+            self.codec_by_kind.setdefault(t.kind, []).append(_family(t.codec))
+            if t.kind == "audio" and t.sample_rate:
+                self.sample_duration = int(1_000_000 / t.sample_rate) if self.chromium else 0
+        self.preroll = None
+        # INIT 6: pending initialization segment for changeType flag = false
+        self.pending_change_type = False
+        self.allow_codec_change = False
+
+    def _chromium_check_codecs(self, av: list[Any], offset: int) -> None:
+        """source_buffer_state.cc OnNewConfigs: each track's codec must be one the type listed, and every
+        listed codec needs a track; codec changes need changeType()."""
+        if self.expected_families:
+            remaining = list(self.expected_families)
+            for t in av:
+                fam = _family(t.codec)
+                if fam not in remaining:
+                    name = CHROMIUM_CODEC_NAMES.get(fam, fam)
+                    kind = "Audio" if t.kind == "audio" else "Video"
+                    self._fail(
+                        f"{kind} stream codec {name} doesn't match SourceBuffer codecs.",
+                        "BMFF-INIT-16",
+                        offset,
+                    )
+                remaining.remove(fam)
+            for fam in remaining:
+                self._fail(
+                    f"Initialization segment misses expected {CHROMIUM_CODEC_NAMES.get(fam, fam)} track.",
+                    "BMFF-INIT-16",
+                    offset,
+                )
+        if self.first_init_received and not self.allow_codec_change:
+            for kind in ("audio", "video"):
+                new = [_family(t.codec) for t in av if t.kind == kind]
+                old = self.codec_by_kind.get(kind, [])
+                if old and new and new[0] != old[0]:
+                    label = "Audio" if kind == "audio" else "Video"
+                    self._fail(
+                        f"{label} codec changes not allowed unless using experimental changeType()"
+                        + ("." if kind == "audio" else ""),
+                        "GEN-06",
+                        offset,
+                    )
+
+    def _check_subsequent_init(self, av: list[Any], offset: int) -> None:
+        by_kind: dict[str, list[int]] = {}
+        for tid in self.track_order:
+            by_kind.setdefault(self.tracks[tid].kind, []).append(tid)
+        new_by_kind: dict[str, list[int]] = {}
+        for t in av:
+            new_by_kind.setdefault(t.kind, []).append(t.track_id)
+        for kind in ("audio", "video"):
+            old, new = by_kind.get(kind, []), new_by_kind.get(kind, [])
+            if self.chromium:
+                # Chromium: unexpected tracks fail; a single track of a type may change its id
+                if len(new) > len(old) or (len(old) > 1 and any(i not in old for i in new)):
+                    extra = (
+                        next(i for i in new if i not in old) if any(i not in old for i in new) else new[-1]
+                    )
+                    self._fail(f"Got unexpected {kind} track track_id={extra}", "GEN-05", offset)
+            else:
+                if len(old) != len(new):
+                    self._fail(
+                        f"initialization segment has {len(new)} {kind} track(s), the first one had "
+                        f"{len(old)}",
+                        "GEN-04",
+                        offset,
+                    )
+                if len(old) > 1 and sorted(old) != sorted(new):
+                    self._fail(f"{kind} track IDs changed across initialization segments", "GEN-05", offset)
+        # remap single-track ids
+        for kind in ("audio", "video"):
+            old, new = by_kind.get(kind, []), new_by_kind.get(kind, [])
+            if len(old) == 1 and len(new) == 1 and old[0] != new[0]:
+                tb = self.tracks.pop(old[0])
+                tb.track_id = new[0]
+                self.tracks[new[0]] = tb
+                self.track_order[self.track_order.index(old[0])] = new[0]
+
+    # -------------------------------------------------------------------------------------------------
+    # coded frame processing
+
+    def _coded_frame_processing(self, frames: Sequence[CodedFrame]) -> None:
+        if self.chromium:
+            self._chromium_process(frames)
+        else:
+            for f in frames:
+                self._spec_process_frame(f)
+            # CFP 5 (after the loop): duration change to include the group end timestamp
+            self.ms.increase_duration(self.group_end)
+
+    # ---- spec profile ----------------------------------------------------------------------------------
+
+    def _set_all_need_rap(self) -> None:
+        for tb in self.tracks.values():
+            tb.need_rap = True
+
+    def _spec_process_frame(self, f: CodedFrame) -> None:
+        tb = self.tracks.get(f.track_id)
+        if tb is None:
+            self._fail(
+                f"coded frame for track {f.track_id}, which the initialization segment does not declare",
+                "BMFF-MEDIA-13",
+                f.offset,
+            )
+            return
+        first_in_segment = self.segment_first_frame.pop(f.track_id, False)
+        while True:
+            # CFP 1.1-1.2 (loop top): presentation and decode timestamps; 0 when generating timestamps
+            if self.generate_timestamps:
+                pts: Any = Fraction(0)
+                dts: Any = Fraction(0)
+            else:
+                pts = Fraction(f.pts, f.timescale)
+                dts = Fraction(f.dts, f.timescale)
+            # CFP 2: frame duration
+            dur = Fraction(f.duration, f.timescale)
+            # CFP 3: sequence mode with group start timestamp set
+            if self.mode == "sequence" and self.group_start is not None:
+                self.timestamp_offset = self.group_start - pts  # 3.1
+                self.group_end = self.group_start  # 3.2
+                self._set_all_need_rap()  # 3.3
+                self.group_start = None  # 3.4
+            # CFP 4: apply timestampOffset
+            if self.timestamp_offset != 0:
+                pts += self.timestamp_offset
+                dts += self.timestamp_offset
+            # CFP 5: track buffer = tb
+            # CFP 6: discontinuity (DTS backwards, or a jump > 2 x last frame duration)
+            if tb.last_dts is not None and (dts < tb.last_dts or dts - tb.last_dts > 2 * tb.last_dur):
+                if self.mode == "segments":
+                    self.group_end = pts  # 6.1 segments
+                else:
+                    self.group_start = self.group_end  # 6.1 sequence
+                for t in self.tracks.values():  # 6.2-6.5
+                    t.reset()
+                continue  # 6.6 restart processing of the current frame
+            # CFP 7: frame end timestamp
+            end = pts + dur
+            # CFP 8: PTS before appendWindowStart -> need RAP, drop
+            # CFP 9: frame end after appendWindowEnd -> need RAP, drop
+            if pts < self.aws or end > self.awe:
+                tb.need_rap = True
+                self.dropped_by_window += 1
+                return
+            # CFP 10: need random access point
+            if tb.need_rap:
+                if not f.keyframe:
+                    self.dropped_no_rap += 1
+                    if first_in_segment and tb.kind == "video":
+                        self._warn(
+                            "segmentNotRap",
+                            f"media segment does not start with a random access point on track {f.track_id}",
+                            float(pts),
+                        )
+                    return
+                tb.need_rap = False
+            # CFP 11-12: spliced audio / timed text frame unset
+            store = tb.store
+            assert store is not None
+            replaced = 0
+            # CFP 13: last decode timestamp unset and PTS inside an existing frame
+            if tb.last_dts is None:
+                over = store.overlapped_frame(pts)
+                if over is not None:
+                    if tb.kind == "audio":
+                        # audio splice frame without crossfade: the overlapped frame becomes silence
+                        # covering [overlapped PTS, PTS)
+                        store.replace(over, (over[0], over[1], pts - over[0], True, over[4]))
+                    elif pts < over[0] + Fraction(1, 1_000_000):
+                        replaced += len(store.remove_one(over))
+            # CFP 14-15: remove overlapped frames and their decode dependencies
+            lo = pts if tb.highest_end is None else tb.highest_end
+            if store.can_overlap(lo) and (tb.highest_end is None or tb.highest_end <= pts):
+                replaced += len(store.remove_where(lambda x, lo=lo, end=end: lo <= x[0] < end))
+            self._spec_replaced = getattr(self, "_spec_replaced", 0) + replaced
+            # CFP 16: add the coded frame
+            store.add((pts, dts, dur, f.keyframe, f.size))
+            tb.last_dts = dts  # CFP 17
+            tb.last_dur = dur  # CFP 18
+            if tb.highest_end is None or end > tb.highest_end:  # CFP 19
+                tb.highest_end = end
+            self.group_end = max(self.group_end, end)  # CFP 20
+            if self.generate_timestamps:  # CFP 21
+                self.timestamp_offset = end
+            return
+
+    # ---- chromium profile ------------------------------------------------------------------------------
+
+    def _chromium_process(self, frames: Sequence[CodedFrame]) -> None:
+        """FrameProcessor::ProcessFrames for one parser batch."""
+        ticks = self.profile.ticks
+        per_track: dict[int, list[list[Any]]] = {}
+        gen = self.generate_timestamps
+        for f in frames:
+            ts = f.timescale
+            if gen:
+                base = self.gen_base.setdefault(f.track_id, f.dts)
+                p = ticks(f.pts - base, ts)
+                e = ticks(f.pts - base + f.duration, ts)
+                row = [p, p, e - p, f.keyframe, f.size, f.track_id, f.offset]
+            else:
+                p = ticks(f.pts, ts)
+                row = [p, ticks(f.dts, ts), ticks(f.duration, ts), f.keyframe, f.size, f.track_id, f.offset]
+            per_track.setdefault(f.track_id, []).append(row)
+        # MergeBufferQueues: each track's frames must be in DTS order
+        for rows in per_track.values():
+            for a, b in pairwise(rows):
+                if b[1] < a[1]:
+                    self._fail("Parsed buffers not in DTS sequence", "BMFF-MEDIA-26", b[6])
+        if len(per_track) == 1:
+            merged = next(iter(per_track.values()))
+        else:
+            merged = sorted((r for rows in per_track.values() for r in rows), key=lambda r: (r[1], r[5]))
+        if self.mode == "sequence" and len(self.tracks) > 1 and not self.muxed_sequence_warned:
+            self.muxed_sequence_warned = True
+            self._warn(
+                "muxedSequenceMode",
+                "using 'sequence' mode for a SourceBuffer with multiple tracks may "
+                "cause loss of track synchronization",
+            )
+        offset_before = self.timestamp_offset
+        predicted = offset_before
+        if gen:
+            predicted = offset_before + min(rows[-1][0] + rows[-1][2] for rows in per_track.values())
+        for row in merged:
+            self._chromium_process_frame(row)
+        for tid in self.track_order:
+            self.tracks[tid].flush()
+        # CFP 5 after the loop: duration change (ChunkDemuxer::IncreaseDurationIfNecessary)
+        self.ms.increase_duration(self.group_end)
+        if gen and self.timestamp_offset == offset_before:
+            # SourceBufferState::OnNewBuffers predicts the offset (crbug 850316)
+            self.timestamp_offset = predicted
+
+    def _chromium_reset(self) -> None:
+        """FrameProcessor::Reset (discontinuity, reset parser state)."""
+        for tb in self.tracks.values():
+            tb.reset()
+        if self.mode != "sequence":
+            self.pending_notify_all = True
+        else:
+            self.group_start = self.group_end
+
+    def _chromium_process_frame(self, row: list[Any]) -> None:  # noqa: C901 - one spec step list
+        pts, dts, dur, key, size, tid, off = row
+        tb = self.tracks.get(tid)
+        if tb is None:
+            self._fail(
+                f"Unknown track with type {'video'}, frame processor track id {tid}, and parser track id "
+                f"{tid}",
+                "BMFF-MEDIA-13",
+                off,
+            )
+            return
+        first_in_segment = self.segment_first_frame.pop(tid, False)
+        is_audio = tb.is_audio
+        if is_audio and not key:
+            key = True  # all audio frames are keyframes for these codecs
+        seq = self.mode == "sequence"
+        while True:
+            p, d = pts, dts
+            # CFP 3: sequence mode with group start timestamp set
+            if seq and self.group_start is not None:
+                if self.group_start == INF:
+                    self._fail(
+                        "Sequence mode timestampOffset update prevented by a group start timestamp that "
+                        "exceeds range allowed by implementation",
+                        None,
+                        off,
+                    )
+                self.timestamp_offset = self.group_start - p
+                self.group_end = self.group_start
+                self._set_all_need_rap()
+                self.pending_notify_all = True
+                self.group_start = None
+            # CFP 4: apply timestampOffset
+            off_t = self.timestamp_offset
+            if off_t != 0:
+                if off_t == INF:
+                    self._fail("timestampOffset exceeds range allowed by implementation", None, off)
+                p += off_t
+                d += off_t
+            # CFP 6: discontinuity
+            if tb.last_dts is not None:
+                delta = d - tb.last_dts
+                if delta < 0 or delta > 2 * tb.last_dur:
+                    if not seq:
+                        self.group_end = p
+                    self._chromium_reset()
+                    continue
+            # CFP 7
+            end = p + dur
+            fdur = dur
+            # partial append window trimming of audio
+            if is_audio and (key or not tb.need_rap):
+                trimmed = self._chromium_trim_audio(p, d, dur)
+                if trimmed is not None:
+                    p, d, fdur = trimmed
+                    end = p + fdur
+            # CFP 8-9: outside the append window -> need RAP, drop
+            if p < self.aws or end > self.awe:
+                tb.need_rap = True
+                self.dropped_by_window += 1
+                if len(self.log) < 200:
+                    self._media_log(
+                        f"Dropping {tb.kind} frame (DTS {d}us PTS {p}us,{end}us) that is outside append "
+                        f"window [{self.aws}us,{self.awe}us)."
+                    )
+                return
+            # CFP 10: need random access point
+            if tb.need_rap:
+                if not key:
+                    self.dropped_no_rap += 1
+                    if first_in_segment and not is_audio:
+                        self._warn(
+                            "segmentNotRap",
+                            f"media segment does not start with a random access point on track {tid}",
+                            p / 1e6,
+                        )
+                    return
+                tb.need_rap = False
+            # signal a new coded frame group to the streams when needed
+            signal = self.pending_notify_all
+            if (tb.last_processed_dts is not None and tb.last_processed_dts > d) or (
+                tb.pending_group_start_pts is not None and tb.pending_group_start_pts > p
+            ):
+                signal = True
+            if key:
+                he = tb.highest_end
+                if he is not None and he > p:
+                    signal = True
+                    tb.highest_end = None
+                elif he is not None and he + fdur < p:
+                    signal = True
+            if signal:
+                for tid2 in self.track_order:
+                    self.tracks[tid2].flush()
+                if self.pending_notify_all:
+                    for tid2 in self.track_order:
+                        self.tracks[tid2].notify_start_of_group(d, p)
+                    self.pending_notify_all = False
+                else:
+                    lp = tb.last_processed_dts
+                    udts = d if lp is None else min(lp, d)
+                    upts = tb.pending_group_start_pts
+                    if upts is None and tb.highest_end is not None and tb.highest_end < p:
+                        upts = tb.highest_end
+                    if upts is None or upts > p:
+                        upts = p
+                    tb.notify_start_of_group(udts, upts)
+            # EnqueueProcessedFrame
+            if key:
+                tb.last_keyframe_pts = p
+            elif tb.last_keyframe_pts is not None and p < tb.last_keyframe_pts:
+                if not tb.sap2_warned:
+                    tb.sap2_warned = True
+                    self._warn(
+                        "sapType2",
+                        "presentation time of a random access point is later than a "
+                        "non-keyframe that depends on it; buffered range reporting may be less precise",
+                    )
+                if tb.queue:
+                    if not tb.flushed_since_group_start:
+                        if tb.last_signalled_group_start is not None and p < tb.last_signalled_group_start:
+                            tb.flush()
+                    elif p < tb.queue[0][0]:
+                        tb.flush()
+            tb.pending_group_start_pts = None
+            tb.last_processed_dts = d
+            tb.queue.append((p, d, fdur, key, size))
+            # CFP 17-20
+            tb.last_dts = d
+            tb.last_dur = dur
+            if tb.highest_end is None or end > tb.highest_end:
+                tb.highest_end = end
+            self.group_end = max(self.group_end, end)
+            return
+
+    def _chromium_trim_audio(self, p: int, d: int, dur: int) -> tuple[int, int, int] | None:
+        """FrameProcessor::HandlePartialAppendWindowTrimming; returns new (pts, dts, duration) if trimmed."""
+        aws, awe = self.aws, self.awe
+        end = p + dur
+        if p < aws and end <= aws:
+            self.preroll = [p, d, dur]
+            return None
+        if p >= awe:
+            return None
+        processed = False
+        if self.preroll is not None:
+            delta = self.preroll[0] + self.preroll[2] - p
+            if abs(delta) < self.sample_duration and self.preroll[0] <= p:
+                processed = True
+            else:
+                self._media_log(
+                    f"Partial append window trimming dropping unused audio preroll buffer with PTS "
+                    f"{self.preroll[0]}us that ends too far ({delta}us) from next buffer with PTS {p}us"
+                )
+            self.preroll = None
+        if p < aws:
+            self._media_log(
+                f"Truncating audio buffer which overlaps append window start. PTS {p}us "
+                f"frame_end_timestamp {end}us append_window_start {aws}us"
+            )
+            delta = aws - p
+            p, d, dur = aws, d + delta, end - aws
+            processed = True
+        if end > awe:
+            self._media_log(
+                f"Truncating audio buffer which overlaps append window end. PTS {p}us "
+                f"frame_end_timestamp {end}us append_window_end {awe}us"
+            )
+            dur = int(awe - p)
+            processed = True
+        return (p, d, dur) if processed else None
+
+    # -------------------------------------------------------------------------------------------------
+    # reset parser state, abort()
+
+    def _reset_parser_state(self) -> None:
+        """RST: flush nothing partial, unset last DTS/duration/highest end, need RAP, sequence group start."""
+        if self.parser is not None:
+            self.parser.reset()
+        if self.chromium:
+            self._chromium_reset()
+            self.preroll = None
+        else:
+            for tb in self.tracks.values():  # RST 2-5
+                tb.reset()
+            if self.mode == "sequence":  # RST 6
+                self.group_start = self.group_end
+        # RST 7-8: empty the input buffer, WAITING_FOR_SEGMENT (the parser's reset)
+
+    def abort(self) -> None:
+        if self.removed:
+            raise invalid_state(
+                "Failed to execute 'abort' on 'SourceBuffer': This SourceBuffer has been removed "
+                "from the parent media source."
+            )
+        if self.ms.ready_state != "open":
+            raise invalid_state(
+                "Failed to execute 'abort' on 'SourceBuffer': The parent media source's "
+                "readyState is not 'open'."
+            )
+        if any(k == "remove" for k, _ in self.pending):
+            raise invalid_state("Failed to execute 'abort' on 'SourceBuffer': removal is in progress.")
+        if self.updating:
+            # abort 4: abort the buffer append (its bytes are never parsed), abort + updateend
+            self.pending = []
+            self.updating = False
+            self._event("abort")
+            self._event("updateend")
+        self._reset_parser_state()  # abort 5
+        self.aws, self.aws_js = 0, 0.0  # abort 6
+        self.awe, self.awe_js = INF, math.inf  # abort 7
+
+    # -------------------------------------------------------------------------------------------------
+    # remove()
+
+    def remove(self, start: float, end: float) -> None:
+        self._check_not_removed_or_updating("execute 'remove'")
+        dur = self.ms.duration_js()
+        if math.isnan(dur):
+            raise type_error(
+                "Failed to execute 'remove' on 'SourceBuffer': The MediaSource's duration is NaN."
+            )
+        if math.isnan(start) or start < 0 or start > dur:
+            raise type_error(
+                f"Failed to execute 'remove' on 'SourceBuffer': The start provided ({start}) is "
+                f"outside the range (0, {dur})."
+            )
+        if math.isnan(end) or end <= start:
+            raise type_error(
+                f"Failed to execute 'remove' on 'SourceBuffer': The end value provided ({end}) must "
+                f"be greater than the start value provided ({start})."
+            )
+        self.ms.open_if_ended()
+        self.updating = True
+        self._event("updatestart")
+        self.pending.append(("remove", (start, end)))
+
+    def _range_removal(self, start_js: float, end_js: float) -> None:
+        start = self.profile.from_js(start_js)
+        end = self.profile.from_js(end_js)
+        self.coded_frame_removal(start, end)
+        self.updating = False
+        self._event("update")
+        self._event("updateend")
+
+    def coded_frame_removal(self, start: Any, end: Any) -> None:
+        duration = self.ms.duration
+        if self.chromium:
+            if start == duration:
+                return  # ChunkDemuxer::Remove: removing from the duration on is a no-op
+            for tid in self.track_order:
+                stream = self.tracks[tid].stream
+                assert stream is not None
+                stream.remove(start, end, duration)
+            return
+        for tb in self.tracks.values():
+            store = tb.store
+            assert store is not None
+            # REM 3.1: remove end timestamp = duration
+            remove_end = duration
+            # REM 3.2: the first random access point at or after end
+            rap = store.rap_at_or_after(end)
+            if rap is not None:
+                remove_end = rap
+            # REM 3.3: remove frames whose PTS is in [start, remove end) and (3.5) their dependants
+            last_dts = tb.last_dts
+            gone = store.remove_where(lambda x, s=start, e=remove_end: s <= x[0] < e)
+            # REM 3.4: the last appended frame was removed -> a new coded frame group starts next
+            if last_dts is not None and any(g[1] == last_dts for g in gone):
+                if self.mode == "segments":
+                    self.group_end = next(g[0] for g in gone if g[1] == last_dts)
+                else:
+                    self.group_start = self.group_end
+                for t in self.tracks.values():
+                    t.reset()
+        if self.buffer_full and sum(t.memory() for t in self.tracks.values()) <= self._quota():
+            self.buffer_full = False
+
+    # -------------------------------------------------------------------------------------------------
+    # eviction
+
+    def _quota(self) -> int:
+        return sum(tb.memory_limit for tb in self.tracks.values()) or (162 * 1024 * 1024)
+
+    def _evict(self, new_size: int) -> bool:
+        """EVICT: Chromium splits the new bytes over the streams by their buffered size and lets each stream
+        garbage-collect; the spec profile keeps a byte quota per SourceBuffer and evicts nothing it would need
+        to play from position 0."""
+        if not self.chromium:
+            if sum(t.memory() for t in self.tracks.values()) + new_size > self._quota():
+                self.buffer_full = True
+            return not self.buffer_full
+        total = sum(t.memory() for t in self.tracks.values())
+        if total == 0:
+            return True
+        ok = True
+        for tid in self.track_order:
+            tb = self.tracks[tid]
+            cur = tb.memory()
+            if cur == 0:
+                continue
+            assert tb.stream is not None
+            ok = tb.stream.evict(new_size * cur // total) and ok
+        return ok
+
+    # -------------------------------------------------------------------------------------------------
+    # attributes
+
+    def buffered(self) -> TimeRanges:
+        """SourceBuffer.buffered: intersection of the audio and video track ranges (ended: last range
+        extended to the highest end time)."""
+        if self.removed:
+            raise invalid_state(
+                "Failed to read the 'buffered' property from 'SourceBuffer': This SourceBuffer "
+                "has been removed from the parent media source."
+            )
+        per_track = [self.tracks[t].ranges(self.ms.duration) for t in self.track_order]
+        return intersect_track_ranges(per_track, self.ms.buffered_ended())
+
+    def set_mode(self, value: str) -> None:
+        if value not in ("segments", "sequence"):
+            raise type_error(
+                f"Failed to set the 'mode' property on 'SourceBuffer': The provided value '{value}' "
+                "is not a valid enum value of type AppendMode."
+            )
+        self._check_not_removed_or_updating("set the 'mode' property")
+        # mode 3: generate timestamps flag and "segments" -> TypeError
+        if self.generate_timestamps and value == "segments":
+            raise type_error(
+                "Failed to set the 'mode' property on 'SourceBuffer': The mode value provided "
+                "(segments) is invalid for a byte stream format that uses generated timestamps."
+            )
+        self.ms.open_if_ended()  # mode 4
+        if self.parsing_media_segment:  # mode 5
+            raise invalid_state(
+                "Failed to set the 'mode' property on 'SourceBuffer': The mode may not be set "
+                "while the SourceBuffer's append state is 'PARSING_MEDIA_SEGMENT'."
+            )
+        if value == "sequence":  # mode 6
+            self.group_start = self.group_end
+        elif self.mode == "sequence" and self.chromium:
+            self.pending_notify_all = True
+        self.mode = value  # mode 7
+
+    def set_timestamp_offset(self, value: float) -> None:
+        if math.isnan(value) or math.isinf(value):
+            raise type_error(
+                "Failed to set the 'timestampOffset' property on 'SourceBuffer': The provided double "
+                "value is non-finite."
+            )
+        self._check_not_removed_or_updating("set the 'timestampOffset' property")
+        self.ms.open_if_ended()
+        if self.parsing_media_segment:
+            raise invalid_state(
+                "Failed to set the 'timestampOffset' property on 'SourceBuffer': The timestamp "
+                "offset may not be set while the SourceBuffer's append state is "
+                "'PARSING_MEDIA_SEGMENT'."
+            )
+        self.timestamp_offset = self.profile.from_js(value)
+        self.timestamp_offset_js = value
+        if self.mode == "sequence":
+            self.group_start = self.timestamp_offset
+        self.preroll = None
+
+    def set_append_window_start(self, value: float) -> None:
+        if math.isnan(value) or math.isinf(value):
+            raise type_error(
+                "Failed to set the 'appendWindowStart' property on 'SourceBuffer': The provided "
+                "double value is non-finite."
+            )
+        self._check_not_removed_or_updating("set the 'appendWindowStart' property")
+        if value < 0 or value >= self.awe_js:
+            raise type_error(
+                f"Failed to set the 'appendWindowStart' property on 'SourceBuffer': The value "
+                f"provided ({value}) is outside the range [0, {self.awe_js})."
+            )
+        self.aws, self.aws_js = self.profile.from_js(value), value
+
+    def set_append_window_end(self, value: float) -> None:
+        if math.isnan(value):
+            raise type_error(
+                "Failed to set the 'appendWindowEnd' property on 'SourceBuffer': The provided double "
+                "value is NaN."
+            )
+        self._check_not_removed_or_updating("set the 'appendWindowEnd' property")
+        if value <= self.aws_js:
+            raise type_error(
+                f"Failed to set the 'appendWindowEnd' property on 'SourceBuffer': The value provided "
+                f"({value}) is less than or equal to the minimum value ({self.aws_js})."
+            )
+        self.awe, self.awe_js = self.profile.from_js(value), value
+
+    def change_type(self, type_text: str, parser: ByteStreamParser, families: tuple[str, ...]) -> None:
+        """changeType() after the caller checked support (NotSupportedError) and built the new parser."""
+        # changeType 4: ended -> open
+        self.ms.open_if_ended()
+        # changeType 5: reset parser state
+        self._reset_parser_state()
+        # changeType 6-8: new byte stream parser, generate timestamps flag, mode
+        self.parser = parser
+        self.fed = 0
+        self.feeds = []
+        self.generate_timestamps = bool(parser.generate_timestamps)
+        if self.generate_timestamps:
+            self.set_mode_internal("sequence")
+        self.expected_families = families
+        self.allow_codec_change = True
+        self.mime = _parse(type_text)
+        # changeType 9: pending initialization segment for changeType flag = true
+        self.pending_change_type = True
+
+    def set_mode_internal(self, value: str) -> None:
+        if value == "sequence":
+            self.group_start = self.group_end
+        self.mode = value
+
+    def state(self) -> dict[str, Any]:
+        to_js = _num
+        st: dict[str, Any] = {
+            "attached": not self.removed,
+            "buffered": None if self.removed else self.buffered().map(lambda t: to_js(self.profile.to_js(t))),
+            "updating": self.updating,
+            "mode": self.mode,
+            "timestampOffset": to_js(self.timestamp_offset_js),
+            "appendWindowStart": to_js(self.aws_js),
+            "appendWindowEnd": to_js(self.awe_js),
+        }
+        return st
+
+
+def intersect_track_ranges(per_track: list[TimeRanges], ended: bool) -> TimeRanges:
+    """The buffered algorithm: [0, highest end) intersected with each track's ranges (ended: the last
+    range of each track extended to the highest end)."""
+    ends = [r.end for r in per_track if r]
+    if not ends:
+        return TimeRanges()
+    highest = max(ends)
+    out = TimeRanges.of(0, highest)
+    for r in per_track:
+        out = out.intersection(r.add(r[-1][0], highest) if ended and r else r)
+    return out
+
+
+def _num(v: float) -> float | str:
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    if v == int(v) and abs(v) < 1e15:
+        return int(v) if not isinstance(v, bool) else v
+    return round(v, 9)
+
+
+def _parse(text: str) -> MimeType:
+    from msetool.mime import parse_mime
+
+    return parse_mime(text)
+
+
+def raise_quota() -> None:
+    from msetool.mse.events import DOMException
+
+    raise DOMException(
+        "QuotaExceededError",
+        "Failed to execute 'appendBuffer' on 'SourceBuffer': The SourceBuffer "
+        "is full, and cannot free space to append additional buffers.",
+    )
+
+
+JsNumber = Callable[[float], Any]
