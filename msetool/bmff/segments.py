@@ -1,0 +1,411 @@
+"""From boxes to the segment model: init segments (tracks) and media segments (per-sample tables).
+
+Two addressing/timing dialects exist and both are needed:
+
+* ``"iso"`` (ISO/IEC 14496-12 §8.8): a trun without data_offset continues after the previous run, a traf
+  without default-base-is-moof after the previous traf's data; tfhd base_data_offset is honoured;
+  version 0 composition offsets are unsigned; a sample is a random access point when it is a sync sample.
+* ``"chromium"`` (track_run_iterator.cc, box_definitions.cc): every trun is read from
+  ``moof start + data_offset`` (0 when absent), composition offsets are always signed, and a video sample
+  that depends on others is not a keyframe even when flagged sync.
+
+Both apply the edit list the way MSE requires (§iso-init-segments): the first edit's media_time, when
+non-negative, is subtracted from every PTS (presentation_offset).
+
+Entry points: :func:`read_init` (moov -> :class:`Mp4Init`), :func:`expand_fragment` (moof ->
+:class:`Fragment` with one :class:`SampleTable` per traf), and :func:`iter_segments` which walks a whole
+source with constant memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Literal
+
+from msetool.bmff.boxes import (
+    TFHD_BASE_DATA_OFFSET,
+    TRUN_DATA_OFFSET,
+)
+from msetool.bmff.reader import iter_boxes
+from msetool.bmff.tree import Box, BoxIssue
+from msetool.codecs.derive import DerivedCodec, derive
+from msetool.model import CodedFrame, InitSegment, MediaSegment, TrackInfo, TrackKind
+from msetool.source import ByteSource
+
+Dialect = Literal["iso", "chromium"]
+
+HANDLER_KIND: dict[str, TrackKind] = {"vide": "video", "soun": "audio", "text": "text", "subt": "text",
+                                      "sbtl": "text"}
+
+
+class SegmentError(Exception):
+    """A problem that stops building the model; ``rule`` names the catalog rule that predicts it."""
+
+    def __init__(self, message: str, offset: int, path: str = "", rule: str = "BMFF-BOX-03") -> None:
+        self.message = message
+        self.offset = offset
+        self.path = path
+        self.rule = rule
+        super().__init__(message)
+
+
+@dataclass(slots=True)
+class Mp4Track:
+    """Everything about one trak that expanding fragments needs (beyond the neutral TrackInfo)."""
+
+    info: TrackInfo
+    handler_type: str
+    trak: Box
+    entries: list[Box]
+    codecs: list[DerivedCodec]
+    trex: dict[str, int] | None
+    #: edts/elst entries as decoded
+    edits: list[dict[str, int]] = field(default_factory=list)
+
+    @property
+    def track_id(self) -> int:
+        return self.info.track_id
+
+    @property
+    def kind(self) -> TrackKind:
+        return self.info.kind
+
+
+@dataclass(slots=True)
+class Mp4Init:
+    """A parsed initialization segment: the neutral model plus the boxes rules may want."""
+
+    init: InitSegment
+    tracks: dict[int, Mp4Track]
+    moov: Box
+    ftyp: Box | None = None
+
+    def track(self, track_id: int) -> Mp4Track | None:
+        return self.tracks.get(track_id)
+
+
+def edit_offset(edits: list[dict[str, int]]) -> int:
+    """The ticks MSE subtracts from every PTS: the first edit's media_time when it is not an empty edit."""
+    if not edits:
+        return 0
+    t = edits[0].get("media_time", -1)
+    return t if t >= 0 else 0
+
+
+def read_init(moov: Box, ftyp: Box | None = None, *, offset: int | None = None,
+              size: int | None = None) -> Mp4Init:
+    """Build the init segment model from a decoded ``moov``; raises :class:`SegmentError` if a track
+    lacks a box the model needs (tkhd, mdhd, hdlr, stsd)."""
+    tracks: dict[int, Mp4Track] = {}
+    trexs: dict[int, dict[str, int]] = {}
+    for trex_box in moov.find_all("mvex/trex"):
+        if trex_box.decoded:
+            trexs.setdefault(trex_box.get("track_ID"), dict(trex_box.fields))
+    infos: list[TrackInfo] = []
+    for trak in moov.all("trak"):
+        tkhd = trak.child("tkhd")
+        mdhd = trak.find("mdia/mdhd")
+        hdlr = trak.find("mdia/hdlr")
+        stsd = trak.find("mdia/minf/stbl/stsd")
+        for need, name in ((tkhd, "tkhd"), (mdhd, "mdia/mdhd"), (hdlr, "mdia/hdlr"),
+                           (stsd, "mdia/minf/stbl/stsd")):
+            if need is None or not need.decoded:
+                raise SegmentError(f"trak has no readable {name}", trak.offset, trak.path, "BMFF-INIT-21")
+        assert tkhd is not None and mdhd is not None and hdlr is not None and stsd is not None
+        tid = tkhd.get("track_ID")
+        handler = hdlr.get("handler_type")
+        kind: TrackKind = HANDLER_KIND.get(handler, "other")
+        entries = list(stsd.children)
+        codecs = [derive(e) for e in entries]
+        trex = trexs.get(tid)
+        idx = (trex or {}).get("default_sample_description_index", 1) or 1
+        if idx > len(entries):
+            idx = 1
+        entry = entries[idx - 1] if entries else None
+        dc = codecs[idx - 1] if codecs else None
+        elst = trak.find("edts/elst")
+        edits = list(elst.get("entries", [])) if elst is not None and elst.decoded else []
+        f: dict[str, Any] = entry.fields if entry is not None else {}
+        sample_rate = f.get("samplerate")
+        channels = f.get("channelcount")
+        if dc is not None and dc.coding_name == "Opus":
+            channels = dc.details.get("channels", channels)
+            sample_rate = dc.details.get("input_sample_rate", sample_rate)
+        if dc is not None and dc.coding_name == "fLaC":
+            sample_rate = dc.details.get("sample_rate", sample_rate)
+        info = TrackInfo(
+            track_id=tid,
+            kind=kind,
+            codec=dc.codec if dc is not None else "",
+            timescale=mdhd.get("timescale"),
+            coding_name=entry.type if entry is not None else "",
+            width=f.get("width") if kind == "video" else None,
+            height=f.get("height") if kind == "video" else None,
+            sample_rate=sample_rate if kind == "audio" else None,
+            channels=channels if kind == "audio" else None,
+            language=mdhd.get("language"),
+            encrypted=entry is not None and entry.type in ("encv", "enca"),
+            presentation_offset=edit_offset(edits),
+            default_duration=(trex or {}).get("default_sample_duration") or None,
+        )
+        infos.append(info)
+        tracks.setdefault(tid, Mp4Track(info, handler, trak, entries, codecs, trex, edits))
+    duration: Fraction | None = None
+    mvhd = moov.child("mvhd")
+    mehd = moov.find("mvex/mehd")
+    ts = mvhd.get("timescale") if mvhd is not None else 0
+    if ts:
+        if mehd is not None and mehd.get("fragment_duration"):
+            duration = Fraction(mehd.get("fragment_duration"), ts)
+        elif mvhd is not None:
+            d = mvhd.get("duration", 0)
+            if d and d not in (0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF):
+                duration = Fraction(d, ts)
+    start = (ftyp.offset if ftyp is not None else moov.offset) if offset is None else offset
+    end = moov.end
+    init = InitSegment("mp4", tuple(infos), duration, start, end - start if size is None else size)
+    return Mp4Init(init, tracks, moov, ftyp)
+
+
+# --- fragments
+@dataclass(slots=True)
+class SampleTable:
+    """The samples of one traf, as columns (index i is the i-th sample in decode order)."""
+
+    track_id: int
+    timescale: int
+    path: str
+    base_media_decode_time: int | None
+    dts: list[int] = field(default_factory=list)
+    pts: list[int] = field(default_factory=list)
+    duration: list[int] = field(default_factory=list)
+    size: list[int] = field(default_factory=list)
+    #: absolute byte offset of each sample's data
+    offset: list[int] = field(default_factory=list)
+    keyframe: list[bool] = field(default_factory=list)
+    flags: list[int] = field(default_factory=list)
+    #: index of the trun each sample came from
+    run: list[int] = field(default_factory=list)
+    #: per trun: (absolute data start, sample count)
+    runs: list[tuple[int, int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.dts)
+
+    @property
+    def data_start(self) -> int | None:
+        return min(self.offset) if self.offset else None
+
+    @property
+    def data_end(self) -> int | None:
+        return max(o + s for o, s in zip(self.offset, self.size, strict=True)) if self.offset else None
+
+    @property
+    def end_dts(self) -> int | None:
+        return self.dts[-1] + self.duration[-1] if self.dts else None
+
+    def frames(self) -> list[CodedFrame]:
+        ts, tid = self.timescale, self.track_id
+        return [CodedFrame(tid, d, p, du, ts, k, s, o) for d, p, du, k, s, o in
+                zip(self.dts, self.pts, self.duration, self.keyframe, self.size, self.offset, strict=True)]
+
+
+@dataclass(slots=True)
+class Fragment:
+    """One moof expanded: its sample tables (one per traf whose track is known) and what went wrong."""
+
+    moof: Box
+    sequence_number: int | None
+    tables: list[SampleTable] = field(default_factory=list)
+    #: (message, offset, path, rule) of problems met while expanding (unknown track, ...)
+    problems: list[tuple[str, int, str, str]] = field(default_factory=list)
+    mdats: list[Box] = field(default_factory=list)
+
+    @property
+    def data_end(self) -> int | None:
+        ends = [e for t in self.tables if (e := t.data_end) is not None]
+        return max(ends) if ends else None
+
+    def to_media_segment(self) -> MediaSegment:
+        frames = [f for t in self.tables for f in t.frames()]
+        end = max([self.moof.end, *[m.end for m in self.mdats]])
+        return MediaSegment(self.moof.offset, end - self.moof.offset, frames, self.moof.path,
+                            self.sequence_number)
+
+
+SAMPLE_IS_NON_SYNC = 0x10000
+
+
+def sample_flags_of(i: int, trun: Box, tfhd: Box, trex: dict[str, int] | None) -> int:
+    """ISO/Chromium precedence: trun per-sample flags, first_sample_flags (sample 0), tfhd, trex."""
+    flags = trun.fields.get("sample_flags")
+    if flags is not None and i < len(flags):
+        if i == 0 and "first_sample_flags" in trun.fields:
+            return int(trun.fields["first_sample_flags"])
+        return int(flags[i])
+    if i == 0 and "first_sample_flags" in trun.fields:
+        return int(trun.fields["first_sample_flags"])
+    if "default_sample_flags" in tfhd.fields:
+        return int(tfhd.fields["default_sample_flags"])
+    return int((trex or {}).get("default_sample_flags", 0))
+
+
+def expand_traf(
+    traf: Box,
+    moof: Box,
+    track: Mp4Track,
+    *,
+    dialect: Dialect = "chromium",
+    base_offset: int | None = None,
+) -> SampleTable:
+    """Expand one traf into its sample table. Raises :class:`SegmentError` with Chromium's message for the
+    failures Chromium's TrackRunIterator reports (reserved sample_depends_on)."""
+    tfhd = traf.child("tfhd")
+    if tfhd is None or not tfhd.decoded:
+        raise SegmentError("traf has no readable tfhd", traf.offset, traf.path, "BMFF-INIT-21")
+    tfdt = traf.child("tfdt")
+    bmdt = tfdt.get("base_media_decode_time") if tfdt is not None and tfdt.decoded else None
+    trex = track.trex or {}
+    th = tfhd.fields
+    d_dur = th.get("default_sample_duration", 0) or trex.get("default_sample_duration", 0)
+    d_size = th.get("default_sample_size", 0) or trex.get("default_sample_size", 0)
+    shift = track.info.presentation_offset
+    video = track.kind == "video"
+    sdtp = traf.child("sdtp")
+    sdtp_entries: list[int] = sdtp.get("entries", []) if sdtp is not None else []
+    table = SampleTable(track.track_id, track.info.timescale, traf.path, bmdt)
+    dts = bmdt or 0
+    iso = dialect == "iso"
+    if iso:
+        if tfhd.flags is not None and tfhd.flags & TFHD_BASE_DATA_OFFSET:
+            data_pos = th.get("base_data_offset", 0)
+        elif base_offset is not None:
+            data_pos = base_offset
+        else:
+            data_pos = moof.offset
+        base = data_pos
+    else:
+        base = data_pos = moof.offset
+    for ri, trun in enumerate(traf.all("trun")):
+        if not trun.decoded:
+            raise SegmentError("trun could not be decoded", trun.offset, trun.path, "BMFF-BOX-03")
+        tf = trun.fields
+        n = tf["sample_count"]
+        if tf.get("data_offset") is not None and trun.flags is not None and trun.flags & TRUN_DATA_OFFSET:
+            off = tf["data_offset"]
+            if not iso and off < 0:
+                off += 1 << 32  # Chromium reads data_offset into an unsigned field
+            data_pos = base + off
+        elif not iso:
+            data_pos = base
+        durs = tf.get("sample_duration")
+        sizes = tf.get("sample_size")
+        ctos = tf.get("sample_composition_time_offset")
+        if ctos is not None and not iso and trun.version == 0:
+            ctos = [c - (1 << 32) if c & 0x80000000 else c for c in ctos]
+        table.runs.append((data_pos, n))
+        for i in range(n):
+            du = durs[i] if durs is not None else d_dur
+            sz = sizes[i] if sizes is not None else d_size
+            fl = sample_flags_of(i, trun, tfhd, trex)
+            depends = (fl >> 24) & 3
+            if depends == 0 and i < len(sdtp_entries):
+                depends = (sdtp_entries[i] >> 4) & 3
+            if depends == 3 and not iso:
+                raise SegmentError("Reserved value used in sample dependency info.", trun.offset, trun.path,
+                                   "BMFF-MEDIA-16")
+            sync = not fl & SAMPLE_IS_NON_SYNC
+            key = sync and not (depends == 1 and video) if not iso else sync
+            cto = ctos[i] if ctos is not None else 0
+            table.dts.append(dts)
+            table.pts.append(dts + cto - shift)
+            table.duration.append(du)
+            table.size.append(sz)
+            table.offset.append(data_pos)
+            table.keyframe.append(key)
+            table.flags.append(fl)
+            table.run.append(ri)
+            dts += du
+            data_pos += sz
+    return table
+
+
+def expand_fragment(moof: Box, init: Mp4Init, *, dialect: Dialect = "chromium") -> Fragment:
+    """Expand every traf of ``moof`` against ``init``; unknown tracks become problems, not exceptions."""
+    mfhd = moof.child("mfhd")
+    frag = Fragment(moof, mfhd.get("sequence_number") if mfhd is not None else None)
+    next_base: int | None = None
+    for traf in moof.all("traf"):
+        tfhd = traf.child("tfhd")
+        if tfhd is None or not tfhd.decoded:
+            frag.problems.append(("traf has no readable tfhd", traf.offset, traf.path, "BMFF-INIT-21"))
+            continue
+        tid = tfhd.get("track_ID")
+        track = init.track(tid)
+        if track is None:
+            frag.problems.append((f"tfhd track_ID {tid} is not declared in the initialization segment",
+                                  tfhd.offset, tfhd.path, "BMFF-MEDIA-13"))
+            continue
+        base = None
+        if dialect == "iso" and not tfhd.get("default_base_is_moof"):
+            base = next_base
+        try:
+            table = expand_traf(traf, moof, track, dialect=dialect, base_offset=base)
+        except SegmentError as e:
+            frag.problems.append((e.message, e.offset, e.path, e.rule))
+            continue
+        next_base = table.data_end if table.data_end is not None else next_base
+        frag.tables.append(table)
+    return frag
+
+
+# --- whole sources
+@dataclass(slots=True)
+class SegmentEvent:
+    """One item of :func:`iter_segments`: an init segment, a fragment, or a problem."""
+
+    kind: Literal["init", "fragment", "problem"]
+    init: Mp4Init | None = None
+    fragment: Fragment | None = None
+    problem: tuple[str, int, str, str] | None = None
+
+
+def iter_segments(source: ByteSource, *, dialect: Dialect = "iso",
+                  issues: list[BoxIssue] | None = None) -> Iterator[SegmentEvent]:
+    """Init segments and fragments of a whole file/stream, one at a time (constant memory).
+
+    A fragment is yielded once the top-level box after its mdat(s) is seen (or at the end), so its
+    ``mdats`` list is complete.
+    """
+    issues = [] if issues is None else issues
+    init: Mp4Init | None = None
+    ftyp: Box | None = None
+    pending: Fragment | None = None
+    for box in iter_boxes(source, issues=issues):
+        if box.type == "mdat" and pending is not None:
+            pending.mdats.append(box)
+            continue
+        if pending is not None:
+            yield SegmentEvent("fragment", fragment=pending)
+            pending = None
+        if box.type == "ftyp":
+            ftyp = box
+        elif box.type == "moov":
+            try:
+                init = read_init(box, ftyp)
+            except SegmentError as e:
+                yield SegmentEvent("problem", problem=(e.message, e.offset, e.path, e.rule))
+                init = None
+            else:
+                yield SegmentEvent("init", init=init)
+            ftyp = None
+        elif box.type == "moof":
+            if init is None:
+                yield SegmentEvent("problem", problem=("media segment before any initialization segment",
+                                                        box.offset, box.path, "GEN-11"))
+                continue
+            pending = expand_fragment(box, init, dialect=dialect)
+    if pending is not None:
+        yield SegmentEvent("fragment", fragment=pending)

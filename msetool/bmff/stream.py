@@ -1,0 +1,722 @@
+"""The ISO BMFF segment parser the simulator runs: a sans-IO state machine fed appended bytes.
+
+With ``profile="chromium"`` it follows Chromium's MP4StreamParser (media/formats/mp4/mp4_stream_parser.cc,
+box_reader.cc, box_definitions.cc, track_run_iterator.cc), because the spec leaves these details to the
+implementation and the oracle is Chromium 156:
+
+* Top-level boxes are read whole. A header with size 0 ("ISO BMFF boxes that run to EOS are not
+  supported"), a size below the header or above 2^31-1 fails the append; a complete box whose type is not
+  one of Chromium's top-level types fails it ("Invalid top-level ISO BMFF box type"). ``moov`` builds the
+  init segment, ``moof`` starts a media segment, anything else (ftyp, styp, sidx, emsg, prft, free, a plain
+  mdat, ...) is skipped.
+* A moof is parsed and its runs are laid out (TrackRunIterator): every trun is read at
+  ``moof start + data_offset``, composition offsets are signed, the first edit's media_time is subtracted
+  from every PTS, keyframe = sync sample and (for video) not "depends on others". Runs are visited in
+  order of their data offset.
+* Samples are emitted as soon as their bytes are present; with both audio and video tracks, only once the
+  bytes up to the end of the moof's last sample are present (HaveEnoughDataToEnqueueSamples). After each
+  sample, complete boxes between the moof and the next needed byte are consumed as mdats (any type, with
+  "Unexpected box type while parsing MDATs"). The segment ends when every run is done.
+* Chromium parses an append in slices of 128 KiB (StreamParser::kMaxPendingBytesPerParse) and hands the
+  frames of each slice to the frame processor at the end of the slice (and at each segment end); when a
+  slice fails, the frames parsed in it are dropped. The events reproduce that grouping.
+
+``profile="spec"`` keeps the same structure but reads fragments by ISO BMFF addressing rules, emits frames
+as soon as they are complete (no slices, nothing dropped before an error), accepts any printable
+top-level box type, and fails where the spec says MUST and Chromium does not check (non-empty sample tables
+in moov, a moof without traf).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import msetool.bmff.rules  # noqa: F401  (registers the rule ids used below)
+from msetool.bmff.reader import parse_boxes, printable_type
+from msetool.bmff.segments import Mp4Init, SegmentError, expand_traf, read_init
+from msetool.bmff.tree import Box, BoxIssue
+from msetool.codecs.derive import original_format
+from msetool.codecs.rfc6381 import CodecError, codec_family
+from msetool.mime import MimeType
+from msetool.model import CodedFrame
+from msetool.stream import (
+    FramesParsed,
+    InitSegmentParsed,
+    MediaSegmentEnded,
+    MediaSegmentStarted,
+    ParseFailed,
+    ParserEvent,
+    ParseWarning,
+    Profile,
+)
+
+#: StreamParser::kMaxPendingBytesPerParse: Chromium parses each append in slices of this many bytes.
+CHROMIUM_SLICE = 128 * 1024
+INT32_MAX = 0x7FFFFFFF
+#: box_reader.cc IsValidTopLevelBox
+CHROMIUM_TOP_LEVEL = frozenset({"ftyp", "pdin", "bloc", "moov", "moof", "mfra", "mdat", "free", "skip",
+                                "meta", "meco", "styp", "sidx", "ssix", "prft", "uuid", "emsg"})
+#: Containers Chromium scans (ScanChildren) on its way to the boxes it reads: a structural problem of a
+#: direct child of one of these fails the parse.
+_SCANNED = frozenset({"moov", "trak", "mdia", "minf", "stbl", "stsd", "mvex", "edts", "sinf", "schi", "moof",
+                      "traf", "avc1", "avc3", "hvc1", "hev1", "av01", "vp09", "encv", "mp4a", "enca", "Opus",
+                      "fLaC", "ac-3", "ec-3", "dvh1", "dvhe"})
+#: Boxes Chromium decodes in moov/moof: a short payload fails the parse.
+_DECODED = frozenset({"mvhd", "tkhd", "mdhd", "hdlr", "stsd", "elst", "mehd", "trex", "pssh", "frma", "schm",
+                      "tenc", "avcC", "hvcC", "av1C", "vpcC", "esds", "dOps", "dfLa", "dac3", "dec3", "mfhd",
+                      "tfhd", "tfdt", "trun", "sdtp", "saiz", "saio", "sbgp", "sgpd", "senc"})
+_VIDEO_FORMATS = frozenset({"avc1", "avc3", "hvc1", "hev1", "av01", "vp09", "dvh1", "dvhe", "dva1", "dvav"})
+_AUDIO_FORMATS = frozenset({"mp4a", "Opus", "fLaC"})
+_AAC_OTIS = frozenset({0x40, 0x66, 0x67, 0x68})
+_MAX_EMPTY_SAMPLE_LOGS = 20
+_VIDEO_FAMILIES = frozenset({"avc", "hevc", "av1", "vp9", "vp8", "dolbyvision", "vvc"})
+#: media::GetCodecName for the families MSE-in-MP4 carries
+_CHROMIUM_CODEC_NAMES = {"avc": "h264", "hevc": "hevc", "av1": "av1", "vp9": "vp9", "vp8": "vp8",
+                         "aac": "aac", "mp3": "mp3", "opus": "opus", "flac": "flac", "ac3": "ac3",
+                         "eac3": "eac3"}
+
+_BOXES, _WAITING, _EMITTING, _ERROR = 0, 1, 2, 3
+_HDR = struct.Struct(">I4s")
+_U64 = struct.Struct(">Q")
+
+
+class _Fail(Exception):
+    def __init__(self, message: str, offset: int, path: str = "", rule: str = "BMFF-BOX-03") -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+        self.path = path
+        self.rule = rule
+
+
+@dataclass(slots=True)
+class _Run:
+    track_id: int
+    timescale: int
+    start: int  # absolute offset of the run's first sample
+    dts: list[int]
+    pts: list[int]
+    duration: list[int]
+    size: list[int]
+    offset: list[int]
+    keyframe: list[bool]
+
+
+def _fourcc_text(t: str) -> str:
+    return t if printable_type(t) else "0x" + t.encode("latin-1").hex()
+
+
+def strict_object_types(mime: MimeType | None) -> set[int] | None:
+    """The esds object types the SourceBuffer type allows (Chromium's strict_audio_object_types_), or
+    None when the type names no mp4a codec (then any object type is accepted)."""
+    if mime is None or not mime.codecs:
+        return None
+    out: set[int] = set()
+    seen_mp4a = False
+    for c in mime.codecs:
+        low = c.strip().lower()
+        if low.startswith("mp4a."):
+            seen_mp4a = True
+            parts = low.split(".")
+            try:
+                oti = int(parts[1], 16)
+            except (IndexError, ValueError):
+                continue
+            out.add(oti)
+            if oti == 0x40:
+                out.add(0x40)
+        elif low == "mp3":
+            seen_mp4a = True
+            out.update({0x69, 0x6B})
+    return out if seen_mp4a else None
+
+
+class BmffStreamParser:
+    """ByteStreamParser for ``video/mp4`` and ``audio/mp4`` (see the module docstring)."""
+
+    generate_timestamps = False
+
+    def __init__(self, mime: MimeType | None = None, profile: Profile = "chromium") -> None:
+        self.mime = mime
+        self.profile: Profile = profile
+        self._chromium = profile != "spec"
+        self._strict_otis = strict_object_types(mime)
+        self._has_flac = mime is None or not mime.codecs or any(
+            c.strip().lower() == "flac" for c in mime.codecs)
+        self._buf = bytearray()
+        self._start = 0  # index in _buf of stream offset _head
+        self._head = 0  # stream offset of the first byte still held
+        self._tail = 0  # stream offset after the last byte fed
+        self._limit = 0  # max parse offset of the current slice
+        self._state = _BOXES
+        self._skip_to: int | None = None
+        self._skip_fail: _Fail | None = None
+        self._init: Mp4Init | None = None
+        self._ftyp_offset: int | None = None
+        self._muxed = False
+        self._av_tracks: dict[int, str] = {}
+        self._moof_head = 0
+        self._mdat_tail = 0
+        self._highest_end = 0
+        self._runs: list[_Run] = []
+        self._ri = 0
+        self._si = 0
+        self._pending: list[CodedFrame] = []
+        self._empty_logs = 0
+        self._counts: dict[str, int] = {}
+
+    # -- protocol ---
+    @property
+    def in_media_segment(self) -> bool:
+        return self._state in (_WAITING, _EMITTING)
+
+    def reset(self) -> None:
+        """Reset parser state (abort()): buffered bytes and the partial media segment are dropped; the init
+        segment stays (Chromium MP4StreamParser::Flush)."""
+        if self._state == _ERROR:
+            return
+        self._drop(self._tail)
+        self._limit = self._tail
+        self._skip_to = None
+        self._skip_fail = None
+        self._runs = []
+        self._pending = []
+        self._state = _BOXES
+
+    def flush(self) -> list[ParserEvent]:
+        return []
+
+    def feed(self, data: bytes) -> list[ParserEvent]:
+        if self._state == _ERROR:
+            return []
+        events: list[ParserEvent] = []
+        self._buf += data
+        self._tail += len(data)
+        while True:
+            if self._chromium:
+                self._limit = min(self._tail, self._limit + CHROMIUM_SLICE)
+            else:
+                self._limit = self._tail
+            try:
+                self._parse(events)
+            except _Fail as f:
+                if self._chromium:
+                    self._pending = []
+                else:
+                    self._flush_frames(events)
+                events.append(ParseFailed(f.message, f.offset, f.path, f.rule))
+                self._state = _ERROR
+                self._buf = bytearray()
+                self._start = 0
+                return events
+            self._flush_frames(events)
+            if self._limit >= self._tail:
+                break
+        return events
+
+    # -- buffer ---
+    def _drop(self, upto: int) -> None:
+        """Discard bytes before stream offset ``upto`` (ByteQueue::Trim)."""
+        if upto <= self._head:
+            return
+        upto = min(upto, self._tail)
+        self._start += upto - self._head
+        self._head = upto
+        if self._start > 1 << 20 and self._start > len(self._buf) // 2:
+            del self._buf[: self._start]
+            self._start = 0
+
+    def _idx(self, offset: int) -> int:
+        return self._start + offset - self._head
+
+    def _flush_frames(self, events: list[ParserEvent]) -> None:
+        if self._pending:
+            events.append(FramesParsed(self._pending))
+            self._pending = []
+
+    def _warn(self, events: list[ParserEvent], message: str, offset: int, path: str, rule: str) -> None:
+        events.append(ParseWarning(message, offset, path, rule))
+
+    # -- main loop ---
+    def _parse(self, events: list[ParserEvent]) -> None:
+        while True:
+            if self._state == _BOXES:
+                progressed = self._parse_box(events)
+            elif self._state == _WAITING:
+                progressed = not (self._chromium and self._muxed and self._tail < self._highest_end)
+                if progressed:
+                    self._state = _EMITTING
+            else:
+                progressed = self._enqueue_sample(events)
+                if progressed and self._state == _EMITTING:
+                    self._discard_mdats_until(self._max_clear_offset(), events)
+            if not progressed or self._state == _ERROR:
+                return
+
+    def _header(self, pos: int, limit: int) -> tuple[str, int, int] | None:
+        """(type, size, header size) of the complete box at ``pos`` (within ``limit``), None if more data is
+        needed; raises for sizes Chromium refuses (BoxReader::ReadHeader)."""
+        avail = limit - pos
+        if avail < 8:
+            return None
+        i = self._idx(pos)
+        size, raw = _HDR.unpack_from(self._buf, i)
+        box_type = bytes(raw).decode("latin-1")
+        hsize = 8
+        if size == 0:
+            raise _Fail("ISO BMFF boxes that run to EOS are not supported", pos, _fourcc_text(box_type),
+                        "BMFF-INIT-10")
+        if size == 1:
+            if avail < 16:
+                return None
+            size = _U64.unpack_from(self._buf, i + 8)[0]
+            hsize = 16
+        if size < hsize:
+            raise _Fail(f"box '{_fourcc_text(box_type)}' declares size {size}, smaller than its header", pos,
+                        _fourcc_text(box_type), "BMFF-BOX-01")
+        if size > INT32_MAX:
+            raise _Fail(f"box '{_fourcc_text(box_type)}' declares size {size}: boxes larger than 2^31-1 "
+                        "bytes "
+                        "are not supported", pos, _fourcc_text(box_type), "BMFF-INIT-10")
+        return box_type, size, hsize
+
+    def _valid_top_level(self, box_type: str) -> bool:
+        if self._chromium:
+            return box_type in CHROMIUM_TOP_LEVEL
+        return printable_type(box_type)
+
+    def _parse_box(self, events: list[ParserEvent]) -> bool:
+        if self._skip_to is not None:
+            if self._limit < self._skip_to:
+                self._drop(self._limit)
+                return False
+            self._drop(self._skip_to)
+            self._skip_to = None
+            if self._skip_fail is not None:
+                raise self._skip_fail
+            return True
+        pos = self._head
+        hdr = self._header(pos, self._limit)
+        if hdr is None:
+            return False
+        box_type, size, _ = hdr
+        idx = self._counts.get(box_type, 0)
+        path = f"{_fourcc_text(box_type)}[{idx}]"
+        if box_type in ("moov", "moof"):
+            if self._limit - pos < size:
+                return False
+            self._counts[box_type] = idx + 1
+            if box_type == "moov":
+                self._parse_moov(pos, size, events)
+                self._drop(pos + size)
+                return True
+            self._parse_moof(pos, size, path, events)
+            return True
+        # Skipped box: Chromium needs all of it before it checks the type and pops it; bytes are
+        # discarded as they arrive, which is the same thing without holding them.
+        self._counts[box_type] = idx + 1
+        if box_type == "ftyp":
+            self._ftyp_offset = pos
+        self._skip_to = pos + size
+        self._skip_fail = None
+        if not self._valid_top_level(box_type):
+            self._skip_fail = _Fail(f"Invalid top-level ISO BMFF box type {_fourcc_text(box_type)}", pos,
+                                    path,
+                                    "BMFF-INIT-09")
+        return True
+
+    # -- boxes ---
+    def _tree(self, pos: int, size: int) -> Box:
+        issues: list[BoxIssue] = []
+        i = self._idx(pos)
+        boxes = parse_boxes(self._buf, i, i + size, base=pos - i, issues=issues)
+        box = boxes[0]
+        # Chromium only looks inside the containers it reads; problems elsewhere (udta, meta) go unseen.
+        for issue in issues:
+            parent = issue.path.rsplit("/", 1)[0] if "/" in issue.path else ""
+            leaf = issue.path.rsplit("/", 1)[-1].split("[")[0]
+            parent_type = parent.rsplit("/", 1)[-1].split("[")[0] if parent else ""
+            if issue.kind in ("overruns-parent", "size-too-small", "to-end", "garbage", "truncated"):
+                if parent_type in _SCANNED or "/" not in issue.path:
+                    raise _Fail(f"{issue.message}", issue.offset, issue.path, "BMFF-BOX-02")
+            elif issue.kind == "invalid-field" and leaf in _DECODED and parent_type in _SCANNED | {""}:
+                raise _Fail(f"{leaf}: {issue.message}", issue.offset, issue.path, "BMFF-BOX-03")
+            elif issue.kind == "too-deep":
+                raise _Fail(issue.message, issue.offset, issue.path, "BMFF-BOX-02")
+        return box
+
+    def _parse_moov(self, pos: int, size: int, events: list[ParserEvent]) -> None:
+        moov = self._tree(pos, size)
+        self._check_moov(moov, events)
+        try:
+            init = read_init(moov, offset=self._ftyp_offset if self._ftyp_offset is not None else pos,
+                             size=pos + size - (self._ftyp_offset if self._ftyp_offset is not None else pos))
+        except SegmentError as e:
+            raise _Fail(e.message, e.offset, e.path, e.rule) from None
+        self._ftyp_offset = None
+        if self._chromium:
+            self._check_codecs_match_type(init, pos)
+        self._init = init
+        self._av_tracks = {tid: t.kind for tid, t in init.tracks.items() if t.kind in ("audio", "video")}
+        kinds = set(self._av_tracks.values())
+        self._muxed = kinds == {"audio", "video"}
+        self._runs = []
+        events.append(InitSegmentParsed(init.init, init.init.offset))
+
+    def _check_codecs_match_type(self, init: Mp4Init, pos: int) -> None:
+        """SourceBufferState::OnNewConfigs: with a codecs parameter, each audio/video track's codec family
+        must be listed, and each listed codec must have a track (only the family is compared)."""
+        if self.mime is None or not self.mime.codecs:
+            return
+        expected: dict[str, list[str]] = {"audio": [], "video": []}
+        for c in self.mime.codecs:
+            try:
+                fam = codec_family(c)
+            except CodecError:
+                continue
+            kind = "video" if fam in _VIDEO_FAMILIES else "audio"
+            expected[kind].append(fam)
+        for track in init.tracks.values():
+            if track.kind not in ("audio", "video"):
+                continue
+            try:
+                fam = codec_family(track.info.codec) if track.info.codec else track.info.coding_name
+            except CodecError:
+                fam = track.info.coding_name
+            name = _CHROMIUM_CODEC_NAMES.get(fam, fam)
+            want = expected[track.kind]
+            if fam in want:
+                want.remove(fam)
+                continue
+            raise _Fail(f"{track.kind.capitalize()} stream codec {name} doesn't match SourceBuffer codecs.",
+                        pos,
+                        track.trak.path, "BMFF-INIT-16")
+        for kind in ("audio", "video"):
+            for fam in expected[kind]:
+                name = _CHROMIUM_CODEC_NAMES.get(fam, fam)
+                raise _Fail(f"Initialization segment misses expected {name} track.", pos, "moov",
+                            "BMFF-INIT-16")
+
+    def _check_moov(self, moov: Box, events: list[ParserEvent]) -> None:
+        """Chromium's Movie::Parse and ParseMoov checks, in their order (first failure wins)."""
+        fail: Callable[[str, Box, str], _Fail] = lambda msg, box, rule: _Fail(msg, box.offset, box.path, rule)  # noqa: E731
+        mvhd = moov.child("mvhd")
+        if mvhd is None:
+            raise fail("moov has no mvhd", moov, "BMFF-INIT-21")
+        if not mvhd.get("timescale"):
+            raise fail("Failure parsing MP4: Movie header's timescale must not be 0", mvhd, "BMFF-INIT-12")
+        traks = moov.all("trak")
+        for trak in traks:
+            for need in ("tkhd", "mdia"):
+                if trak.child(need) is None:
+                    raise fail(f"trak has no {need}", trak, "BMFF-INIT-21")
+            mdia = trak.child("mdia")
+            assert mdia is not None
+            for need in ("mdhd", "hdlr", "minf"):
+                if mdia.child(need) is None:
+                    raise fail(f"mdia has no {need}", mdia, "BMFF-INIT-21")
+            mdhd = mdia.child("mdhd")
+            assert mdhd is not None
+            if not mdhd.get("timescale"):
+                raise fail("Failure parsing MP4: Track media header's timescale must not be 0", mdhd,
+                           "BMFF-INIT-12")
+            if trak.find("mdia/minf/stbl/stsd") is None:
+                raise fail("trak has no mdia/minf/stbl/stsd", trak, "BMFF-INIT-21")
+            self._check_entries(trak)
+        mvex = moov.child("mvex")
+        if mvex is None:
+            raise fail("Failure parsing MP4: Detected unfragmented MP4. Media Source Extensions require ISO "
+                       "BMFF moov to contain mvex to indicate that Movie Fragments are to be expected.",
+                       moov, "BMFF-INIT-05")
+        if not self._chromium:
+            for trak in traks:
+                stbl = trak.find("mdia/minf/stbl")
+                assert stbl is not None
+                for t in ("stts", "stsc", "stco", "co64"):
+                    b = stbl.child(t)
+                    if b is not None and b.get("entry_count"):
+                        raise fail(f"{t} has {b.get('entry_count')} entries: tracks in moov must contain no "
+                                   "samples", b, "BMFF-INIT-04")
+        trexs = {t.get("track_ID"): t for t in mvex.all("trex")}
+        seen: dict[str, set[int]] = {"audio": set(), "video": set()}
+        has_av = False
+        for trak in traks:
+            tkhd = trak.child("tkhd")
+            hdlr = trak.find("mdia/hdlr")
+            assert tkhd is not None and hdlr is not None
+            tid = tkhd.get("track_ID")
+            trex = trexs.get(tid)
+            if trex is None or not trex.get("default_sample_description_index"):
+                raise fail(f"track {tid} has no trex with a default_sample_description_index (needed by "
+                           "Chromium for every track)", trak, "BMFF-INIT-06")
+            handler = hdlr.get("handler_type")
+            if handler not in ("soun", "vide"):
+                continue
+            kind = "audio" if handler == "soun" else "video"
+            has_av = True
+            stsd = trak.find("mdia/minf/stbl/stsd")
+            assert stsd is not None
+            entries = stsd.children
+            if not entries:
+                raise fail(f"{kind} track {tid} has no sample entry", stsd, "BMFF-INIT-13")
+            idx = trex.get("default_sample_description_index") - 1
+            entry = entries[idx] if idx < len(entries) else entries[0]
+            if kind == "audio":
+                self._check_audio(entry)
+            else:
+                self._check_video(entry)
+            if tid in seen[kind]:
+                raise fail(f"{kind.capitalize()} track with track_id={tid} already present.", trak, "GEN-01")
+            seen[kind].add(tid)
+        if not has_av:
+            raise fail("the initialization segment has no audio or video track", moov, "GEN-13")
+
+    def _check_entries(self, trak: Box) -> None:
+        """Sample-entry level checks Chromium makes while parsing stsd (box_definitions.cc)."""
+        hdlr = trak.find("mdia/hdlr")
+        stsd = trak.find("mdia/minf/stbl/stsd")
+        if hdlr is None or stsd is None:
+            return
+        for entry in stsd.children:
+            fmt = original_format(entry)
+            if entry.type in ("encv", "enca"):
+                schm = entry.find("sinf/schm")
+                if entry.find("sinf/frma") is None or schm is None or entry.find("sinf/schi/tenc") is None:
+                    raise _Fail(f"{entry.type} lacks sinf/frma, schm or schi/tenc", entry.offset, entry.path,
+                                "BMFF-INIT-17")
+            if hdlr.get("handler_type") == "soun":
+                self._check_audio_config(entry, fmt)
+            elif hdlr.get("handler_type") == "vide":
+                self._check_video_config(entry, fmt)
+
+    def _check_audio_config(self, entry: Box, fmt: str) -> None:
+        def bad(msg: str, box: Box | None = None) -> _Fail:
+            b = box or entry
+            return _Fail("Failure parsing MP4: " + msg, b.offset, b.path, "BMFF-INIT-14")
+
+        if fmt == "Opus":
+            dops = entry.child("dOps")
+            if dops is None or not dops.decoded:
+                raise bad("Failure parsing OpusSpecificBox (dOps)", dops)
+            if entry.get("channelcount") != dops.get("OutputChannelCount"):
+                raise bad("Opus AudioSampleEntry channel count mismatches OpusSpecificBox STREAMINFO channel "
+                          "count")
+            if entry.get("samplerate") != dops.get("InputSampleRate"):
+                raise bad("Opus AudioSampleEntry sample rate mismatches OpusSpecificBox STREAMINFO channel "
+                          "count")
+        if fmt == "fLaC":
+            dfla = entry.child("dfLa")
+            if dfla is None or not dfla.decoded:
+                raise bad("Failure parsing FLACSpecificBox (dfLa)", dfla)
+            if entry.get("channelcount") != dfla.get("channels"):
+                raise bad("FLAC AudioSampleEntry channel count mismatches FLACSpecificBox STREAMINFO channel "
+                          "count")
+            if entry.get("samplesize") != dfla.get("bits_per_sample"):
+                raise bad("FLAC AudioSampleEntry sample size mismatches FLACSpecificBox STREAMINFO sample "
+                          "size")
+        elif entry.child("dfLa") is not None:
+            raise bad("FLACSpecificBox (dfLa) must only be used with FLAC AudioSampleEntry or CENC "
+                      "AudioSampleEntry wrapping FLAC")
+        esds = entry.child("esds")
+        if esds is not None and (not esds.decoded or "AudioSpecificConfig_error" in esds.fields):
+            why = esds.get("AudioSpecificConfig_error") or "short payload"
+            raise bad(f"esds could not be parsed ({why})",
+                      esds)
+
+    def _check_video_config(self, entry: Box, fmt: str) -> None:
+        def bad(msg: str, box: Box | None = None) -> _Fail:
+            b = box or entry
+            return _Fail(msg, b.offset, b.path, "BMFF-INIT-14")
+
+        if fmt in ("avc1", "avc3"):
+            c = entry.child("avcC")
+            if c is None or not c.decoded:
+                raise bad(f"{fmt} sample entry has no valid avcC", c)
+            if c.get("configurationVersion") != 1:
+                raise bad(f"avcC configurationVersion is {c.get('configurationVersion')}, not 1", c)
+            if c.get("lengthSizeMinusOne") == 2:
+                raise bad("avcC lengthSizeMinusOne is 2 (3-byte NAL lengths are not supported)", c)
+            if any(len(s) == 0 for s in c.get("sequenceParameterSets", [])):
+                raise bad("avcC holds an empty SPS", c)
+        elif fmt in ("hvc1", "hev1"):
+            c = entry.child("hvcC")
+            if c is None or not c.decoded:
+                raise bad(f"{fmt} sample entry has no valid hvcC", c)
+        elif fmt == "av01":
+            c = entry.child("av1C")
+            if c is None or not c.decoded:
+                raise bad("av01 sample entry has no valid av1C", c)
+            if c.get("marker") != 1:
+                raise bad("Unsupported av1C: marker unset.", c)
+            if c.get("version") != 1:
+                raise bad(f"Unsupported av1C: unexpected version number: {c.get('version')}", c)
+            if c.get("seq_profile", 0) > 2:
+                raise bad(f"Unsupported av1C: seq_profile {c.get('seq_profile')}", c)
+        elif fmt == "vp09":
+            c = entry.child("vpcC")
+            if c is None or not c.decoded:
+                raise bad("vp09 sample entry has no valid vpcC", c)
+
+    def _check_audio(self, entry: Box) -> None:
+        fmt = original_format(entry)
+        if fmt not in _AUDIO_FORMATS:
+            code = int.from_bytes(entry.type.encode("latin-1")[:4].ljust(4, b"\0"), "big")
+            raise _Fail(f"Unsupported audio format 0x{code:x} in stsd box.", entry.offset, entry.path,
+                        "BMFF-INIT-13")
+        if fmt == "fLaC" and not self._has_flac:
+            raise _Fail("FLAC audio stream detected in MP4, mismatching what is specified in the mimetype.",
+                        entry.offset, entry.path, "BMFF-INIT-15")
+        if fmt == "mp4a":
+            esds = entry.child("esds")
+            oti = esds.get("objectTypeIndication", 0) if esds is not None else 0
+            if self._strict_otis is not None and oti not in self._strict_otis:
+                raise _Fail(f"audio object type 0x{oti:x} does not match what is specified in the mimetype.",
+                            entry.offset, entry.path, "BMFF-INIT-15")
+            if oti not in _AAC_OTIS:
+                raise _Fail(f"Unsupported audio object type 0x{oti:x} in esds.", entry.offset, entry.path,
+                            "BMFF-INIT-13")
+            if esds is None or esds.get("AudioSpecificConfig") is None:
+                raise _Fail("esds has no valid AudioSpecificConfig", entry.offset, entry.path, "BMFF-INIT-14")
+        if entry.get("samplesize") not in (8, 16, 24, 32):
+            raise _Fail("Unsupported sample size.", entry.offset, entry.path, "BMFF-INIT-20")
+
+    def _check_video(self, entry: Box) -> None:
+        fmt = original_format(entry)
+        if fmt not in _VIDEO_FORMATS:
+            raise _Fail(f"Unsupported VisualSampleEntry type {_fourcc_text(entry.type)}", entry.offset,
+                        entry.path, "BMFF-INIT-13")
+
+    # -- media segments ---
+    def _parse_moof(self, pos: int, size: int, path: str, events: list[ParserEvent]) -> None:
+        if self._init is None:
+            raise _Fail("media segment (moof) before any initialization segment", pos, path, "GEN-11")
+        moof = self._tree(pos, size)
+        init = self._init
+        if moof.child("mfhd") is None:
+            raise _Fail("moof has no mfhd", pos, moof.path, "BMFF-MEDIA-27")
+        trafs = moof.all("traf")
+        if not trafs and not self._chromium:
+            raise _Fail("moof has no traf", pos, moof.path, "BMFF-MEDIA-06")
+        runs: list[_Run] = []
+        next_base: int | None = None
+        for traf in trafs:
+            tfhd = traf.child("tfhd")
+            if tfhd is None:
+                raise _Fail("traf has no tfhd", traf.offset, traf.path, "BMFF-INIT-21")
+            if tfhd.flags is not None and tfhd.flags & 1:
+                raise _Fail("Failure parsing MP4: TFHD base-data-offset not allowed by MSE. See "
+                            "https://www.w3.org/TR/mse-byte-stream-format-isobmff/"
+                            "#movie-fragment-relative-addressing", tfhd.offset, tfhd.path, "BMFF-MEDIA-07")
+            if traf.child("tfdt") is None:
+                raise _Fail("traf has no tfdt (Media Source requires one in every traf)", traf.offset,
+                            traf.path, "BMFF-MEDIA-10")
+        for traf in trafs:
+            tfhd = traf.child("tfhd")
+            assert tfhd is not None
+            tid = tfhd.get("track_ID")
+            track = init.track(tid)
+            if track is None:
+                raise _Fail(f"tfhd track_ID {tid} is not a track of the initialization segment", tfhd.offset,
+                            tfhd.path, "BMFF-MEDIA-13")
+            if track.trex is None:
+                raise _Fail(f"track {tid} has no trex", tfhd.offset, tfhd.path, "BMFF-INIT-06")
+            if tid not in self._av_tracks:
+                continue
+            base = None
+            if not self._chromium and not tfhd.get("default_base_is_moof"):
+                base = next_base
+            try:
+                table = expand_traf(traf, moof, track, dialect="chromium" if self._chromium else "iso",
+                                    base_offset=base)
+            except SegmentError as e:
+                raise _Fail(e.message, e.offset, e.path, e.rule) from None
+            next_base = table.data_end if table.data_end is not None else next_base
+            for ri, (start, n) in enumerate(table.runs):
+                sl = [i for i in range(len(table.run)) if table.run[i] == ri] if len(table.runs) > 1 else None
+                if sl is None:
+                    runs.append(_Run(tid, table.timescale, start, table.dts, table.pts, table.duration,
+                                     table.size, table.offset, table.keyframe))
+                else:
+                    runs.append(_Run(tid, table.timescale, start, [table.dts[i] for i in sl],
+                                     [table.pts[i] for i in sl], [table.duration[i] for i in sl],
+                                     [table.size[i] for i in sl], [table.offset[i] for i in sl],
+                                     [table.keyframe[i] for i in sl]))
+                assert n == (len(sl) if sl is not None else len(table.dts))
+        runs.sort(key=lambda r: r.start)
+        highest = pos
+        for r in runs:
+            for o, s in zip(r.offset, r.size, strict=True):
+                highest = max(highest, o + s)
+        self._runs = runs
+        self._ri = 0
+        self._si = 0
+        self._moof_head = pos
+        self._mdat_tail = pos + size
+        self._highest_end = highest
+        self._state = _WAITING
+        events.append(MediaSegmentStarted(pos, moof.path))
+
+    def _max_clear_offset(self) -> int:
+        """TrackRunIterator::GetMaxClearOffset (absolute): bytes before it are no longer needed."""
+        best: int | None = None
+        if self._ri < len(self._runs):
+            run = self._runs[self._ri]
+            if self._si < len(run.offset):
+                best = run.offset[self._si]
+            if self._ri + 1 < len(self._runs):
+                nxt = self._runs[self._ri + 1].start
+                best = nxt if best is None else min(best, nxt)
+        return self._moof_head if best is None else best
+
+    def _discard_mdats_until(self, max_clear: int, events: list[ParserEvent]) -> None:
+        """MP4StreamParser::ReadAndDiscardMDATsUntil: consume complete boxes after the moof."""
+        upper = min(max_clear, self._limit)
+        while self._mdat_tail < upper:
+            pos = self._mdat_tail
+            hdr = self._header(pos, self._limit)
+            if hdr is None:
+                break
+            box_type, size, _ = hdr
+            if self._limit - pos < size:
+                break
+            if not self._valid_top_level(box_type):
+                raise _Fail(f"Invalid top-level ISO BMFF box type {_fourcc_text(box_type)}", pos,
+                            _fourcc_text(box_type), "BMFF-INIT-09")
+            if box_type != "mdat":
+                self._warn(events, f"Unexpected box type while parsing MDATs: {_fourcc_text(box_type)}", pos,
+                           _fourcc_text(box_type), "BMFF-MEDIA-11")
+            self._mdat_tail = pos + size
+        self._drop(min(self._mdat_tail, upper))
+
+    def _enqueue_sample(self, events: list[ParserEvent]) -> bool:
+        if self._ri >= len(self._runs):
+            # End of the segment: the frames go out before the segment ends (SendAndFlushSamples).
+            self._flush_frames(events)
+            self._drop(self._mdat_tail)
+            self._state = _BOXES
+            self._runs = []
+            events.append(MediaSegmentEnded(self._mdat_tail))
+            return True
+        run = self._runs[self._ri]
+        if self._si >= len(run.offset):
+            self._ri += 1
+            self._si = 0
+            return True
+        i = self._si
+        off, size = run.offset[i], run.size[i]
+        if off < self._head or off + size > self._limit or (size == 0 and off >= self._limit):
+            return False
+        if size == 0:
+            if self._empty_logs < _MAX_EMPTY_SAMPLE_LOGS:
+                self._empty_logs += 1
+                self._warn(events, "Skipping 'trun' sample with size of 0.", off, "", "BMFF-MEDIA-19")
+            self._si += 1
+            return True
+        if size > INT32_MAX:
+            raise _Fail("Sample size is too large", off, "", "BMFF-BOX-03")
+        self._pending.append(CodedFrame(run.track_id, run.dts[i], run.pts[i], run.duration[i], run.timescale,
+                                        run.keyframe[i], size, off))
+        self._si += 1
+        return True
