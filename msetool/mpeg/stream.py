@@ -71,6 +71,8 @@ class MpegAudioStreamParser:
     generate_timestamps = True
 
     def __init__(self, mime: MimeType | None = None, profile: Profile = "chromium") -> None:
+        import msetool.rules.mpeg  # noqa: F401  (registers the MPA-* ids this parser's failures carry)
+
         essence = mime.essence if mime is not None else "audio/mpeg"
         self.aac = essence == "audio/aac"
         self.chromium = profile == "chromium"

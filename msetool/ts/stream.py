@@ -275,6 +275,8 @@ class TsStreamParser:
     generate_timestamps = False
 
     def __init__(self, mime: MimeType | None = None, profile: Profile = "chromium") -> None:
+        import msetool.rules.ts  # noqa: F401  (registers the TS-* ids this parser's failures carry)
+
         self.chromium = profile == "chromium"
         self.allowed = _allowed_stream_types(mime)
         self.sbr = bool(mime) and any(c.lower() in ("mp4a.40.5", "mp4a.40.29") for c in (mime.codecs if mime
