@@ -123,3 +123,63 @@ class Cluster:
 OPUS_20MS = bytes([0xFC]) + b"\0" * 7
 #: An Opus TOC byte for a code-3 packet of 3 frames of 10 ms (config 30).
 OPUS_3X10MS = bytes([0xF3, 0x03]) + b"\0" * 6
+
+
+def _read(data: bytes, pos: int) -> tuple[int, int | None, int]:
+    """(id, size or None, header length) of the element at ``pos`` (test-side, minimal)."""
+    first = data[pos]
+    n = 1
+    while not first & (0x80 >> (n - 1)):
+        n += 1
+    eid = int.from_bytes(data[pos : pos + n], "big")
+    s0 = data[pos + n]
+    m = 1
+    while not s0 & (0x80 >> (m - 1)):
+        m += 1
+    raw = int.from_bytes(data[pos + n : pos + n + m], "big") & ((1 << (7 * m)) - 1)
+    return eid, (None if raw == (1 << (7 * m)) - 1 else raw), n + m
+
+
+def simple_blocks(data: bytes) -> list[tuple[int, bool, bytes]]:
+    """(absolute timecode, keyframe, frame bytes) of every SimpleBlock of a one-track WebM file."""
+    out: list[tuple[int, bool, bytes]] = []
+    pos, cluster_tc = 0, 0
+    while pos < len(data):
+        eid, size, hl = _read(data, pos)
+        if eid in (0x18538067, 0x1F43B675):  # descend into Segment and Cluster
+            pos += hl
+            continue
+        end = len(data) if size is None else pos + hl + size
+        body = data[pos + hl : end]
+        if eid == 0xE7:
+            cluster_tc = int.from_bytes(body, "big")
+        elif eid == 0xA3:
+            out.append((cluster_tc + struct.unpack(">h", body[1:3])[0], bool(body[3] & 0x80), body[4:]))
+        pos = end
+    return out
+
+
+def codec_private(data: bytes) -> bytes:
+    i = data.find(b"\x63\xa2")
+    if i < 0:
+        return b""
+    _, size, hl = _read(data, i)
+    return data[i + hl : i + hl + (size or 0)]
+
+
+def remux(video: bytes, audio: bytes, cluster_ms: int = 500) -> tuple[bytes, list[bytes]]:
+    """A VP9 (track 1) + Opus (track 2) WebM with blocks in timestamp order and Clusters starting at
+    video keyframes: (init segment, [cluster bytes])."""
+    events = sorted([(t, 1, k, p) for t, k, p in simple_blocks(video)]
+                    + [(t, 2, k, p) for t, k, p in simple_blocks(audio)], key=lambda e: (e[0], e[1]))
+    init = init_segment([Track(1, 1, "V_VP9", default_duration=33_333_333),
+                         Track(2, 2, "A_OPUS", codec_private=codec_private(audio), codec_delay=6_500_000)],
+                        duration_ms=float(events[-1][0] + 20))
+    clusters: list[Cluster] = []
+    for t, track, key, payload in events:
+        if track == 1 and key and (not clusters or t - (clusters[-1].timecode or 0) >= cluster_ms):
+            clusters.append(Cluster(t, []))
+        if clusters:
+            c = clusters[-1]
+            c.blocks.append(simple_block(track, t - (c.timecode or 0), payload, key=key))
+    return init, [c.bytes() for c in clusters]
