@@ -791,14 +791,6 @@ def validate_stream(
         if result.last_init is not None:
             prime = run.read_at(*result.last_init)
         run_findings = _event_findings(result.events)
-        if result.truncated_at is not None and not abort_after:
-            run_findings.append(
-                finding(
-                    "GEN-TRUNC-01",
-                    "the stream ends inside a media segment: its samples are never buffered",
-                    offset=result.truncated_at,
-                )
-            )
         # (b) the format's static checker
         checker = _load_checker(fmt)
         if checker is not None:

@@ -151,6 +151,8 @@ def _continuity(model: StreamModel) -> list[Finding]:
     out: list[Finding] = []
     prev: dict[int, tuple[TrackSpan, SegmentRecord]] = {}
     for seg in model.segments:
+        if seg.init is not None and seg.init.format == "mpeg":
+            continue  # generated timestamps: every append restarts at 0 by design (sequence mode)
         for tid, sp in seg.tracks.items():
             if sp.count == 0:
                 continue
@@ -233,42 +235,44 @@ def _av_tracks(seg: SegmentRecord) -> tuple[TrackSpan | None, TrackSpan | None]:
 
 
 def _sync(model: StreamModel) -> list[Finding]:
-    """Start offset at the first segment carrying both, then drift of the cumulative ends."""
+    """Start offset at the first segment carrying both tracks; then drift: how far the difference between
+    the audio and video ends moves from its value at that first segment (fragment ends are never exactly
+    aligned, so only a trend beyond 200 ms is reported, once)."""
     out: list[Finding] = []
-    start_offset: Fraction | None = None
+    first_gap: Fraction | None = None
     reported_drift = False
-    a_end: Fraction | None = None
-    v_end: Fraction | None = None
     for seg in model.segments:
         a, v = _av_tracks(seg)
         if a is None or v is None or a.timescale <= 0 or v.timescale <= 0:
             continue
-        a_start = Fraction(a.min_pts, a.timescale)
-        v_start = Fraction(v.min_pts, v.timescale)
-        if start_offset is None:
+        a_end = Fraction(a.max_end_pts, a.timescale)
+        v_end = Fraction(v.max_end_pts, v.timescale)
+        if first_gap is None:
+            a_start = Fraction(a.min_pts, a.timescale)
+            v_start = Fraction(v.min_pts, v.timescale)
             start_offset = a_start - v_start
+            first_gap = a_end - v_end
             if abs(start_offset) > Fraction(1, 10):
-                first = "audio" if start_offset < 0 else "video"
+                lead = "audio" if start_offset < 0 else "video"
                 out.append(
                     finding(
                         "GEN-TIME-04",
                         f"audio starts at {float(a_start):.3f} s, video at {float(v_start):.3f} s: "
-                        f"{first} leads by {abs(float(start_offset)) * 1000:.1f} ms",
+                        f"{lead} leads by {abs(float(start_offset)) * 1000:.1f} ms",
                         file=seg.file,
                         offset=seg.offset,
                         box=seg.path,
                     )
                 )
-        a_end = Fraction(a.max_end_pts, a.timescale)
-        v_end = Fraction(v.max_end_pts, v.timescale)
-        drift = (a_end - v_end) - start_offset
+            continue
+        drift = (a_end - v_end) - first_gap
         if not reported_drift and abs(drift) > Fraction(1, 5):
             reported_drift = True
             out.append(
                 finding(
                     "GEN-TIME-05",
                     f"by this segment audio ends at {float(a_end):.3f} s and video at {float(v_end):.3f} s: "
-                    f"{abs(float(drift)) * 1000:.0f} ms of drift beyond the start offset",
+                    f"{float(drift) * 1000:+.0f} ms of drift since the first segment",
                     file=seg.file,
                     offset=seg.offset,
                     box=seg.path,
