@@ -208,15 +208,22 @@ class ChromiumHarness:
     Use as a context manager; :meth:`run` returns the golden-shaped record of one scenario.
     """
 
-    def __init__(self, executable: str | None = None, settle: Settle | None = None) -> None:
+    def __init__(
+        self, executable: str | None = None, settle: Settle | None = None, *, browser: Any = None
+    ) -> None:
+        """``browser``: an already launched Playwright Browser to borrow (it is left open on close)."""
+        self.settle = settle or Settle()
+        self._pw: Any = None
+        self._browser: Any = browser
+        self._borrowed = browser is not None
+        if browser is not None:
+            self.executable = executable or ""
+            return
         exe = find_chromium(executable)
         if exe is None:
             where = executable or os.environ.get("MSETOOL_CHROMIUM") or "/usr/bin/chromium"
             raise BrowserError(f"Chromium not found at {where}: {INSTALL_HINT}")
         self.executable = exe
-        self.settle = settle or Settle()
-        self._pw: Any = None
-        self._browser: Any = None
 
     def __enter__(self) -> ChromiumHarness:
         self.start()
@@ -243,6 +250,8 @@ class ChromiumHarness:
             raise BrowserError(f"cannot start Chromium at {self.executable}: {first}") from None
 
     def close(self) -> None:
+        if self._borrowed:
+            return
         if self._browser is not None:
             with contextlib.suppress(Exception):
                 self._browser.close()
