@@ -276,12 +276,13 @@ def _gop_warnings(renditions: list[RenditionEntry], target: float) -> list[str]:
         if r.kind == "audio" or not r.segments:
             continue
         body = r.segments[:-1] if len(r.segments) > 1 else r.segments
-        off = [s for s in body if s.duration > target * 1.5 or s.duration < target * 0.5]
+        off = [s for s in body if abs(s.duration - target) > target * 0.1]
         if off:
             longest = max(s.duration for s in body)
             out.append(
                 f"{r.id}: the source's keyframes do not fit --segment-duration {target:g}: "
-                f"{len(off)} of {len(r.segments)} segments are off target (longest {longest:.3f} s); "
+                f"{len(off)} of {len(r.segments)} segments are more than 10% off target "
+                f"(longest {longest:.3f} s); "
                 "re-encode (drop --copy) for exact boundaries"
             )
     return out
