@@ -96,7 +96,7 @@ def append(sb: SourceBuffer, events: list[ParserEvent]) -> None:
 def ms_num(v: Any) -> str:
     x = float(v) * 1000
     if abs(x - round(x)) < 1e-9:
-        return str(int(round(x)))
+        return str(round(x))
     return f"{x:.3f}".rstrip("0")
 
 

@@ -159,7 +159,7 @@ def test_muxed_buffered_is_intersection_and_ended_extends(profile: str) -> None:
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_remove_extends_to_next_keyframe(profile: str) -> None:
-    ms, sb = make("video", profile=profile)
+    _ms, sb = make("video", profile=profile)
     append(sb, segment(frames("0K 25 50 75 100K 125 150 175 200K 225", dur=25)))
     sb.remove(0.060, 0.110)
     sb.run_pending()
@@ -169,7 +169,7 @@ def test_remove_extends_to_next_keyframe(profile: str) -> None:
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_remove_validation(profile: str) -> None:
-    ms, sb = make("video", profile=profile)
+    _ms, sb = make("video", profile=profile)
     append(sb, segment(frames("0K 25", dur=25)))
     for start, end in [(-1, 1), (1, 1), (math.nan, 1)]:
         with pytest.raises(DOMException) as e:
@@ -291,7 +291,7 @@ def test_spec_track_count_must_match_first_init() -> None:
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_quota_exceeded(profile: str) -> None:
-    ms, sb = make("video", profile=profile)
+    _ms, sb = make("video", profile=profile)
     big = [
         f.__class__(**{**{s: getattr(f, s) for s in f.__slots__}, "size": 100 * 1024 * 1024})
         for f in frames("0K", dur=25)
