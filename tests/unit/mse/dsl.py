@@ -27,9 +27,9 @@ CODEC = {"video": "avc1.4D401E", "audio": "mp4a.40.2"}
 
 def frames(text: str, track: int = 1, dur: float = 33, timescale: int = 1000) -> list[CodedFrame]:
     out = []
-    for tok in text.split():
-        key = "K" in tok
-        tok = tok.replace("K", "")
+    for raw in text.split():
+        key = "K" in raw
+        tok = raw.replace("K", "")
         d = dur
         if ":" in tok:
             tok, ds = tok.split(":")
