@@ -103,6 +103,9 @@ _r("WEBM-MEDIA-04", "error", "Blocks not in time-increasing order",
 _r("WEBM-MEDIA-05", "warning", "Cluster without a block of every track",
    "The spec requires a block of every audio and video track in each Cluster; Chromium tolerates it but "
    "may not detect discontinuities on the missing track.", f"{SPEC} §webm-media-segments")
+_r("WEBM-MEDIA-07", "error", "Block timestamp out of range",
+   "Cluster Timestamp + block timecode, scaled by TimestampScale, does not fit Chromium's 64-bit "
+   "microsecond clock ('Invalid cluster timecode.'). " + _APPEND_FAILS, f"{CHR}/webm_cluster_parser.cc")
 _r("WEBM-MEDIA-08", "error", "Block Chromium cannot use",
    "Lacing, TrackNumber > 127, a block of a track Tracks does not declare, more than one Block or "
    "BlockAdditional per BlockGroup, a BlockGroup without Block, a negative duration. " + _APPEND_FAILS,

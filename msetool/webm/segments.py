@@ -23,6 +23,7 @@ ns) are not whole ticks of a 1 ms TimecodeScale.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -125,9 +126,12 @@ class WebmInit:
 
     def duration_seconds(self) -> Fraction | None:
         """Duration × TimecodeScale when > 0, truncated to µs as Chromium does (webm_stream_parser.cc)."""
-        if self.duration is None or not self.duration > 0:
+        if self.duration is None or not self.duration > 0 or not math.isfinite(self.duration):
             return None
-        us = int(self.duration * (self.timecode_scale / 1000.0))
+        scaled = self.duration * (self.timecode_scale / 1000.0)
+        if not scaled < 2**63:
+            return None
+        us = int(scaled)
         return Fraction(us, 1_000_000)
 
 
@@ -314,7 +318,7 @@ def check_track_config(t: WebmTrack, path: str) -> None:
         if t.default_duration == 0:
             raise SegmentError("DefaultDuration of 0 ns", t.offset, path,
                                chromium="Illegal 0ns audio TrackEntry DefaultDuration", rule="WEBM-INIT-08")
-        if not t.sampling_frequency > 0:
+        if not 0 < t.sampling_frequency < 2**31:
             raise SegmentError("audio track without a positive SamplingFrequency", t.offset, path,
                                rule="WEBM-INIT-08")
         if t.codec_id == "A_VORBIS" and not t.codec_private:
@@ -380,7 +384,7 @@ def to_init_segment(init: WebmInit, profile: Profile) -> InitSegment:
             track_id=t.number, kind=kind, codec=codec_string(t), timescale=ts, coding_name=t.codec_id,
             width=t.width if t.width > 0 else None, height=t.height if t.height > 0 else None,
             sample_rate=(48000 if t.codec_id == "A_OPUS" else int(t.sampling_frequency))
-            if t.sampling_frequency > 0 else None,
+            if 0 < t.sampling_frequency < 2**31 else None,
             channels=t.channels if t.channels > 0 else (1 if kind == "audio" else None),
             language=t.language, encrypted=bool(t.encryption_key_id),
             default_duration=default_duration_ticks(init, t, profile),
@@ -598,6 +602,9 @@ class ClusterAssembler:
         self.blocks_in_cluster += 1
         keyframe = hdr.keyframe_flag if simple else not reference
         pts = self.ticks(self.timecode + hdr.timecode)
+        if abs(pts) >= 2**63 - 1:
+            raise SegmentError("block timestamp out of range", offset, path,
+                               chromium="Invalid cluster timecode.", rule="WEBM-MEDIA-07")
         body = len(data) - hdr.header_size
         sizes: list[int] = [body]
         if hdr.lacing:

@@ -359,3 +359,17 @@ def test_extra_tracks_are_ignored_by_chromium_profile() -> None:
     init_ev = next(e.init for e in events if isinstance(e, InitSegmentParsed))
     assert [t.track_id for t in init_ev.tracks] == [1]
     assert [f.track_id for f in frames_of(events)] == [1]
+
+
+def test_absurd_values_are_findings_not_crashes() -> None:
+    import struct
+
+    nan_rate = B.Track(2, 2, "A_VORBIS", codec_private=b"x")
+    nan_rate.extra = B.el(0xE1, B.el(0xB5, struct.pack(">d", float("nan"))))
+    init = B.init_segment([VIDEO_DD, nan_rate], duration_ms=float("inf"))
+    for profile in ("chromium", "spec"):
+        _, events = feed_all([init], profile=profile)
+        assert [f.rule for f in failures(events)] == ["WEBM-INIT-08"]  # no usable sampling frequency
+    big = B.init_segment([VIDEO_DD], timecode_scale=2**62)
+    f = _fails([big, B.Cluster(2**40, [B.simple_block(1, 0)]).bytes()])
+    assert f.message == "Invalid cluster timecode."
