@@ -250,7 +250,7 @@ class MpegAudioStreamParser:
         t = clock.now()
         d = clock.duration(header.sample_count)
         frames.append(coded_frame(TRACK_ID, t, t, d, True, size=header.frame_size, offset=self._abs(pos),
-                                  chromium=self.chromium))
+                                  chromium=self.chromium, timescale=header.sample_rate))
         clock.add(header.sample_count)
 
     def _send(self, frames: list[CodedFrame], end_of_segment: bool, events: list[ParserEvent]) -> None:

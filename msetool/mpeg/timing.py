@@ -71,9 +71,11 @@ def coded_frame(
     size: int,
     offset: int,
     chromium: bool,
+    timescale: int = 1,
 ) -> CodedFrame:
-    """Integer ticks for the model: µs for the Chromium profile, the smallest exact timescale otherwise."""
-    scale = US if chromium else lcm(dts.denominator, pts.denominator, duration.denominator)
+    """Integer ticks for the model: µs for the Chromium profile; otherwise ``timescale`` (the format's
+    clock) or the smallest multiple of it that keeps every value exact."""
+    scale = US if chromium else lcm(timescale, dts.denominator, pts.denominator, duration.denominator)
     return CodedFrame(
         track_id=track_id,
         dts=int(dts * scale),

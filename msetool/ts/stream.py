@@ -479,7 +479,7 @@ class TsStreamParser:
         assert f.pts is not None and f.duration is not None
         dts = f.dts if f.dts is not None else f.pts
         return coded_frame(track, dts, f.pts, f.duration, f.keyframe, size=f.size, offset=f.offset,
-                           chromium=self.chromium)
+                           chromium=self.chromium, timescale=90000)
 
     def _on_audio_frame(self, f: EsFrame) -> None:
         if self.chain:
