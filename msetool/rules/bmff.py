@@ -371,7 +371,10 @@ class _State:
 
 
 def _issue_findings(issues: list[BoxIssue], ends_with_abort: bool, size: int) -> Iterable[Finding]:
+    garbage_at = {i.offset for i in issues if i.kind == "garbage"}
     for i in issues:
+        if i.kind == "to-end" and i.offset in garbage_at:
+            continue  # a zero "size" read from bytes that are not a box at all
         top = i.path.split("/")[0]
         inside_media = top.startswith(("moov", "moof"))
         if i.kind == "truncated":

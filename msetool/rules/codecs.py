@@ -57,19 +57,14 @@ for _r in (
         RFC,
     ),
     (
-        "CODEC-12",
+        "BMFF-INIT-16",
         "error",
-        "A track's codec is not in the declared codecs parameter",
-        "Chromium: 'Video stream codec X doesn't match SourceBuffer codecs.' The init segment's append "
-        "fails.",
-        "media-source §sourcebuffer-init-segment-received step 5; Chromium source_buffer_state.cc",
-    ),
-    (
-        "CODEC-15",
-        "error",
-        "A declared codec has no track in the initialization segment",
-        "Chromium: 'Initialization segment misses expected X track.' The init segment's append fails.",
-        "Chromium media/filters/source_buffer_state.cc",
+        "The tracks do not match the codecs of the SourceBuffer type",
+        "Chromium: 'Video stream codec X doesn't match SourceBuffer codecs.' / 'Initialization segment "
+        "misses expected X track.' (only the codec family is compared, one listed codec per track); the "
+        "append of the init segment fails.",
+        "Chromium media/filters/source_buffer_state.cc OnNewConfigs; media-source "
+        "§sourcebuffer-init-segment-received step 5",
     ),
     (
         "BMFF-INIT-19",
@@ -228,21 +223,22 @@ def _check_init(rec: InitRecord) -> list[Finding]:
             continue
         content = _parse_content(t)
         fam = _family(t)
-        match = next((d for d in declared if d.family == fam), None)
         label = f"{t.kind} track {t.track_id} ({t.codec or t.coding_name or '?'})"
+        match = next((d for d in remaining if d.family == fam), None)
         if match is None:
+            listed = any(d.family == fam for d in declared)
+            why = "is listed once but there are more such tracks" if listed else "is not listed"
             out.append(
                 finding(
-                    "CODEC-12",
-                    f'{label} is not in codecs="{",".join(mime.codecs)}"; declare {t.codec or fam}',
+                    "BMFF-INIT-16",
+                    f'{label}: its codec {why} in codecs="{",".join(mime.codecs)}"; declare {t.codec or fam}',
                     file=rec.file,
                     offset=rec.offset,
                     box=box,
                 )
             )
             continue
-        if match in remaining:
-            remaining.remove(match)
+        remaining.remove(match)
         if content is not None:
             diffs = _compare(match, content)
             if diffs:
@@ -255,13 +251,10 @@ def _check_init(rec: InitRecord) -> list[Finding]:
                         box=box,
                     )
                 )
-    families = {_family(t) for t in rec.init.tracks}
     for d in remaining:
-        if d.family in families:
-            continue
         out.append(
             finding(
-                "CODEC-15",
+                "BMFF-INIT-16",
                 f"codecs lists '{d.raw}' ({d.description}) but the initialization segment has no such track",
                 file=rec.file,
                 offset=rec.offset,

@@ -435,7 +435,11 @@ def _run_parser(
     for i, sl in enumerate(run.slices):
         base = run.starts[i]
         if failed:
-            # Restart on a clean parser at this append boundary, as if the page had started over.
+            # Restart on a clean parser at this append boundary, primed with the last good init segment,
+            # so later files are still checked. Without one, every later media segment would only repeat
+            # "media segment before init segment": stop instead.
+            if last_init is None and not prime:
+                break
             fresh = _new_parser(mime, options.profile)
             if fresh is None:
                 break
@@ -602,11 +606,9 @@ def _finalize(findings: list[Finding], file_order: list[str], cap: int) -> list[
     unique: list[Finding] = []
     for f in findings:
         key = (f.rule, f.file, f.offset, f.message)
-        loose = (f.rule, f.file, f.offset, "")
-        if key in seen or (f.offset is not None and loose in seen):
+        if key in seen:
             continue
         seen.add(key)
-        seen.add(loose)
         unique.append(f)
     unique.sort(
         key=lambda f: (
@@ -796,7 +798,9 @@ def validate_stream(
         if checker is not None:
             ctx = CheckContext(run, run_mime, result.events, opts, state, abort_after, tuple(run.starts))
             try:
-                run_findings.extend(checker(ctx))
+                # The parser's wording wins where both name the same rule at the same byte.
+                said = {(f.rule, f.offset) for f in run_findings}
+                run_findings.extend(f for f in checker(ctx) if (f.rule, f.offset) not in said)
             except Exception as e:
                 run_findings.append(
                     finding(
@@ -816,15 +820,19 @@ def validate_stream(
             after_reset=before == "abort",
         )
 
-    # (c) timeline rules and (d) codec rules on the model
+    # (c) timeline rules and (d) codec rules on the model. The parser (or the checker) may already have
+    # reported the same rule for the same file with its own wording and offset: keep that one.
+    model_findings: list[Finding] = []
     try:
-        findings.extend(timeline.check(model, opts))
+        model_findings.extend(timeline.check(model, opts))
     except Exception as e:
-        findings.append(finding("GEN-INTERNAL-01", f"timeline rules failed ({type(e).__name__}: {e})"))
+        model_findings.append(finding("GEN-INTERNAL-01", f"timeline rules failed ({type(e).__name__}: {e})"))
     try:
-        findings.extend(codec_rules.check(model, declared))
+        model_findings.extend(codec_rules.check(model, declared))
     except Exception as e:
-        findings.append(finding("GEN-INTERNAL-01", f"codec rules failed ({type(e).__name__}: {e})"))
+        model_findings.append(finding("GEN-INTERNAL-01", f"codec rules failed ({type(e).__name__}: {e})"))
+    have = {(f.rule, f.file) for f in findings}
+    findings.extend(f for f in model_findings if (f.rule, f.file) not in have)
     out = _finalize(
         [f if f.file or not files else replace(f, file=files[0]) for f in findings], files, opts.max_per_rule
     )
