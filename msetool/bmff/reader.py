@@ -116,7 +116,7 @@ def parse_boxes(
                                    f"size {size} is smaller than its {hdr.header_size}-byte header"))
             break
         if depth == 0 and not printable_type(hdr.type):
-            issues.append(BoxIssue("garbage", base + pos, path,
+            issues.append(BoxIssue("garbage", base + pos, parent_path,
                                    f"bytes {bytes(data[pos:pos + 8]).hex()} do not start a box (type is "
                                    "not printable)"))
             break
@@ -219,7 +219,7 @@ def iter_boxes(
                                    f"size {size} is smaller than its {hdr.header_size}-byte header"))
             return
         if not printable_type(hdr.type):
-            issues.append(BoxIssue("garbage", pos, path,
+            issues.append(BoxIssue("garbage", pos, "",
                                    f"bytes {head[:8].hex()} do not start a box (type is not printable)"))
             return
         box = Box(hdr.type, pos, size, hdr.header_size, path, usertype=hdr.usertype, to_end=hdr.to_end,
