@@ -122,13 +122,6 @@ ensure_rule(
     "Not a browser behaviour: a checker hit a bug. The other findings stand; please report the input.",
     "msetool",
 )
-ensure_rule(
-    "GEN-CAP-01",
-    "info",
-    "More findings of the same rule were left out",
-    "Repeats of one problem usually have one cause; fix it and rerun to see the rest.",
-    "msetool",
-)
 
 # --------------------------------------------------------------------------------------------------------
 # Inputs
