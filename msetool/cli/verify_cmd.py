@@ -216,29 +216,38 @@ def render_text(
     return "\n".join(lines)
 
 
-def _html_report(
-    path: str,
+def verify_report_html(
     scenario: Scenario,
     browser: dict[str, Any],
     simulator: dict[str, Any] | None,
     diffs: list[dict[str, Any]],
-) -> None:
+) -> str:
+    """The --html page: both timelines on one axis, each failure with the browser's words and the rule
+    msetool found, differing operations highlighted."""
     from msetool.report.html import FindingRow, render_html, timeline_from_steps
 
     by_step = {d["step"]: [w.replace("vs reference", "vs browser") for w in d["what"]] for d in diffs}
     timelines = [timeline_from_steps("browser", browser.get("steps", []))]
     findings: list[FindingRow] = []
+    for st in browser.get("steps", []):
+        msg = browser_error(st)
+        if msg and not st.get("exception"):
+            op = st.get("op") or {}
+            findings.append(
+                FindingRow("error", "browser", f"step {st.get('index')}: {msg}", str(op.get("file", "")))
+            )
     if simulator is not None:
         timelines.append(timeline_from_steps("simulator", simulator.get("steps", []), by_step))
         for st in simulator.get("steps", []):
             err = st.get("error")
-            if isinstance(err, dict) and err.get("rule"):
+            if isinstance(err, dict) and err.get("message"):
+                op = st.get("op") or {}
                 findings.append(
                     FindingRow(
                         "error",
-                        str(err["rule"]),
-                        str(err.get("message", "")),
-                        str(err.get("file") or ""),
+                        str(err.get("rule") or "simulator"),
+                        f"step {st.get('index')}: {err.get('message', '')}",
+                        str(err.get("file") or op.get("file") or ""),
                         err.get("offset") if isinstance(err.get("offset"), int) else None,
                         str(err.get("box") or ""),
                     )
@@ -246,15 +255,14 @@ def _html_report(
     verdict = (
         "" if simulator is None else ("browser = simulator" if not diffs else f"{len(diffs)} difference(s)")
     )
-    page = render_html(
+    return render_html(
         title=f"verify {scenario.id}",
         command="verify",
         findings=findings,
         timelines=timelines,
-        meta={"browser": str(browser.get("browser", "")), "scenario": str(scenario.base)},
+        meta={"browser": str(browser.get("browser", "")), "scenario": scenario.id},
         verdict=verdict,
     )
-    write_text_atomic(Path(path), page)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -325,7 +333,7 @@ def verify(  # noqa: PLR0917 - click passes options positionally
     browser = browser_result(record)
     diffs = differences(browser, simulator) if simulator is not None else []
     if html_path:
-        _html_report(html_path, sc, browser, simulator, diffs)
+        write_text_atomic(Path(html_path), verify_report_html(sc, browser, simulator, diffs))
     if fmt == "json":
         doc: dict[str, Any] = {"browser": browser, "simulator": simulator, "differences": diffs}
         if simulator is not None:

@@ -41,6 +41,8 @@ class TimelineStep:
     dropped: Mapping[str, Sequence[Dropped]] = field(default_factory=dict)
     #: Why this step disagrees with the other side (verify); empty when it agrees or nothing to compare.
     differences: Sequence[str] = ()
+    #: Dropped-frame notes without a known time span ("60 coded frame(s) dropped by the append window").
+    notes: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +155,8 @@ def timeline_svg(timelines: Sequence[Timeline], *, width: int = WIDTH) -> str:
     series = [(si, tl) for si, tl in enumerate(timelines)]
     nrows = max(len(tl.steps) for tl in timelines)
     lanes_per_row = len(lanes) * len(series)
-    row_h = lanes_per_row * (LANE_H + LANE_GAP) - LANE_GAP + 2 * ROW_PAD
+    # Room for the label and a dropped-frames note under it, whatever the number of lanes.
+    row_h = max(lanes_per_row * (LANE_H + LANE_GAP) - LANE_GAP + 2 * ROW_PAD, 34)
     height = AXIS_H + nrows * row_h + 8
     t_end = _axis_end(timelines)
     plot_w = width - LEFT - RIGHT
@@ -188,13 +191,21 @@ def timeline_svg(timelines: Sequence[Timeline], *, width: int = WIDTH) -> str:
         cls = "row" + (" row-error" if errs else "") + (" row-diff" if diffs else "")
         out.append(f'<g class="{cls}" data-step="{ref.index}">')
         tip = ref.label + "".join(f"\n{s}" for s in errs) + "".join(f"\n≠ {d}" for d in diffs)
-        out.append(f"<title>{_e(tip)}</title>")
         out.append(f'<rect class="row-bg" x="0" y="{y0}" width="{width}" height="{row_h}"/>')
         label = ref.label if len(ref.label) <= 44 else ref.label[:43] + "…"
         mark = " ✗" if errs else (" ≠" if diffs else "")
+        notes = [n for tl in timelines if r < len(tl.steps) for n in tl.steps[r].notes]
+        if notes:
+            tip += "".join(f"\n⚠ {n}" for n in notes)
         out.append(
             f'<text class="label" x="6" y="{y0 + ROW_PAD + 10}">{_e(ref.index)}. {_e(label)}{_e(mark)}</text>'
         )
+        out.append(f"<title>{_e(tip)}</title>")
+        if notes:
+            out.append(
+                f'<text class="note dropped-note" x="14" y="{y0 + ROW_PAD + 23}">⚠ {_e(notes[0][:48])}'
+                f"{' (+' + str(len(notes) - 1) + ')' if len(notes) > 1 else ''}</text>"
+            )
         li = 0
         for lane in lanes:
             for si, tl in series:
@@ -301,6 +312,11 @@ def _steps_table(timelines: Sequence[Timeline]) -> str:
         )
         if diffs:
             errs += ("<br>" if errs else "") + "<br>".join(f"≠ {_e(d)}" for d in diffs)
+        notes = [f"{tl.name}: {n}" for tl in timelines if r < len(tl.steps) for n in tl.steps[r].notes]
+        if notes:
+            errs += ("<br>" if errs else "") + "<br>".join(
+                f'<span class="note">⚠ {_e(n)}</span>' for n in notes
+            )
         rows.append(
             f'<tr class="step{" diff" if diffs else ""}" data-step="{ref.index}">'
             f'<td class="num">{ref.index}</td>'
@@ -328,10 +344,14 @@ def render_html(
         f'<span class="pill {s}" data-count="{n}"><b>{n}</b> {s}{"s" if n != 1 else ""}</span>'
         for s, n in counts.items()
     ]
-    gap_count = sum(len(gaps_of(rs)) for tl in timelines for st in tl.steps[-1:] for rs in st.lanes.values())
+    shown = [t for t in timelines if t.steps]
+    gap_count = (
+        sum(len(gaps_of(rs)) for st in shown[0].steps[-1:] for rs in st.lanes.values()) if shown else 0
+    )
+    whose = f" ({shown[0].name})" if len(shown) > 1 else ""
     pills.append(
         f'<span class="pill" id="final-gaps" data-count="{gap_count}"><b>{gap_count}</b> '
-        f"gap{'s' if gap_count != 1 else ''} at the end</span>"
+        f"gap{'s' if gap_count != 1 else ''} at the end{_e(whose)}</span>"
     )
     if verdict:
         pills.append(f'<span class="pill" id="verdict">{_e(verdict)}</span>')
@@ -486,6 +506,20 @@ def timeline_from_steps(
         for d in st.get("dropped") or []:
             if isinstance(d, Mapping):
                 dropped.setdefault(str(d.get("sb", next(iter(lanes), "sb0"))), []).append(_dropped(d))
+        notes: list[str] = []
+        for w in st.get("warnings") or []:
+            if not isinstance(w, Mapping) or w.get("kind") == "gap":
+                continue  # gaps are drawn from the ranges themselves
+            msg = str(w.get("message", w.get("kind", "")))
+            if "start" in w and "end" in w:
+                lane = (
+                    msg.split(":", 1)[0]
+                    if ":" in msg and msg.split(":", 1)[0] in lanes
+                    else next(iter(lanes), "sb0")
+                )
+                dropped.setdefault(lane, []).append(Dropped(_num(w["start"]), _num(w["end"]), msg))
+            else:
+                notes.append(msg)
         op = st.get("op") or {}
         out.append(
             TimelineStep(
@@ -495,6 +529,7 @@ def timeline_from_steps(
                 error=step_error(st),
                 dropped=dropped,
                 differences=tuple((differences or {}).get(i, ())),
+                notes=tuple(notes),
             )
         )
     return Timeline(name, out)
