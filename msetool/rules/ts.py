@@ -61,10 +61,6 @@ _r("TS-INIT-01", "warning", "Media packets before a PAT and PMT",
    "The spec requires an initialization segment (PAT + PMT) first; Chromium silently ignores every packet "
    "until it has seen a PAT and then the PMT, so that media is never buffered (after abort() too: abort "
    "forgets all PIDs).", f"{SPEC} §mpeg2ts-init-segments; {CHR}/mp2t_stream_parser.cc")
-_r("TS-INIT-03", "info", "Init segment completes only with the first decoder configurations",
-   "Chromium reports the initialization segment when every selected stream has produced a decoder "
-   "configuration: ADTS at its first frame, H.264 when its first frame leaves the five-frame duration "
-   "buffer (about six frames plus one PES after the first keyframe).", f"{CHR}/mp2t_stream_parser.cc")
 _r("TS-PSI-01", "error", "Malformed PSI section",
    "A PAT/PMT section with a bad CRC_32, section_length, table_id or section numbering. " + _FAILS,
    f"ISO/IEC 13818-1 §2.4.4; {CHR}/ts_section_psi.cc, ts_section_pmt.cc")
