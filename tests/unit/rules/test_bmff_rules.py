@@ -1,0 +1,169 @@
+"""Each ISO BMFF rule: a tiny byte-built case that triggers it, and the clean stream that does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from msetool.rules.engine import Reset
+from msetool.rules.findings import Severity
+from tests.unit.rules import fmp4
+
+from .conftest import RunValidation
+
+CLEAN_INIT = fmp4.init()
+
+
+def rules(v: object, severity: Severity | None = None) -> set[str]:
+    return {f.rule for f in v.findings if severity is None or f.severity == severity}  # type: ignore[attr-defined]
+
+
+def test_clean_stream_has_no_errors_or_warnings(run: RunValidation) -> None:
+    v = run([CLEAN_INIT, fmp4.fragment(decode_time=0), fmp4.fragment(decode_time=120, sequence=2)])
+    assert [f for f in v.findings if f.severity != Severity.INFO] == []
+    assert len(v.model.segments) == 2
+    assert v.model.inits[0].init.tracks[0].codec.startswith("avc1.4D")
+
+
+CASES = [
+    # (name, parts, rule, severity)
+    ("no mvex", [fmp4.init(mvex=False)], "BMFF-INIT-05", Severity.ERROR),
+    (
+        "samples in moov",
+        [fmp4.init([fmp4.trak(stts_entries=2)]), fmp4.fragment()],
+        "BMFF-INIT-04",
+        Severity.WARNING,
+    ),
+    ("moov without ftyp", [fmp4.init(ftyp=False), fmp4.fragment()], "BMFF-INIT-01", Severity.WARNING),
+    ("trex missing", [fmp4.init(track_ids=[]), fmp4.fragment()], "BMFF-INIT-06", Severity.ERROR),
+    ("mdhd timescale 0", [fmp4.init([fmp4.trak(timescale=0)])], "BMFF-INIT-12", Severity.ERROR),
+    (
+        "avc1 without avcC",
+        [fmp4.init([fmp4.trak(entry=fmp4.avc1(config=False))])],
+        "BMFF-INIT-14",
+        Severity.ERROR,
+    ),
+    (
+        "unknown sample entry",
+        [fmp4.init([fmp4.trak(entry=fmp4.avc1(fourcc="xyz1"))])],
+        "BMFF-INIT-13",
+        Severity.ERROR,
+    ),
+    (
+        "two edits",
+        [fmp4.init([fmp4.trak(elst=[(100, -1), (0, 0)])]), fmp4.fragment()],
+        "BMFF-INIT-07",
+        Severity.WARNING,
+    ),
+    ("no audio or video track", [fmp4.init([fmp4.trak(handler="meta")])], "GEN-13", Severity.ERROR),
+    ("media before init", [fmp4.fragment()], "GEN-11", Severity.ERROR),
+    ("traf without tfdt", [CLEAN_INIT, fmp4.fragment(decode_time=None)], "BMFF-MEDIA-10", Severity.ERROR),
+    ("base-data-offset", [CLEAN_INIT, fmp4.fragment(base_data_offset=True)], "BMFF-MEDIA-07", Severity.ERROR),
+    ("unknown track", [CLEAN_INIT, fmp4.fragment(track_id=7)], "BMFF-MEDIA-13", Severity.ERROR),
+    (
+        "data offset past the mdat",
+        [CLEAN_INIT, fmp4.fragment(data_offset_delta=16), fmp4.fragment(sequence=2, decode_time=120)],
+        "BMFF-MEDIA-11",
+        Severity.ERROR,
+    ),
+    (
+        "mdat too short",
+        [CLEAN_INIT, fmp4.fragment(mdat_shortfall=10), fmp4.fragment(sequence=2, decode_time=120)],
+        "BMFF-MEDIA-11",
+        Severity.ERROR,
+    ),
+    ("mdat size 0", [CLEAN_INIT, fmp4.fragment(mdat_size_zero=True)], "BMFF-INIT-10", Severity.ERROR),
+    (
+        "garbage between boxes",
+        [CLEAN_INIT, bytes(range(200, 256)), fmp4.fragment()],
+        "BMFF-BOX-01",
+        Severity.ERROR,
+    ),
+    (
+        "reserved sample_depends_on",
+        [CLEAN_INIT, fmp4.fragment(flags=(0x03000000, 0x03000000, 0x03000000))],
+        "BMFF-MEDIA-16",
+        Severity.ERROR,
+    ),
+    (
+        "later trun without data_offset",
+        [CLEAN_INIT, fmp4.fragment(second_trun_without_offset=True)],
+        "BMFF-MEDIA-08",
+        Severity.ERROR,
+    ),
+    (
+        "moof without traf",
+        [CLEAN_INIT, fmp4.box("moof", fmp4.full("mfhd", 0, 0, b"\0\0\0\1"))],
+        "BMFF-MEDIA-06",
+        Severity.WARNING,
+    ),
+    (
+        "decreasing sequence numbers",
+        [CLEAN_INIT, fmp4.fragment(sequence=5), fmp4.fragment(sequence=4, decode_time=120)],
+        "BMFF-MEDIA-23",
+        Severity.INFO,
+    ),
+    (
+        "top-level box a browser rejects",
+        [CLEAN_INIT, fmp4.box("junk", b"1234"), fmp4.fragment()],
+        "BMFF-INIT-09",
+        Severity.ERROR,
+    ),
+    (
+        "two trafs without default-base-is-moof is fine here, two trafs of one track",
+        [CLEAN_INIT, fmp4.fragment(trafs=2)],
+        None,
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "parts", "rule", "severity"), CASES, ids=[c[0] for c in CASES])
+def test_rule_triggers(
+    run: RunValidation, name: str, parts: list[bytes], rule: str | None, severity: Severity | None
+) -> None:
+    v = run(parts)
+    if rule is None:
+        assert not [
+            f for f in v.findings if f.severity == Severity.ERROR and f.rule.startswith("BMFF-MEDIA-1")
+        ]
+        return
+    hits = [f for f in v.findings if f.rule == rule]
+    assert hits, f"{rule} not reported; got {[(f.rule, f.message) for f in v.findings]}"
+    assert any(f.severity == severity for f in hits)
+    # every finding is located in a file that exists, at an offset inside it
+    sizes = {f"part{i}.m4s": len(p) for i, p in enumerate(parts)}
+    for f in v.findings:
+        assert f.file in sizes
+        assert f.offset is None or 0 <= f.offset <= sizes[f.file]
+
+
+def test_offsets_are_relative_to_the_file_holding_the_byte(run: RunValidation) -> None:
+    v = run([CLEAN_INIT, fmp4.fragment(), fmp4.fragment(decode_time=None, sequence=2)])
+    hit = next(f for f in v.findings if f.rule == "BMFF-MEDIA-10")
+    assert hit.file == "part2.m4s"
+    # the traf sits right after moof header (8) + mfhd (16)
+    assert hit.offset == 24
+    assert "traf" in hit.box
+
+
+def test_truncated_stream_end_is_a_warning_not_an_error(run: RunValidation) -> None:
+    seg = fmp4.fragment()
+    v = run([CLEAN_INIT, seg[: len(seg) - 30]])
+    assert not rules(v, Severity.ERROR)
+    assert "GEN-TRUNC-01" in rules(v, Severity.WARNING)
+
+
+def test_abort_makes_a_cut_segment_expected(run: RunValidation) -> None:
+    seg = fmp4.fragment()
+    v = run([CLEAN_INIT, seg[: len(seg) - 30], Reset("abort"), fmp4.fragment(decode_time=200, sequence=2)])
+    assert not rules(v, Severity.ERROR)
+    assert "GEN-TRUNC-01" not in rules(v)
+
+
+def test_every_broken_segment_is_reported_not_only_the_first(run: RunValidation) -> None:
+    v = run([CLEAN_INIT] + [fmp4.fragment(decode_time=None, sequence=i) for i in range(1, 4)])
+    assert sorted(f.file for f in v.findings if f.rule == "BMFF-MEDIA-10") == [
+        "part1.m4s",
+        "part2.m4s",
+        "part3.m4s",
+    ]
