@@ -87,6 +87,10 @@ _r("WEBM-INIT-08", "error", "Track the browser cannot configure",
    "Unsupported CodecID (audio: A_OPUS, A_VORBIS; video: V_VP8, V_VP9, V_AV1), a 0 ns DefaultDuration, "
    "missing sampling frequency or picture size. " + _APPEND_FAILS,
    f"{CHR}/webm_audio_client.cc, webm_video_client.cc")
+_r("WEBM-INIT-10", "error", "Opus CodecPrivate the decoder refuses",
+   "The OpusHead in CodecPrivate is shorter than 19 bytes or its channel count differs from the track's "
+   "Channels: Chromium's decoder initialization fails right after the init segment "
+   "(DECODER_ERROR_NOT_SUPPORTED) and the media element errors.", "RFC 7845 §5.1; Chromium 156 (measured)")
 _r("WEBM-INIT-09", "info", "Extra tracks are ignored",
    "Chromium uses the first audio and the first video track of a WebM init segment and ignores the rest "
    "(and every text track).", f"{CHR}/webm_tracks_parser.cc")

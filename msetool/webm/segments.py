@@ -309,9 +309,37 @@ def codec_string(t: WebmTrack) -> str:
     return CODECS.get(t.codec_id, t.codec_id)
 
 
+def opus_head_problem(t: WebmTrack) -> str | None:
+    """Why Chromium's Opus decoder would refuse this track's CodecPrivate (OpusHead, RFC 7845 §5.1).
+
+    Measured in Chromium 156: a missing CodecPrivate and a pre-skip that differs from CodecDelay are
+    accepted; an OpusHead shorter than 19 bytes or whose channel count differs from the track's Channels
+    (1 when absent) fails decoder initialization (DECODER_ERROR_NOT_SUPPORTED)."""
+    cp = t.codec_private
+    if t.codec_id != "A_OPUS" or not cp:
+        return None
+    if len(cp) < 19:
+        return f"OpusHead in CodecPrivate is {len(cp)} bytes (at least 19)"
+    channels = cp[9]
+    if not 1 <= channels <= 8:
+        return f"OpusHead channel count {channels} (must be 1-8)"
+    if cp[18] == 0 and channels > 2:
+        return f"OpusHead channel mapping family 0 with {channels} channels"
+    declared = t.channels if t.channels > 0 else 1
+    if channels != declared:
+        return f"OpusHead says {channels} channel(s) but the track's Channels is {declared}"
+    return None
+
+
 def check_track_config(t: WebmTrack, path: str) -> None:
-    """What Chromium's WebMAudioClient/WebMVideoClient refuse (such an init segment fails the append)."""
+    """What Chromium's WebMAudioClient/WebMVideoClient refuse (such an init segment fails the append),
+    and the Opus decoder configurations Chromium's decoder refuses right after the init segment."""
     if t.type == TRACK_TYPE_AUDIO:
+        problem = opus_head_problem(t)
+        if problem is not None:
+            raise SegmentError(problem, t.offset, path, rule="WEBM-INIT-10",
+                               chromium="audio decoder initialization failed with "
+                                        "DecoderStatus::Codes::kUnsupportedConfig")
         if t.codec_id not in ("A_VORBIS", "A_OPUS"):
             raise SegmentError(f"unsupported audio CodecID {t.codec_id!r}", t.offset, path,
                                chromium=f"Unsupported audio codec_id {t.codec_id}", rule="WEBM-INIT-08")

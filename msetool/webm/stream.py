@@ -43,6 +43,7 @@ from msetool.webm.segments import (
     SegmentError,
     WebmInit,
     check_track_config,
+    opus_head_problem,
     parse_block_header,
     parse_info,
     parse_tracks,
@@ -229,7 +230,8 @@ class WebmStreamParser:
             for i, t in enumerate(init.tracks):
                 if t.type in (TRACK_TYPE_AUDIO, TRACK_TYPE_VIDEO) and t.type not in seen:
                     seen.add(t.type)
-                    check_track_config(t, f"Segment/Tracks/TrackEntry[{i + 1}]")
+                    if self.profile == "chromium" or opus_head_problem(t) is None:
+                        check_track_config(t, f"Segment/Tracks/TrackEntry[{i + 1}]")
         except SegmentError as e:
             raise _Fail(e.chromium or e.reason, e.offset, e.path, e.rule or "WEBM-EBML-01") from None
         self._init = init

@@ -59,6 +59,7 @@ class Track:
     codec_private: bytes = b""
     codec_delay: int | None = None
     extra: bytes = b""
+    channels: int = 2
 
     def entry(self) -> bytes:
         body = (uint(0xD7, self.number) + uint(0x73C5, self.number) + uint(0x83, self.type)
@@ -72,7 +73,7 @@ class Track:
         if self.type == 1:
             body += el(0xE0, uint(0xB0, 160) + uint(0xBA, 90))
         elif self.type == 2:
-            body += el(0xE1, flt(0xB5, 48000.0) + uint(0x9F, 2))
+            body += el(0xE1, flt(0xB5, 48000.0) + uint(0x9F, self.channels))
         return el(0xAE, body + self.extra)
 
 
@@ -172,8 +173,10 @@ def remux(video: bytes, audio: bytes, cluster_ms: int = 500) -> tuple[bytes, lis
     video keyframes: (init segment, [cluster bytes])."""
     events = sorted([(t, 1, k, p) for t, k, p in simple_blocks(video)]
                     + [(t, 2, k, p) for t, k, p in simple_blocks(audio)], key=lambda e: (e[0], e[1]))
+    head = codec_private(audio)
     init = init_segment([Track(1, 1, "V_VP9", default_duration=33_333_333),
-                         Track(2, 2, "A_OPUS", codec_private=codec_private(audio), codec_delay=6_500_000)],
+                         Track(2, 2, "A_OPUS", codec_private=head, codec_delay=6_500_000,
+                               channels=head[9] if len(head) > 9 else 2)],
                         duration_ms=float(events[-1][0] + 20))
     clusters: list[Cluster] = []
     for t, track, key, payload in events:

@@ -100,3 +100,11 @@ def test_tolerated_spec_violations_are_not_errors() -> None:
     small_segment = B.init_segment([VIDEO], segment_size=10)
     findings = check([small_segment, cluster], 'video/webm; codecs="vp9"')
     assert errors(findings) == [] and "WEBM-INIT-02" in {f.rule for f in findings}
+
+
+def test_opus_head_channel_mismatch_is_an_error_on_the_init_file() -> None:
+    head = b"OpusHead\x01\x01\x38\x01\x80\xbb\0\0\0\0\0"
+    init = B.init_segment([B.Track(2, 2, "A_OPUS", codec_private=head, channels=2)])
+    cluster = B.Cluster(0, [B.simple_block(2, 0, B.OPUS_20MS)]).bytes()
+    findings = errors(check([init, cluster], 'audio/webm; codecs="opus"'))
+    assert [(f.rule, f.file) for f in findings] == [("WEBM-INIT-10", "part0.webm")]

@@ -373,3 +373,18 @@ def test_absurd_values_are_findings_not_crashes() -> None:
     big = B.init_segment([VIDEO_DD], timecode_scale=2**62)
     f = _fails([big, B.Cluster(2**40, [B.simple_block(1, 0)]).bytes()])
     assert f.message == "Invalid cluster timecode."
+
+
+def test_opus_head_the_decoder_refuses_fails_the_init_segment() -> None:
+    head = b"OpusHead\x01\x01\x38\x01\x80\xbb\0\0\0\0\0"  # mono, pre-skip 312, 48 kHz, family 0
+    ok = B.Track(2, 2, "A_OPUS", codec_private=head, channels=1)
+    assert not failures(feed_all([B.init_segment([ok])])[1])
+    stereo = B.Track(2, 2, "A_OPUS", codec_private=head, channels=2)
+    f = _fails([B.init_segment([stereo])])
+    assert f.rule == "WEBM-INIT-10" and "DecoderStatus" in f.message
+    short = B.Track(2, 2, "A_OPUS", codec_private=head[:12], channels=1)
+    assert _fails([B.init_segment([short])]).rule == "WEBM-INIT-10"
+    absent = B.Track(2, 2, "A_OPUS", channels=2)
+    assert not failures(feed_all([B.init_segment([absent])])[1])
+    # Decoder configuration is not byte stream format: the spec profile accepts it.
+    assert not failures(feed_all([B.init_segment([stereo])], profile="spec")[1])
