@@ -697,7 +697,7 @@ class BmffStreamParser:
             self._drop(self._mdat_tail)
             self._state = _BOXES
             self._runs = []
-            events.append(MediaSegmentEnded(self._mdat_tail))
+            events.append(MediaSegmentEnded(max(self._mdat_tail, self._highest_end)))
             return True
         run = self._runs[self._ri]
         if self._si >= len(run.offset):
