@@ -791,9 +791,15 @@ def validate_stream(
         if checker is not None:
             ctx = CheckContext(run, run_mime, result.events, opts, state, abort_after, tuple(run.starts))
             try:
-                # The parser's wording wins where both name the same rule at the same byte.
-                said = {(f.rule, f.offset) for f in run_findings}
-                run_findings.extend(f for f in checker(ctx) if (f.rule, f.offset) not in said)
+                # Where both name the same rule at the same byte, the parser's wording wins (it reads like
+                # the browser's log) and the checker's box path (indexed across the whole run) is kept.
+                said = {(f.rule, f.offset): i for i, f in enumerate(run_findings)}
+                for f in checker(ctx):
+                    i = said.get((f.rule, f.offset))
+                    if i is None:
+                        run_findings.append(f)
+                    elif f.box:
+                        run_findings[i] = replace(run_findings[i], box=f.box)
             except Exception as e:
                 run_findings.append(
                     finding(
