@@ -1,0 +1,53 @@
+"""Mutated segments give findings, never exceptions or hangs (hypothesis, derandomized)."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from msetool.rules.engine import Slice, validate_stream
+from msetool.source import BytesSource
+from tests.unit.rules import fmp4
+
+BASE = fmp4.init() + fmp4.fragment() + fmp4.fragment(decode_time=120, sequence=2)
+
+mutation = st.one_of(
+    st.tuples(st.just("flip"), st.integers(0, len(BASE) - 1), st.integers(0, 255)),
+    st.tuples(st.just("cut"), st.integers(0, len(BASE) - 1), st.just(0)),
+    st.tuples(st.just("insert"), st.integers(0, len(BASE) - 1), st.integers(0, 255)),
+    st.tuples(st.just("delete"), st.integers(0, len(BASE) - 1), st.integers(1, 16)),
+)
+
+
+def mutate(data: bytes, ops: list[tuple[str, int, int]]) -> bytes:
+    b = bytearray(data)
+    for kind, at, val in ops:
+        pos = min(at, max(len(b) - 1, 0))
+        if kind == "flip" and b:
+            b[pos] = val
+        elif kind == "cut":
+            del b[pos:]
+        elif kind == "insert":
+            b[pos:pos] = bytes([val]) * 4
+        elif kind == "delete":
+            del b[pos : pos + val]
+    return bytes(b)
+
+
+@settings(max_examples=120, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=st.lists(mutation, min_size=1, max_size=4), split=st.integers(0, len(BASE)))
+def test_mutations_give_findings_not_exceptions(ops: list[tuple[str, int, int]], split: int) -> None:
+    data = mutate(BASE, ops)
+    split = min(split, len(data))
+    parts = [Slice(BytesSource(data[:split], "a.mp4")), Slice(BytesSource(data[split:], "b.m4s"))]
+    v = validate_stream(parts, 'video/mp4; codecs="avc1.4D400D"')
+    assert not [f for f in v.findings if f.rule == "GEN-INTERNAL-01"], [f.message for f in v.findings]
+    for f in v.findings:
+        assert f.file in ("a.mp4", "b.m4s")
+
+
+@settings(max_examples=40, derandomize=True, deadline=None)
+@given(data=st.binary(min_size=0, max_size=300))
+def test_random_bytes(data: bytes) -> None:
+    v = validate_stream([BytesSource(data, "x.bin")], None)
+    assert not [f for f in v.findings if f.rule == "GEN-INTERNAL-01"]
