@@ -151,6 +151,9 @@ class _ClusterState:
     first_video_key: bool | None = None
     group_block: tuple[int, bool] | None = None
     group_duration: bool = False
+    group_reference: bool = False
+    #: The BlockGroup being read holds the Cluster's first video block (keyframe known at its end).
+    group_first_video: bool = False
 
 
 def check_stream(ctx: object) -> Iterable[Finding]:
@@ -185,6 +188,9 @@ def _walk_findings(source: ByteSource, state: dict[str, object]) -> Iterator[Fin
             elif ev.element.id == S.BLOCK_GROUP and cluster is not None and cluster.group_block is not None:
                 track, has_duration_source = cluster.group_block
                 cluster.tracks[track] = (has_duration_source or cluster.group_duration, ev.element.offset)
+                if cluster.group_first_video:
+                    cluster.first_video_key = not cluster.group_reference
+                    cluster.group_first_video = False
                 cluster.group_block = None
             continue
         el = ev
@@ -214,8 +220,12 @@ def _walk_findings(source: ByteSource, state: dict[str, object]) -> Iterator[Fin
             cluster.timecode_seen = True
         elif cluster is not None and el.id in (S.SIMPLE_BLOCK, S.BLOCK):
             _on_block(source, el, cluster, tracks)
+        elif cluster is not None and el.id == S.BLOCK_GROUP:
+            cluster.group_duration = cluster.group_reference = False
         elif cluster is not None and el.id == S.BLOCK_DURATION:
             cluster.group_duration = True
+        elif cluster is not None and el.id == S.REFERENCE_BLOCK:
+            cluster.group_reference = True
     if cluster is not None:
         yield from _end_cluster(cluster, tracks)
     state["webm_tracks"] = tracks
@@ -246,13 +256,15 @@ def _on_block(source: ByteSource, el: Element, cluster: _ClusterState,
         return
     ttype, codec_id, has_default = info_t
     has_src = has_default or (codec_id == "A_OPUS" and len(head) > hdr.header_size)
-    if ttype == TRACK_TYPE_VIDEO and cluster.first_video_key is None:
-        cluster.first_video_key = hdr.keyframe_flag if el.id == S.SIMPLE_BLOCK else True
+    if ttype == TRACK_TYPE_VIDEO and cluster.first_video_key is None and not cluster.group_first_video:
+        if el.id == S.SIMPLE_BLOCK:
+            cluster.first_video_key = hdr.keyframe_flag
+        else:
+            cluster.group_first_video = True
     if el.id == S.SIMPLE_BLOCK:
         cluster.tracks[hdr.track] = (has_src, el.offset)
     else:
         cluster.group_block = (hdr.track, has_src)
-        cluster.group_duration = False
 
 
 def _init_findings(source: ByteSource, info: Element | None, tracks_el: Element, segment: Element | None,

@@ -79,6 +79,12 @@ def test_cluster_starting_without_keyframe_warns() -> None:
     cluster = B.Cluster(0, [B.simple_block(1, 0, key=False)]).bytes()
     findings = check([init, cluster], 'video/webm; codecs="vp9"')
     assert "WEBM-RAP-01" in {f.rule for f in findings} and errors(findings) == []
+    # In a BlockGroup the keyframe is the absence of ReferenceBlock, wherever it sits in the group.
+    ref_first = B.el(0xA0, B.el(0xFB, b"\xdf") + B.el(0xA1, B.block_bytes(1, 0, 0, b"\0" * 4)))
+    findings = check([init, B.Cluster(0, [ref_first]).bytes()], 'video/webm; codecs="vp9"')
+    assert "WEBM-RAP-01" in {f.rule for f in findings}
+    findings = check([init, B.Cluster(0, [B.block_group(1, 0)]).bytes()], 'video/webm; codecs="vp9"')
+    assert "WEBM-RAP-01" not in {f.rule for f in findings}
 
 
 def test_mime_codecs() -> None:
