@@ -9,7 +9,9 @@ compares each step with the golden file the way ``score.py simulate`` compares t
 attached source buffer's buffered ranges (same count, ends within 1 ms), MediaSource readyState and
 duration (within 1 ms), and whether the operation failed (an exception, or an append that ended in an
 error event). It also reports, without counting them, differences in the media element's error code.
-Exit 0 only when every step of every case agrees.
+It then checks verify's verdict: the simulator compared with this browser run ("same"/"different", what
+``msetool verify`` prints) must equal the simulator compared with the golden file (what ``score.py
+simulate`` says for that case). Exit 0 only when every step of every case agrees and every verdict matches.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ ORACLE = Path("/work/shared/oracle")
 def main() -> int:
     from msetool.browser import ChromiumHarness
     from msetool.browser.compare import step_differences
+    from msetool.cli.verify_cmd import browser_result, differences, run_simulator
     from msetool.scenario import load_scenario
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -44,7 +47,7 @@ def main() -> int:
         and (p / "case.json").is_file()
         and (args.golden / f"{p.name}.json").is_file()
     )
-    steps_ok = steps_all = cases_ok = 0
+    steps_ok = steps_all = cases_ok = verdicts_ok = 0
     records: dict[str, Any] = {}
     t0 = time.monotonic()
     with ChromiumHarness() as h:
@@ -63,6 +66,23 @@ def main() -> int:
                     print(f"  note: {name} step {i}: video error {bv} vs golden {gv}")
                 if why:
                     bad.append(f"  step {i} {g['op'].get('op')} {g['op'].get('file', '')}: " + "; ".join(why))
+            # verify's verdict vs the scorer's, for the simulator as it is today.
+            try:
+                sim = run_simulator(scenario, "chromium")
+            except Exception as e:  # a simulator crash is the simulator's problem, not the harness's
+                print(f"  note: {name}: simulator failed: {type(e).__name__}: {e}")
+                sim = {"steps": []}
+            verify_same = not differences(browser_result(rec), sim)
+            score_same = all(
+                not step_differences(sim["steps"][i] if i < len(sim["steps"]) else {}, g)
+                for i, g in enumerate(gold["steps"])
+            )
+            verdicts_ok += verify_same == score_same
+            if verify_same != score_same:
+                words = {True: "same", False: "different"}
+                print(f"  verdict mismatch: {name}: verify {words[verify_same]}, score {words[score_same]}")
+            elif args.v:
+                print(f"  verdict: {name}: {'same' if verify_same else 'different'} (agrees with score.py)")
             n = len(gold["steps"])
             steps_all += n
             steps_ok += n - len(bad)
@@ -75,9 +95,10 @@ def main() -> int:
         args.json.write_text(json.dumps(records, indent=1))
     print(
         f"harness: {steps_ok}/{steps_all} steps and {cases_ok}/{len(names)} cases agree with the golden "
-        f"files ({time.monotonic() - t0:.0f} s)"
+        f"files; verify's verdict matches score.py on {verdicts_ok}/{len(names)} cases "
+        f"({time.monotonic() - t0:.0f} s)"
     )
-    return 0 if steps_ok == steps_all and names else 1
+    return 0 if steps_ok == steps_all and verdicts_ok == len(names) and names else 1
 
 
 if __name__ == "__main__":

@@ -233,9 +233,18 @@ def render_text(result: dict[str, Any]) -> str:
     show_default=True,
     help="Output format (json: docs/simulate.md).",
 )
+@click.option(
+    "--html", "html_path", type=click.Path(dir_okay=False), help="Also write a self-contained HTML report."
+)
 @handle_errors
 def simulate(
-    files: tuple[Path, ...], scenario_path: Path | None, type_: str | None, profile: str, fmt: str
+    files: tuple[Path, ...],
+    scenario_path: Path | None,
+    type_: str | None,
+    profile: str,
+    fmt: str,
+    *,
+    html_path: str | None = None,
 ) -> None:
     """Simulate appends in an offline MediaSource/SourceBuffer model.
 
@@ -255,6 +264,10 @@ def simulate(
     else:
         raise UsageError("nothing to simulate: give FILES, a folder, or --scenario FILE")
     result = run_scenario(scn, profile)
+    if html_path:
+        from msetool.report.html import simulate_page, write_html
+
+        write_html(html_path, simulate_page(result))
     if fmt == "json":
         click.echo(json.dumps(result, indent=1))
     else:

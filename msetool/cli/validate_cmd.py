@@ -254,6 +254,9 @@ def _emit(report: Report, fmt: str) -> None:
     show_default=True,
     help="Parser profile: chromium reproduces Chromium's parser, spec the letter of the spec.",
 )
+@click.option(
+    "--html", "html_path", type=click.Path(dir_okay=False), help="Also write a self-contained HTML report."
+)
 def validate(
     inputs: tuple[str, ...],
     *,
@@ -264,6 +267,7 @@ def validate(
     fail_on: str | None,
     target_duration: float | None,
     profile: str,
+    html_path: str | None = None,
 ) -> None:
     """Check segments against the MSE byte stream format rules and the declared codecs.
 
@@ -283,6 +287,7 @@ def validate(
         fail_on=fail_on,
         target_duration=target_duration,
         profile=profile,
+        html_path=html_path,
     )
 
 
@@ -296,6 +301,7 @@ def _validate(
     fail_on: str | None,
     target_duration: float | None,
     profile: str,
+    html_path: str | None = None,
 ) -> None:
     from msetool.rules.engine import ValidateOptions, validate_stream
 
@@ -321,6 +327,10 @@ def _validate(
         findings, files = v.findings, [str(p) for p in paths]
         streams = [StreamInfo("stream", str(v.mime) if v.mime else None, v.format, files)]
     report = Report.build(findings, files, fail_on=level, streams=streams)
+    if html_path:
+        from msetool.report.html import validate_page, write_html
+
+        write_html(html_path, validate_page(report))
     _emit(report, fmt)
     sys.exit(report.exit_code)
 

@@ -349,10 +349,11 @@ def render_html(
         sum(len(gaps_of(rs)) for st in shown[0].steps[-1:] for rs in st.lanes.values()) if shown else 0
     )
     whose = f" ({shown[0].name})" if len(shown) > 1 else ""
-    pills.append(
-        f'<span class="pill" id="final-gaps" data-count="{gap_count}"><b>{gap_count}</b> '
-        f"gap{'s' if gap_count != 1 else ''} at the end{_e(whose)}</span>"
-    )
+    if shown:
+        pills.append(
+            f'<span class="pill" id="final-gaps" data-count="{gap_count}"><b>{gap_count}</b> '
+            f"gap{'s' if gap_count != 1 else ''} at the end{_e(whose)}</span>"
+        )
     if verdict:
         pills.append(f'<span class="pill" id="verdict">{_e(verdict)}</span>')
     meta_html = " · ".join(f"{_e(k)}: {_e(v)}" for k, v in (meta or {}).items())
@@ -558,3 +559,75 @@ def finding_rows(findings: Iterable[Mapping[str, Any]], file: str = "") -> list[
             )
         )
     return rows
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pages for each command (the CLI's --html), and the one place a report is written to disk.
+
+
+def validate_page(report: Any, title: str = "msetool validate") -> str:
+    """``validate --html``: the findings of a :class:`msetool.report.summary.Report`, per stream."""
+    rows = [
+        FindingRow(f.severity.value, f.rule, f.message, f.file, f.offset, f.box)
+        for f in getattr(report, "findings", [])
+    ]
+    meta: dict[str, str] = {}
+    for st in getattr(report, "streams", []) or []:
+        name = getattr(st, "id", "stream")
+        kind = getattr(st, "type", None) or getattr(st, "mime", None) or getattr(st, "format", None)
+        meta[str(name)] = str(kind or "?")
+    return render_html(title=title, command="validate", findings=rows, meta=meta)
+
+
+def simulate_page(result: Mapping[str, Any], title: str | None = None) -> str:
+    """``simulate --html``: the simulated timeline; append errors (with rule) and warnings as findings."""
+    steps = list(result.get("steps", []))
+    rows: list[FindingRow] = []
+    for st in steps:
+        op = st.get("op") or {}
+        err = st.get("error")
+        if isinstance(err, Mapping) and err.get("message"):
+            rows.append(
+                FindingRow(
+                    "error",
+                    str(err.get("rule") or "append-error"),
+                    f"step {st.get('index')}: {err.get('message')}",
+                    str(err.get("file") or op.get("file") or ""),
+                    err.get("offset") if isinstance(err.get("offset"), int) else None,
+                    str(err.get("box") or ""),
+                )
+            )
+        for w in st.get("warnings") or []:
+            if isinstance(w, Mapping):
+                rows.append(
+                    FindingRow(
+                        "warning",
+                        str(w.get("kind", "warning")),
+                        f"step {st.get('index')}: {w.get('message', '')}",
+                        str(op.get("file") or ""),
+                    )
+                )
+    name = str(result.get("scenario") or "")
+    return render_html(
+        title=title or f"msetool simulate {name}".strip(),
+        command="simulate",
+        findings=rows,
+        timelines=[timeline_from_steps("simulator", steps)],
+        meta={"profile": str(result.get("profile", ""))},
+    )
+
+
+def write_html(path: str, page: str) -> None:
+    """Write a report via a temporary file and a rename: an interrupted run leaves no half page."""
+    from pathlib import Path
+
+    from msetool.errors import UsageError
+
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.tmp")
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(p)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"{p}: cannot write the HTML report: {e.strerror or e}") from None

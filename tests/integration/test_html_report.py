@@ -210,3 +210,38 @@ def test_timeline_steps_from_golden_shape() -> None:
     assert tl.steps[1].error and "CHUNK_DEMUXER" in tl.steps[1].error
     page = render_html(title="t", command="simulate", timelines=[tl])
     assert 'class="dropped"' in page and 'class="detached"' in page and "row-error" in page
+
+
+def _run(*args: str) -> Any:
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "msetool", *args], check=False, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_validate_and_simulate_write_html(
+    tmp_path: Path, avc_segments: tuple[Path, list[Path]], page: Any
+) -> None:
+    """--html on validate and simulate: one offline page each, with the command's own results in it."""
+    init, segs = avc_segments
+    broken = tmp_path / "seg2.m4s"
+    data = bytearray(segs[1].read_bytes())
+    at = data.index(b"tfhd") + 8
+    data[at : at + 4] = (7).to_bytes(4, "big")  # a track the init segment does not declare
+    broken.write_bytes(bytes(data))
+    out = tmp_path / "validate.html"
+    p = _run("validate", str(init), str(segs[0]), str(broken), "--html", str(out))
+    assert p.returncode == 1, p.stderr
+    page.set_content(out.read_text(encoding="utf-8"))
+    rows = page.locator("#findings tr.finding.sev-error")
+    assert rows.count() >= 1
+    assert any(str(broken) in rows.nth(i).inner_text() for i in range(rows.count()))
+
+    out = tmp_path / "simulate.html"
+    p = _run("simulate", str(init), str(segs[0]), str(segs[2]), "--html", str(out))
+    assert p.returncode == 0, p.stderr
+    page.set_content(out.read_text(encoding="utf-8"))
+    assert page.locator('svg.timeline g.lane[data-step="2"] rect.gap').count() == 1
+    assert page.locator("#final-gaps").get_attribute("data-count") == "1"
