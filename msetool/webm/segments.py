@@ -124,15 +124,17 @@ class WebmInit:
     offset: int = 0
     size: int = 0
 
-    def duration_seconds(self) -> Fraction | None:
-        """Duration × TimecodeScale when > 0, truncated to µs as Chromium does (webm_stream_parser.cc)."""
+    def duration_seconds(self, profile: Profile = "chromium") -> Fraction | None:
+        """Duration × TimecodeScale when > 0: truncated to µs as Chromium does (webm_stream_parser.cc),
+        exact in the spec profile."""
         if self.duration is None or not self.duration > 0 or not math.isfinite(self.duration):
             return None
+        if profile == "spec":
+            return Fraction(self.duration) * self.timecode_scale / 1_000_000_000
         scaled = self.duration * (self.timecode_scale / 1000.0)
         if not scaled < 2**63:
             return None
-        us = int(scaled)
-        return Fraction(us, 1_000_000)
+        return Fraction(int(scaled), 1_000_000)
 
 
 def _dup(seen: set[int], eid: int, off: int, parent: str) -> None:
@@ -417,7 +419,7 @@ def to_init_segment(init: WebmInit, profile: Profile) -> InitSegment:
             language=t.language, encrypted=bool(t.encryption_key_id),
             default_duration=default_duration_ticks(init, t, profile),
         ))
-    return InitSegment("webm", tuple(tracks), init.duration_seconds(), init.offset, init.size)
+    return InitSegment("webm", tuple(tracks), init.duration_seconds(profile), init.offset, init.size)
 
 
 # ------------------------------------------------------------------------------------------------ blocks
