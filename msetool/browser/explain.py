@@ -295,6 +295,7 @@ def explain(message: str, scenario: Scenario | None) -> dict[str, Any]:
         "meaning": next((s.meaning for s in sigs if s.meaning), None),
         "rules": list(sigs[0].rules) if sigs else [],
         "located": False,
+        "searched": scenario is not None,
         "cause": None,
         "candidates": [],
     }
@@ -379,6 +380,8 @@ def render_explanation(result: dict[str, Any]) -> str:
         for c in others[:3]:
             off = "" if c.get("offset") is None else f" @ {c['offset']}"
             lines.append(f"  also: {c['rule']} {c['file']}{off}: {c['message']}")
-    elif result.get("candidates") is not None and result.get("cause") is None and "candidates" in result:
+    elif result.get("searched"):
         lines.append("cause: not located: msetool finds nothing in these files that explains the message")
+    else:
+        lines.append("cause: give the segments (FILES in append order, or --scenario) to locate it")
     return "\n".join(lines)
