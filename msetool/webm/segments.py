@@ -652,13 +652,28 @@ class ClusterAssembler:
         if duration is None:
             duration = tr.default_duration
         if len(sizes) > 1:
-            # Laced frames share the block timestamp; spread the duration (or the default) evenly.
-            per = (duration // len(sizes)) if duration is not None else tr.default_duration
-            for i, sz in enumerate(sizes):
-                start = pts + (per or 0) * i
-                self._add(tr, PendingFrame(hdr.track, start, per, keyframe and i == 0, sz, offset), path)
+            self._laced(tr, hdr, data, sizes, pts=pts, block_duration=block_duration, keyframe=keyframe,
+                        offset=offset, path=path)
             return
         self._add(tr, PendingFrame(hdr.track, pts, duration, keyframe, body, offset), path)
+
+    def _laced(self, tr: _TrackState, hdr: BlockHeader, data: Buffer, sizes: list[int], *, pts: int,
+               block_duration: int | None, keyframe: bool, offset: int, path: str) -> None:
+        """Frames of a laced block (spec profile only; Chromium refuses lacing). Matroska gives each laced
+        frame the track's DefaultDuration; Opus frames carry their own; a BlockDuration covers the lace."""
+        durations: list[int | None] = [tr.default_duration] * len(sizes)
+        if tr.opus and not tr.encrypted:
+            pos = len(data) - sum(sizes)
+            for i, sz in enumerate(sizes):
+                us = opus_duration_us(data[pos : pos + min(sz, 2)])
+                durations[i] = self.us_to_ticks(us) if us is not None else durations[i]
+                pos += sz
+        elif block_duration is not None:
+            durations = [self.ticks(block_duration) // len(sizes)] * len(sizes)
+        start = pts
+        for i, (sz, dur) in enumerate(zip(sizes, durations, strict=True)):
+            self._add(tr, PendingFrame(hdr.track, start, dur, keyframe and i == 0, sz, offset), path)
+            start += dur or 0
 
     def _add(self, tr: _TrackState, f: PendingFrame, path: str) -> None:
         if tr.held is not None:

@@ -320,7 +320,8 @@ def test_lacing_fails_in_chromium_and_splits_in_spec() -> None:
     cluster = B.Cluster(0, [laced]).bytes()
     assert _fails([init, cluster]).message == "Lacing 1 is not supported yet."
     _, events = feed_all([init, cluster], profile="spec")
-    assert [(f.size, f.keyframe) for f in frames_of(events)] == [(8, True), (8, False)]
+    assert [(f.pts, f.duration, f.size, f.keyframe) for f in frames_of(events)] == [
+        (0, 20_000_000, 8, True), (20_000_000, 20_000_000, 8, False)]  # Opus TOC per laced frame
     fixed = B.simple_block(2, 0, b"\x02" + b"\xfc" * 9, lacing=2)
     _, events = feed_all([init, B.Cluster(0, [fixed]).bytes()], profile="spec")
     assert [f.size for f in frames_of(events)] == [3, 3, 3]
