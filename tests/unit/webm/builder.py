@@ -142,20 +142,22 @@ def _read(data: bytes, pos: int) -> tuple[int, int | None, int]:
 
 
 def simple_blocks(data: bytes) -> list[tuple[int, bool, bytes]]:
-    """(absolute timecode, keyframe, frame bytes) of every SimpleBlock of a one-track WebM file."""
+    """(absolute timecode, keyframe, frame bytes) of every SimpleBlock (and BlockGroup Block, taken as a
+    keyframe: ffmpeg writes audio with durations that way) of a one-track WebM file."""
     out: list[tuple[int, bool, bytes]] = []
     pos, cluster_tc = 0, 0
     while pos < len(data):
         eid, size, hl = _read(data, pos)
-        if eid in (0x18538067, 0x1F43B675):  # descend into Segment and Cluster
+        if eid in (0x18538067, 0x1F43B675, 0xA0):  # descend into Segment, Cluster, BlockGroup
             pos += hl
             continue
         end = len(data) if size is None else pos + hl + size
         body = data[pos + hl : end]
         if eid == 0xE7:
             cluster_tc = int.from_bytes(body, "big")
-        elif eid == 0xA3:
-            out.append((cluster_tc + struct.unpack(">h", body[1:3])[0], bool(body[3] & 0x80), body[4:]))
+        elif eid in (0xA3, 0xA1):
+            key = bool(body[3] & 0x80) or eid == 0xA1
+            out.append((cluster_tc + struct.unpack(">h", body[1:3])[0], key, body[4:]))
         pos = end
     return out
 
