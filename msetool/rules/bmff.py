@@ -370,13 +370,96 @@ class _State:
     last_sequence: int | None = None
 
 
+#: Containers Chromium walks on its way to the boxes it reads (a structural problem among their direct
+#: children fails its parse) and the boxes it decodes (a short payload fails it). Elsewhere (udta, meta,
+#: colr, unknown boxes) a problem is invisible to the browser and only worth a warning.
+CHROMIUM_SCANNED = frozenset(
+    {
+        "moov",
+        "trak",
+        "mdia",
+        "minf",
+        "stbl",
+        "stsd",
+        "mvex",
+        "edts",
+        "sinf",
+        "schi",
+        "moof",
+        "traf",
+        "avc1",
+        "avc3",
+        "hvc1",
+        "hev1",
+        "av01",
+        "vp09",
+        "encv",
+        "mp4a",
+        "enca",
+        "Opus",
+        "fLaC",
+        "ac-3",
+        "ec-3",
+        "dvh1",
+        "dvhe",
+    }
+)
+CHROMIUM_DECODED = frozenset(
+    {
+        "mvhd",
+        "tkhd",
+        "mdhd",
+        "hdlr",
+        "stsd",
+        "elst",
+        "mehd",
+        "trex",
+        "pssh",
+        "frma",
+        "schm",
+        "tenc",
+        "avcC",
+        "hvcC",
+        "av1C",
+        "vpcC",
+        "esds",
+        "dOps",
+        "dfLa",
+        "dac3",
+        "dec3",
+        "mfhd",
+        "tfhd",
+        "tfdt",
+        "trun",
+        "sdtp",
+        "saiz",
+        "saio",
+        "sbgp",
+        "sgpd",
+        "senc",
+    }
+)
+
+
+def _types(path: str) -> list[str]:
+    return [seg.split("[")[0] for seg in path.split("/") if seg]
+
+
+def _browser_sees(path: str, *, decoded: bool) -> bool:
+    """Whether Chromium's MP4 parser reaches the box at ``path`` (and, with ``decoded``, reads its fields)."""
+    types = _types(path)
+    if len(types) <= 1:
+        return not decoded or (bool(types) and types[0] in CHROMIUM_DECODED)
+    if not all(t in CHROMIUM_SCANNED for t in types[:-1]):
+        return False
+    return not decoded or types[-1] in CHROMIUM_DECODED
+
+
 def _issue_findings(issues: list[BoxIssue], ends_with_abort: bool, size: int) -> Iterable[Finding]:
     garbage_at = {i.offset for i in issues if i.kind == "garbage"}
     for i in issues:
         if i.kind == "to-end" and i.offset in garbage_at:
             continue  # a zero "size" read from bytes that are not a box at all
-        top = i.path.split("/")[0]
-        inside_media = top.startswith(("moov", "moof"))
         if i.kind == "truncated":
             if ends_with_abort:
                 continue
@@ -394,14 +477,19 @@ def _issue_findings(issues: list[BoxIssue], ends_with_abort: bool, size: int) ->
                 box=i.path,
             )
         elif i.kind == "garbage":
-            if i.offset >= size - 8 and "too few" in i.message and not ends_with_abort:
-                yield finding("GEN-TRUNC-01", i.message, offset=i.offset, box=i.path)
-            elif not ends_with_abort or "too few" not in i.message:
+            few = "too few" in i.message
+            if few and not i.path:  # the data ends a few bytes into a top-level box header
+                if not ends_with_abort:
+                    yield finding("GEN-TRUNC-01", i.message, offset=i.offset, box=i.path)
+            elif few and not _browser_sees(i.path + "/x", decoded=False):
+                yield finding("BMFF-BOX-04", i.message, offset=i.offset, box=i.path)
+            else:
                 yield finding("BMFF-BOX-01", i.message, offset=i.offset, box=i.path)
         elif i.kind in ("size-too-small", "overruns-parent"):
-            yield finding("BMFF-BOX-02", i.message, offset=i.offset, box=i.path)
+            rid = "BMFF-BOX-02" if _browser_sees(i.path, decoded=False) else "BMFF-BOX-04"
+            yield finding(rid, i.message, offset=i.offset, box=i.path)
         elif i.kind == "invalid-field":
-            rid = "BMFF-BOX-03" if inside_media else "BMFF-BOX-04"
+            rid = "BMFF-BOX-03" if _browser_sees(i.path, decoded=True) else "BMFF-BOX-04"
             yield finding(rid, f"{i.path}: {i.message}", offset=i.offset, box=i.path)
         elif i.kind in ("too-deep", "too-large"):
             yield finding("BMFF-BOX-04", i.message, offset=i.offset, box=i.path)

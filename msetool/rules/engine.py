@@ -30,6 +30,10 @@ it), ``ctx.options`` holds the user's options. The checker returns findings whos
 run-relative and whose ``file`` is left empty: the engine maps them to files. A checker must never raise
 on bad bytes; if one does anyway the engine reports an internal finding instead of crashing.
 
+Parsers may offer an optional fast path, ``skippable() -> int`` and ``skip(n) -> list[ParserEvent]``: the
+number of upcoming bytes they will not look at (an ``mdat`` payload) and a way to advance past them; the
+engine then never reads those bytes from disk.
+
 A *run* is what one parser sees between resets: the whole list of files for ``validate FILES``, or the
 appends between two ``abort()``/``changeType()`` calls of a scenario.
 """
@@ -447,13 +451,23 @@ def _run_parser(
                 _safe_feed(parser, prime)
         pos = 0
         while pos < sl.size and not failed:
-            n = min(options.chunk_size, sl.size - pos)
-            data = sl.source.read_at(sl.start + pos, n)
-            if not data:
-                break
-            omap.add(base + pos, len(data))
-            pos += len(data)
-            for ev in _safe_feed(parser, data):
+            # Optional fast path: a parser that knows the next bytes are payload it never looks at (an mdat
+            # it only counts) says how many, and the engine skips reading them from disk.
+            skippable = _skippable(parser)
+            if skippable > 0:
+                n = min(skippable, sl.size - pos)
+                omap.add(base + pos, n)
+                pos += n
+                evs = _safe_skip(parser, n)
+            else:
+                n = min(options.chunk_size, sl.size - pos)
+                data = sl.source.read_at(sl.start + pos, n)
+                if not data:
+                    break
+                omap.add(base + pos, len(data))
+                pos += len(data)
+                evs = _safe_feed(parser, data)
+            for ev in evs:
                 ev2 = _relocate_event(ev, omap)
                 if ev2 is None:
                     continue
@@ -482,6 +496,30 @@ def _relocate_event(ev: ParserEvent, omap: _OffsetMap) -> ParserEvent | None:
     if off is None:
         return None  # from priming bytes
     return replace(ev, offset=off)
+
+
+def _skippable(parser: ByteStreamParser) -> int:
+    """Bytes the parser declares it will not inspect next (``parser.skippable()``, optional; 0 if absent).
+
+    A parser offering it must also offer ``skip(n) -> list[ParserEvent]``, equivalent to feeding ``n``
+    bytes whose values do not matter (e.g. the rest of an mdat payload).
+    """
+    fn = getattr(parser, "skippable", None)
+    if fn is None or not callable(getattr(parser, "skip", None)):
+        return 0
+    try:
+        n = fn()
+    except Exception:
+        return 0
+    return n if isinstance(n, int) and n > 0 else 0
+
+
+def _safe_skip(parser: ByteStreamParser, n: int) -> list[ParserEvent]:
+    try:
+        out: list[ParserEvent] = parser.skip(n)  # type: ignore[attr-defined]
+        return out
+    except Exception as e:
+        return [ParseFailed(f"parser raised {type(e).__name__}: {e}", 0, "", "GEN-INTERNAL-01")]
 
 
 def _safe_feed(parser: ByteStreamParser, data: bytes) -> list[ParserEvent]:
