@@ -26,6 +26,18 @@ from typing import Any
 ORACLE = Path("/work/shared/oracle")
 
 
+def _events(step: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(e["target"], e["type"]) for e in step.get("events", []) if e["type"] != "progress"]
+
+
+def _log(step: dict[str, Any]) -> list[str]:
+    return [
+        str(m.get("message") or (m.get("error") or {}).get("errorType"))
+        for m in step.get("mediaLog", [])
+        if m.get("kind") == "error" or m.get("level") in ("error", "warning")
+    ]
+
+
 def main() -> int:
     from msetool.browser import ChromiumHarness
     from msetool.browser.compare import step_differences
@@ -47,7 +59,7 @@ def main() -> int:
         and (p / "case.json").is_file()
         and (args.golden / f"{p.name}.json").is_file()
     )
-    steps_ok = steps_all = cases_ok = verdicts_ok = 0
+    steps_ok = steps_all = cases_ok = verdicts_ok = events_ok = log_ok = 0
     records: dict[str, Any] = {}
     t0 = time.monotonic()
     with ChromiumHarness() as h:
@@ -64,6 +76,10 @@ def main() -> int:
                 bv = ((b.get("state") or {}).get("video") or {}).get("error")
                 if (gv or {}).get("code") != (bv or {}).get("code"):
                     print(f"  note: {name} step {i}: video error {bv} vs golden {gv}")
+                # Not scored, reported: the DOM events (progress is timer-driven) and the media log's
+                # error/warning lines per step.
+                events_ok += _events(b) == _events(g)
+                log_ok += _log(b) == _log(g)
                 if why:
                     bad.append(f"  step {i} {g['op'].get('op')} {g['op'].get('file', '')}: " + "; ".join(why))
             # verify's verdict vs the scorer's, for the simulator as it is today.
@@ -97,6 +113,10 @@ def main() -> int:
         f"harness: {steps_ok}/{steps_all} steps and {cases_ok}/{len(names)} cases agree with the golden "
         f"files; verify's verdict matches score.py on {verdicts_ok}/{len(names)} cases "
         f"({time.monotonic() - t0:.0f} s)"
+    )
+    print(
+        f"also: DOM events (besides progress) {events_ok}/{steps_all} steps, "
+        f"media log errors/warnings {log_ok}/{steps_all}"
     )
     return 0 if steps_ok == steps_all and verdicts_ok == len(names) and names else 1
 

@@ -107,6 +107,20 @@ def appended_files(ops: tuple[Op, ...]) -> list[str]:
     return out
 
 
+def change_types(ops: tuple[Op, ...]) -> list[str]:
+    """Every type a changeType() operation switches to, in first-use order."""
+    out: list[str] = []
+
+    def walk(seq: tuple[Op, ...]) -> None:
+        for op in seq:
+            if op.op == "changeType" and str(op.args.get("type")) not in out:
+                out.append(str(op.args.get("type")))
+            walk(op.ops)
+
+    walk(ops)
+    return out
+
+
 def _media_log_entries(method: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """CDP Media domain notifications -> media log entries, one per property/event/message/error."""
     if method == "Media.playerPropertiesChanged":
@@ -151,12 +165,15 @@ class _Run:
     def on_page_error(self, err: Any) -> None:
         self.console.append({"op": self.op, "type": "pageerror", "text": str(err)})
 
-    def settle(self, max_ms: int, started: float, seq0: int) -> None:
+    def settle(self, max_ms: int, started: float, seq0: int, errors0: int) -> None:
         """Wait until neither the page nor the media log has produced anything for ``quiet_ms``.
 
         ``started``/``seq0`` are the time and event counter when the step began: a step that fired any
         DOM event also waits (up to ``media_log_ms`` from its start) for a media log batch sent after it
-        began, so the browser's own messages land in the step that caused them.
+        began, so the browser's own messages land in the step that caused them. A step that fired an
+        ``error`` waits until the media log has been silent for ``media_log_ms``: Chromium sends at most
+        one batch a second, so the rest of the error's messages (parser, demuxer, pipeline status) cannot
+        still be queued then.
         """
         cfg = self.settle_cfg
         start = time.monotonic()
@@ -165,19 +182,27 @@ class _Run:
         while True:
             self.page.wait_for_timeout(cfg.poll_ms)
             now = time.monotonic()
-            cur = self.page.evaluate("H.seq")
+            cur, errors = self.page.evaluate("[H.seq, H.errors]")
             if cur != seq:
                 seq = cur
                 self.activity = now
             elapsed = (now - start) * 1000
             quiet = (now - self.activity) * 1000
-            if elapsed >= max_ms:
+            failed = errors > errors0
+            limit = max_ms + (2 * cfg.media_log_ms if failed else 0)
+            if elapsed >= limit:
                 return
             if elapsed < cfg.min_ms or quiet < cfg.quiet_ms:
                 continue
             busy = seq != seq0
             log_due = (now - started) * 1000 < cfg.media_log_ms and self.last_batch < started
             if busy and log_due:
+                continue
+            if (
+                failed
+                and cfg.media_log_ms
+                and (now - max(self.last_batch, started)) * 1000 < cfg.media_log_ms
+            ):
                 continue
             return
 
@@ -309,17 +334,18 @@ class ChromiumHarness:
         t0 = time.monotonic()
         page.evaluate("names => H.load(names)", names)
         specs = [{"id": sb.id, "type": sb.type} for sb in scenario.source_buffers]
-        seq0 = page.evaluate("H.seq")
-        setup = page.evaluate("specs => H.setup(specs)", specs)
-        run.settle(cfg.setup_max_ms, t0, seq0)
+        seq0, err0 = page.evaluate("[H.seq, H.errors]")
+        setup = page.evaluate("([specs, more]) => H.setup(specs, more)", [specs, change_types(scenario.ops)])
+        run.settle(cfg.setup_max_ms, t0, seq0, err0)
         setup["state"] = page.evaluate("H.state()")
 
         steps: list[dict[str, Any]] = []
         for i, op in enumerate(scenario.ops):
             run.op = i
-            started, seq0 = time.monotonic(), page.evaluate("H.seq")
+            started = time.monotonic()
+            seq0, err0 = page.evaluate("[H.seq, H.errors]")
             rec = page.evaluate("([op, i, t]) => H.step(op, i, t)", [op.to_json(), i, cfg.update_timeout_ms])
-            run.settle(max(cfg.max_ms, cfg.media_log_ms), started, seq0)
+            run.settle(max(cfg.max_ms, cfg.media_log_ms), started, seq0, err0)
             events = page.evaluate("i => H.eventsOf(i)", i)
             step: dict[str, Any] = {"index": i, "op": op.to_json(), "exception": rec.get("exception")}
             if "batch" in rec:
@@ -337,7 +363,8 @@ class ChromiumHarness:
             step["mediaLog"] = run.step_log(i)
             steps.append(step)
         run.op = "final"
-        run.settle(cfg.max_ms, time.monotonic(), page.evaluate("H.seq"))
+        seq0, err0 = page.evaluate("[H.seq, H.errors]")
+        run.settle(cfg.max_ms, time.monotonic(), seq0, err0)
         final = page.evaluate("H.state()")
         all_events = page.evaluate("H.events")
         return {
