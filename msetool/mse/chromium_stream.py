@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
-from itertools import pairwise
+from operator import sub
+from typing import NamedTuple
 
 #: A stored frame: (pts, dts, duration, is_keyframe, size), all times in µs.
 Frame = tuple[int, int, int, bool, int]
@@ -36,10 +37,36 @@ P, D, DUR, KEY, SIZE = 0, 1, 2, 3, 4
 MIN_INTERBUFFER_DISTANCE = 1000
 
 
+class Summary(NamedTuple):
+    """What Append needs to know about a run of frames, computed once (or by the caller's hot path)."""
+
+    start: int  # lowest PTS
+    end: int  # highest PTS + duration (1 µs for a zero duration), GetTimestampInterval
+    max_step: int  # max(frame duration, DTS step inside the run)
+    top: tuple[int, int]  # lexicographic max of (PTS, duration): the highest frame
+    mem: int
+    keys: list[int]  # indices of keyframes
+
+
+def summarize(frames: Sequence[Frame]) -> Summary:
+    dts = [f[D] for f in frames]
+    step = max(f[DUR] for f in frames)
+    if len(dts) > 1:
+        step = max(step, *map(sub, dts[1:], dts[:-1]))
+    return Summary(
+        min(f[P] for f in frames),
+        max(f[P] + (f[DUR] if f[DUR] > 0 else 1) for f in frames),
+        step,
+        max((f[P], f[DUR]) for f in frames),
+        sum(f[SIZE] for f in frames),
+        [i for i, f in enumerate(frames) if f[KEY]],
+    )
+
+
 class Range:
     """One ``SourceBufferRange`` with the NO_GAPS_ALLOWED policy (the only one MSE uses)."""
 
-    __slots__ = ("frames", "hi_dur", "hi_pts", "kidx", "kpts", "mem", "start_pts", "stream")
+    __slots__ = ("frames", "hi_dur", "hi_pts", "kbase", "kidx", "kpts", "mem", "start_pts", "stream")
 
     def __init__(self, stream: ChromiumStream, frames: Sequence[Frame], start_pts: int | None) -> None:
         self.stream = stream
@@ -47,6 +74,8 @@ class Range:
         #: keyframe map: keyframe PTS (sorted) -> index in ``frames``.
         self.kpts: list[int] = []
         self.kidx: list[int] = []
+        #: keyframe_map_index_base_: ``kidx`` holds indices counted from the range's first frame ever
+        self.kbase = 0
         self.start_pts = start_pts
         self.hi_pts: int | None = None
         self.hi_dur = 0
@@ -55,28 +84,45 @@ class Range:
 
     # -- appending ---------------------------------------------------------------------------------------
 
-    def append_to_end(self, new: Sequence[Frame]) -> None:
+    def append_to_end(self, new: Sequence[Frame], summary: Summary | None = None) -> None:
+        """AppendBuffersToEnd. Bulk form of the per-buffer steps (UpdateEndTime: the highest frame is the
+        lexicographic maximum of (PTS, duration); the keyframe map gains each keyframe's PTS unless
+        present)."""
+        if not new:
+            return
+        sm = summary or summarize(new)
         base = len(self.frames)
         self.frames.extend(new)
+        if self.hi_pts is None or (self.hi_pts, self.hi_dur) <= sm.top:
+            self.hi_pts, self.hi_dur = sm.top
+        self.mem += sm.mem
+        keys = sm.keys
+        if not keys:
+            return
         kpts, kidx = self.kpts, self.kidx
-        hp, hd = self.hi_pts, self.hi_dur
-        mem = 0
-        for i, f in enumerate(new):
-            pts, dur = f[P], f[DUR]
-            if hp is None or hp < pts or (hp == pts and hd <= dur):
-                hp, hd = pts, dur
-            mem += f[SIZE]
-            if f[KEY]:
-                if not kpts or kpts[-1] < pts:
-                    kpts.append(pts)
-                    kidx.append(base + i)
-                else:
-                    j = bisect_left(kpts, pts)
-                    if j == len(kpts) or kpts[j] != pts:  # std::map::insert keeps an existing key
-                        kpts.insert(j, pts)
-                        kidx.insert(j, base + i)
-        self.hi_pts, self.hi_dur = hp, hd
-        self.mem += mem
+        new_pts = [new[i][P] for i in keys]
+        if (not kpts or kpts[-1] < new_pts[0]) and (
+            len(new_pts) == 1 or min(map(sub, new_pts[1:], new_pts[:-1])) > 0
+        ):
+            kpts.extend(new_pts)
+            kidx.extend([base + self.kbase + i for i in keys])
+            return
+        for i, pts in zip(keys, new_pts, strict=True):
+            j = bisect_left(kpts, pts)
+            if j == len(kpts) or kpts[j] != pts:  # std::map::insert keeps an existing key
+                kpts.insert(j, pts)
+                kidx.insert(j, base + self.kbase + i)
+
+    def drop_head(self, k: int, new_start: int) -> None:
+        """Delete the GOPs before keyframe-map entry ``k`` in place (what SplitRange at that keyframe
+        followed by deleting the head range leaves), without copying the tail."""
+        idx = self.kidx[k] - self.kbase
+        self.mem -= sum(f[SIZE] for f in self.frames[:idx])
+        del self.frames[:idx]
+        del self.kpts[:k]
+        del self.kidx[:k]
+        self.kbase += idx
+        self.start_pts = new_start
 
     def fudge(self) -> int:
         return 2 * self.stream.max_interbuffer_distance
@@ -146,7 +192,7 @@ class Range:
             return self.start()
         if kpts[0] == ts:
             return ts
-        idx = self.kidx[self._key_at_or_before(ts)]
+        idx = self.kidx[self._key_at_or_before(ts)] - self.kbase
         frames = self.frames
         result = frames[idx][P]
         for j in range(idx + 1, len(frames)):
@@ -176,8 +222,8 @@ class Range:
         if not self.kpts:
             return len(frames)
         k = self._key_at_or_before(ts)
-        i = self.kidx[k]
-        stop = self.kidx[k + 1] if k + 1 < len(self.kidx) else len(frames)
+        i = self.kidx[k] - self.kbase
+        stop = self.kidx[k + 1] - self.kbase if k + 1 < len(self.kidx) else len(frames)
         while i < stop:
             p = frames[i][P]
             if p > ts or (not skip_given and p == ts):
@@ -211,7 +257,7 @@ class Range:
             return
         hp: int | None = None
         hd = 0
-        for f in self.frames[self.kidx[-1] :]:
+        for f in self.frames[self.kidx[-1] - self.kbase :]:
             if hp is None or hp < f[P] or (hp == f[P] and hd <= f[DUR]):
                 hp, hd = f[P], f[DUR]
         self.hi_pts, self.hi_dur = hp, hd
@@ -239,7 +285,7 @@ class Range:
         k = bisect_left(self.kpts, ts)
         if k == len(self.kpts):
             return None
-        idx = self.kidx[k]
+        idx = self.kidx[k] - self.kbase
         moved = self.frames[idx:]
         new_start = max(ts, self.start()) if self.frames else ts
         del self.kpts[k:]
@@ -250,7 +296,7 @@ class Range:
         return Range(self.stream, moved, new_start)
 
     def delete_gop_from_back(self) -> list[Frame]:
-        idx = self.kidx.pop()
+        idx = self.kidx.pop() - self.kbase
         self.kpts.pop()
         gone = self.frames[idx:]
         del self.frames[idx:]
@@ -314,26 +360,24 @@ class ChromiumStream:
 
     # -- append ------------------------------------------------------------------------------------------
 
-    def _update_max_interbuffer_distance(self, frames: Sequence[Frame]) -> bool:
+    def _update_max_interbuffer_distance(self, frames: Sequence[Frame], sm: Summary) -> bool:
         old = self.max_interbuffer_distance
-        best = max(f[DUR] for f in frames)
+        best = sm.max_step
         prev = self.last_dts
         if prev is not None:
             best = max(best, frames[0][D] - prev)
-        if len(frames) > 1:
-            dts = [f[D] for f in frames]
-            best = max(best, *(b - a for a, b in pairwise(dts)))
         if best > old:
             self.max_interbuffer_distance = best
         return self.max_interbuffer_distance != old
 
-    def append(self, frames: list[Frame]) -> None:
+    def append(self, frames: list[Frame], summary: Summary | None = None) -> None:
         assert frames and self.cfg_start is not None
-        if self._update_max_interbuffer_distance(frames):
+        sm = summary or summarize(frames)
+        if self._update_max_interbuffer_distance(frames, sm):
             self._merge_all_adjacent()
-        self._prepare_ranges_for_next_append(frames)
+        self._prepare_ranges_for_next_append(frames, sm)
         if self.rfna is not None:
-            self.rfna.append_to_end(frames)
+            self.rfna.append_to_end(frames, sm)
             self._set_last_appended(frames[-1])
         else:
             start = min(self.cfg_start, frames[0][P])
@@ -399,11 +443,10 @@ class ChromiumStream:
             if len(self.ranges) == n:
                 i += 1
 
-    def _prepare_ranges_for_next_append(self, frames: list[Frame]) -> None:
+    def _prepare_ranges_for_next_append(self, frames: list[Frame], sm: Summary) -> None:
         if self.is_audio:
             self._trim_splice_overlap(frames)
-        start = min(f[P] for f in frames)
-        end = max(f[P] + (f[DUR] if f[DUR] > 0 else 1) for f in frames)
+        start, end = sm.start, sm.end
         h = self.hi_in_seq
         if h is not None and h < start:
             self._remove_internal(h, start, True)
@@ -483,6 +526,19 @@ class ChromiumStream:
             r = self.ranges[i]
             if r.frames and r.start() >= end:
                 break
+            if r.frames and start <= r.frames[0][P] and start <= r.start():
+                k = bisect_left(r.kpts, end)
+                if 0 < k < len(r.kpts) and r.buffer_index_at(start, exclude_start) == 0:
+                    # the removal covers the head of the range up to a keyframe: same result as split +
+                    # truncate + delete of the head, done in place
+                    was_rfna = self.rfna is r
+                    removed += r.kidx[k] - r.kbase
+                    r.drop_head(k, max(end, r.start()))  # type: ignore[arg-type]
+                    if was_rfna and not r.belongs_to_range(self._potential_next_append_ts()):
+                        self.rfna = None
+                        self._reset_last_appended()
+                    i += 1
+                    continue
             new = r.split(end) if r.frames else None  # type: ignore[arg-type]
             if new is not None:
                 self.ranges.insert(i + 1, new)
@@ -564,7 +620,7 @@ class ChromiumStream:
             r = self.ranges[-1]
             if len(r.kidx) <= 1 and r is self.ranges[0] and r.start() <= 0:
                 break  # the GOP holding the playback position
-            last_gop_start = r.frames[r.kidx[-1]][P] if r.kidx else None
+            last_gop_start = r.frames[r.kidx[-1] - r.kbase][P] if r.kidx else None
             if (
                 self.last_ts is not None
                 and r is self.rfna
