@@ -16,7 +16,6 @@ from __future__ import annotations
 import statistics
 from fractions import Fraction
 
-from msetool.model import InitSegment
 from msetool.rules.catalog import finding
 from msetool.rules.engine import (
     InitRecord,
@@ -312,21 +311,21 @@ def _durations(model: StreamModel, target: float | None) -> list[Finding]:
     return out
 
 
-def _layout(init: InitSegment) -> list[str]:
-    return sorted(t.kind for t in init.tracks if t.kind in ("audio", "video", "text"))
-
-
 def _init_changes(model: StreamModel) -> list[Finding]:
+    """Each init segment against the first (track layout: the track buffers are created once) and against the
+    previous one (codec: what the decoder was last configured with)."""
     out: list[Finding] = []
-    prev: InitRecord | None = None
-    for rec in model.inits:
-        if prev is not None:
-            out.extend(_compare_inits(prev, rec))
+    if not model.inits:
+        return out
+    first = model.inits[0]
+    prev = first
+    for rec in model.inits[1:]:
+        out.extend(_compare_inits(first, prev, rec))
         prev = rec
     return out
 
 
-def _compare_inits(prev: InitRecord, rec: InitRecord) -> list[Finding]:
+def _compare_inits(first: InitRecord, prev: InitRecord, rec: InitRecord) -> list[Finding]:
     from msetool.codecs.rfc6381 import codec_family
 
     out: list[Finding] = []
@@ -335,22 +334,36 @@ def _compare_inits(prev: InitRecord, rec: InitRecord) -> list[Finding]:
     def add(rid: str, msg: str) -> None:
         out.append(finding(rid, msg, file=rec.file, offset=rec.offset, box=box))
 
-    if _layout(prev.init) != _layout(rec.init):
-        add(
-            "GEN-04",
-            f"tracks change from {', '.join(_layout(prev.init)) or 'none'} to "
-            f"{', '.join(_layout(rec.init)) or 'none'} (previous init segment: {prev.file})",
-        )
-        return out
     for kind in ("audio", "video"):
-        old = [t for t in prev.init.tracks if t.kind == kind]
+        old = [t for t in first.init.tracks if t.kind == kind]
         new = [t for t in rec.init.tracks if t.kind == kind]
-        if len(old) > 1 and sorted(t.track_id for t in old) != sorted(t.track_id for t in new):
+        if len(new) > len(old):
+            # Chromium: "Got unexpected <kind> track track_id=N": the append fails.
+            add(
+                "GEN-04",
+                f"{len(new)} {kind} track(s) where the first initialization segment "
+                f"({first.file}) had {len(old)}",
+            )
+            continue
+        if len(new) < len(old):
+            out.append(
+                finding(
+                    "GEN-04",
+                    f"{len(new)} {kind} track(s) where the first initialization segment had {len(old)}: "
+                    "the spec makes this an append error; Chromium accepts it and the missing track stops "
+                    "buffering",
+                    file=rec.file,
+                    offset=rec.offset,
+                    box=box,
+                    severity=Severity.WARNING,
+                )
+            )
+        if len(old) > 1 and any(t.track_id not in {o.track_id for o in old} for t in new):
             add(
                 "GEN-05",
                 f"{kind} track IDs change from {[t.track_id for t in old]} to {[t.track_id for t in new]}",
             )
-        for o, n in zip(old, new, strict=False):
+        for o, n in zip([t for t in prev.init.tracks if t.kind == kind], new, strict=False):
             try:
                 fo, fn = codec_family(o.codec), codec_family(n.codec)
             except ValueError:

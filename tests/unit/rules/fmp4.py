@@ -15,6 +15,12 @@ KEY = 0x02000000  # sample_depends_on = 2: a sync sample
 NONKEY = 0x01010000  # depends on others, sample_is_non_sync_sample
 
 
+def sample(size: int, flags: int) -> bytes:
+    """An AVC sample of ``size`` bytes: one length-prefixed NAL unit, IDR for sync samples."""
+    nal = bytes([0x65 if not flags & 0x00010000 else 0x41]) + b"\x88" * (size - 5)
+    return struct.pack(">I", size - 4) + nal
+
+
 def box(t: str, payload: bytes = b"") -> bytes:
     return struct.pack(">I4s", 8 + len(payload), t.encode("latin-1")) + payload
 
@@ -189,7 +195,8 @@ def fragment(
     n_traf = trafs
     moof_len = len(box("moof", mfhd + traf_bytes(0) * n_traf))
     moof = box("moof", mfhd + traf_bytes(moof_len + 8 + data_offset_delta) * n_traf)
-    payload = b"\xab" * (sum(sizes) * n_traf + (4 if second_trun_without_offset else 0))
+    payload = b"".join(sample(s, f) for s, f in zip(sizes, flags, strict=True)) * n_traf
+    payload += sample(4, KEY) if second_trun_without_offset else b""
     payload = payload[: len(payload) - mdat_shortfall] if mdat_shortfall else payload
     mdat = box("mdat", payload)
     if mdat_size_zero:
