@@ -60,6 +60,9 @@ _r("WEBM-EBML-02", "error", "Element not allowed or repeated where it is",
    "single-valued elements. " + _APPEND_FAILS, f"{CHR}/webm_parser.cc, webm_cluster_parser.cc")
 _r("WEBM-EBML-03", "warning", "Element under an unexpected parent",
    "The Matroska schema puts this element elsewhere; readers may skip or reject it.", "RFC 9559 §5")
+_r("WEBM-EBML-04", "warning", "Stream ends inside an element outside any Cluster",
+   "The browser keeps the partial element waiting for more bytes: an init segment cut short is never "
+   "used, and whatever is appended next is read as its continuation.", "mse-byte-stream-format-webm")
 _r("WEBM-INIT-01", "warning", "Init segment does not start with an EBML header",
    "The byte stream format requires EBML header + Segment header; Chromium tolerates a missing EBML header "
    "but other browsers may not.", f"{SPEC} §webm-init-segments")
@@ -165,11 +168,11 @@ def check_stream(ctx: object) -> Iterable[Finding]:
     if mime is not None and not state.get("webm_mime_checked"):
         state["webm_mime_checked"] = True
         out.extend(_mime_findings(mime))
-    out.extend(_walk_findings(source, state))
+    out.extend(_walk_findings(source, state, expect_cut=bool(getattr(ctx, "ends_with_abort", False))))
     return out
 
 
-def _walk_findings(source: ByteSource, state: dict[str, object]) -> Iterator[Finding]:
+def _walk_findings(source: ByteSource, state: dict[str, object], *, expect_cut: bool) -> Iterator[Finding]:
     tracks: dict[int, tuple[int, str, bool]] = state.get("webm_tracks", {})  # type: ignore[assignment]
     first = True
     cluster: _ClusterState | None = None
@@ -177,7 +180,7 @@ def _walk_findings(source: ByteSource, state: dict[str, object]) -> Iterator[Fin
     segment: Element | None = None
     for ev in walk(source):
         if isinstance(ev, Problem):
-            f = _problem_finding(ev)
+            f = _problem_finding(ev, expect_cut)
             if f is not None:
                 yield f
             continue
@@ -231,11 +234,15 @@ def _walk_findings(source: ByteSource, state: dict[str, object]) -> Iterator[Fin
     state["webm_tracks"] = tracks
 
 
-def _problem_finding(ev: Problem) -> Finding | None:
+def _problem_finding(ev: Problem, expect_cut: bool) -> Finding | None:
     if ev.kind == "misplaced":
         return finding("WEBM-EBML-03", ev.message, offset=ev.offset, box=ev.path)
     if ev.kind == "truncated":
-        return None  # the engine reports streams ending inside a segment (GEN-TRUNC-01)
+        # Inside a Cluster the engine reports it (GEN-TRUNC-01); an abort() after it is expected.
+        if "Cluster" in ev.path or expect_cut:
+            return None
+        return finding("WEBM-EBML-04", f"the stream ends inside {ev.path}: {ev.message}", offset=ev.offset,
+                       box=ev.path)
     if ev.kind == "segment-size":
         return finding("WEBM-INIT-02", ev.message, offset=ev.offset, box=ev.path)
     if any(part in ev.path for part in _SKIPPED_WHOLE):

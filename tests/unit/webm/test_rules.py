@@ -114,3 +114,9 @@ def test_opus_head_channel_mismatch_is_an_error_on_the_init_file() -> None:
     cluster = B.Cluster(0, [B.simple_block(2, 0, B.OPUS_20MS)]).bytes()
     findings = errors(check([init, cluster], 'audio/webm; codecs="opus"'))
     assert [(f.rule, f.file) for f in findings] == [("WEBM-INIT-10", "part0.webm")]
+
+
+def test_stream_ending_inside_the_init_segment_warns() -> None:
+    init = B.init_segment([VIDEO])
+    findings = check([init[:-5]], 'video/webm; codecs="vp9"')
+    assert errors(findings) == [] and "WEBM-EBML-04" in {f.rule for f in findings}
