@@ -89,6 +89,13 @@ _PARSER_RULES: list[tuple[str, str, str, str, str]] = [
     ("BMFF-MEDIA-19", "warning", "Samples of size 0",
      "Chromium skips them ('Skipping trun sample with size of 0'): they never reach the buffer.",
      f"{CHR}/mp4_stream_parser.cc EnqueueSample"),
+    ("BMFF-MEDIA-21", "warning", "An H.264 sample's sync flag disagrees with its bitstream (IDR or not)",
+     "Chromium trusts the bitstream and logs 'ISO-BMFF container metadata for video frame indicates that the "
+     "frame is [not ]a keyframe, but the video frame contents indicate the opposite.'; other browsers trust "
+     "the flag, so random access differs between browsers.", f"{CHR}/mp4_stream_parser.cc EnqueueSample"),
+    ("BMFF-MEDIA-30", "error", "An H.264 sample's NAL unit lengths do not add up to the sample size",
+     "Chromium cannot convert the sample ('Failed to prepare video sample for decode'); " + FAILS,
+     f"{CHR}/avc.cc ConvertFrameToAnnexB"),
     ("BMFF-MEDIA-27", "error", "moof has no mfhd",
      "Chromium requires mfhd in every moof; " + FAILS, f"{CHR}/box_definitions.cc MovieFragment::Parse"),
 ]

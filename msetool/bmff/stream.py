@@ -34,8 +34,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import msetool.bmff.rules  # noqa: F401  (registers the rule ids used below)
+from msetool.bmff.avc import check_avc_sample
 from msetool.bmff.reader import parse_boxes, printable_type
-from msetool.bmff.segments import Mp4Init, SegmentError, expand_traf, read_init
+from msetool.bmff.segments import Mp4Init, Mp4Track, SegmentError, expand_traf, read_init
 from msetool.bmff.tree import Box, BoxIssue
 from msetool.codecs.derive import original_format
 from msetool.codecs.rfc6381 import CodecError, codec_family
@@ -71,6 +72,7 @@ _VIDEO_FORMATS = frozenset({"avc1", "avc3", "hvc1", "hev1", "av01", "vp09", "dvh
 _AUDIO_FORMATS = frozenset({"mp4a", "Opus", "fLaC"})
 _AAC_OTIS = frozenset({0x40, 0x66, 0x67, 0x68})
 _MAX_EMPTY_SAMPLE_LOGS = 20
+_MAX_KEYFRAME_MISMATCH_LOGS = 10
 _VIDEO_FAMILIES = frozenset({"avc", "hevc", "av1", "vp9", "vp8", "dolbyvision", "vvc"})
 #: media::GetCodecName for the families MSE-in-MP4 carries
 _CHROMIUM_CODEC_NAMES = {"avc": "h264", "hevc": "hevc", "av1": "av1", "vp9": "vp9", "vp8": "vp8",
@@ -102,6 +104,8 @@ class _Run:
     size: list[int]
     offset: list[int]
     keyframe: list[bool]
+    #: avcC NAL length size when Chromium converts and analyses these samples (H.264 video), else None
+    avc_length_size: int | None = None
 
 
 def _fourcc_text(t: str) -> str:
@@ -165,6 +169,7 @@ class BmffStreamParser:
         self._si = 0
         self._pending: list[CodedFrame] = []
         self._empty_logs = 0
+        self._keyframe_logs = 0
         self._counts: dict[str, int] = {}
 
     # -- protocol ---
@@ -632,17 +637,18 @@ class BmffStreamParser:
                                     base_offset=base)
             except SegmentError as e:
                 raise _Fail(e.message, e.offset, e.path, e.rule) from None
+            length_size = self._avc_length_size(track, tfhd) if self._chromium else None
             next_base = table.data_end if table.data_end is not None else next_base
             for ri, (start, n) in enumerate(table.runs):
                 sl = [i for i in range(len(table.run)) if table.run[i] == ri] if len(table.runs) > 1 else None
                 if sl is None:
                     runs.append(_Run(tid, table.timescale, start, table.dts, table.pts, table.duration,
-                                     table.size, table.offset, table.keyframe))
+                                     table.size, table.offset, table.keyframe, length_size))
                 else:
                     runs.append(_Run(tid, table.timescale, start, [table.dts[i] for i in sl],
                                      [table.pts[i] for i in sl], [table.duration[i] for i in sl],
                                      [table.size[i] for i in sl], [table.offset[i] for i in sl],
-                                     [table.keyframe[i] for i in sl]))
+                                     [table.keyframe[i] for i in sl], length_size))
                 assert n == (len(sl) if sl is not None else len(table.dts))
         runs.sort(key=lambda r: r.start)
         highest = pos
@@ -657,6 +663,21 @@ class BmffStreamParser:
         self._highest_end = highest
         self._state = _WAITING
         events.append(MediaSegmentStarted(pos, moof.path))
+
+    @staticmethod
+    def _avc_length_size(track: Mp4Track, tfhd: Box) -> int | None:
+        """NAL length size of the sample entry the run uses, when it is H.264 (Chromium converts those)."""
+        if track.kind != "video" or not track.entries:
+            return None
+        idx = tfhd.get("sample_description_index") or (track.trex or {}).get(
+            "default_sample_description_index", 1)
+        entry = track.entries[idx - 1] if 0 < idx <= len(track.entries) else track.entries[0]
+        if original_format(entry) not in ("avc1", "avc3"):
+            return None
+        avcc = entry.child("avcC")
+        if avcc is None or "lengthSizeMinusOne" not in avcc.fields:
+            return None
+        return int(avcc.fields["lengthSizeMinusOne"]) + 1
 
     def _max_clear_offset(self) -> int:
         """TrackRunIterator::GetMaxClearOffset (absolute): bytes before it are no longer needed."""
@@ -690,6 +711,25 @@ class BmffStreamParser:
             self._mdat_tail = pos + size
         self._drop(min(self._mdat_tail, upper))
 
+    def _analyze_avc(self, events: list[ParserEvent], run: _Run, i: int, off: int, size: int) -> bool:
+        """H.264 samples as Chromium prepares them (AVCBitstreamConverter::ConvertAndAnalyzeFrame)."""
+        assert run.avc_length_size is not None
+        j = self._idx(off)
+        check = check_avc_sample(bytes(self._buf[j : j + size]), run.avc_length_size)
+        key = run.keyframe[i]
+        if not check.converted:
+            raise _Fail("Failed to prepare video sample for decode", off, "", "BMFF-MEDIA-30")
+        if check.is_keyframe is not None and check.is_keyframe != key:
+            if self._keyframe_logs < _MAX_KEYFRAME_MISMATCH_LOGS:
+                self._keyframe_logs += 1
+                self._warn(events, "ISO-BMFF container metadata for video frame indicates that the frame is "
+                           f"{'' if key else 'not '}a keyframe, but the video frame contents indicate the "
+                           "opposite.", off, "", "BMFF-MEDIA-21")
+            key = check.is_keyframe
+        if key and not check.first_nal_ok:
+            raise _Fail("Failed to prepare video sample for decode", off, "", "BMFF-MEDIA-30")
+        return key
+
     def _enqueue_sample(self, events: list[ParserEvent]) -> bool:
         if self._ri >= len(self._runs):
             # End of the segment: the frames go out before the segment ends (SendAndFlushSamples).
@@ -716,7 +756,10 @@ class BmffStreamParser:
             return True
         if size > INT32_MAX:
             raise _Fail("Sample size is too large", off, "", "BMFF-BOX-03")
+        key = run.keyframe[i]
+        if run.avc_length_size is not None:
+            key = self._analyze_avc(events, run, i, off, size)
         self._pending.append(CodedFrame(run.track_id, run.dts[i], run.pts[i], run.duration[i], run.timescale,
-                                        run.keyframe[i], size, off))
+                                        key, size, off))
         self._si += 1
         return True

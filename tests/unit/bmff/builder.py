@@ -187,6 +187,14 @@ def _traf(t: Traf, offsets: list[int]) -> bytes:
     return box("traf", out)
 
 
+def sample_payload(size: int, filler: int = 0xAB) -> bytes:
+    """A sample Chromium's H.264 preparation accepts: one length-prefixed SEI NAL unit (no VCL unit, so the
+    container's sync flag decides keyframes). Samples under 5 bytes cannot hold one and stay raw filler."""
+    if size < 5:
+        return bytes([filler]) * size
+    return struct.pack(">I", size - 4) + b"\x06" + bytes([filler & 0x7F or 1]) * (size - 5)
+
+
 def fragment(trafs: list[Traf] | None = None, *, sequence_number: int = 1, payload_byte: int = 0xAB,
              mdat_size_zero: bool = False) -> bytes:
     """moof + mdat whose trun data offsets point into the mdat, runs laid out in order."""
@@ -208,7 +216,9 @@ def fragment(trafs: list[Traf] | None = None, *, sequence_number: int = 1, paylo
         offsets.append(offs)
     moof = box("moof", mfhd + b"".join(_traf(t, o) for t, o in zip(trafs, offsets, strict=True)))
     assert len(moof) == moof_size
-    mdat = box("mdat", bytes([payload_byte]) * total)
+    data = b"".join(sample_payload(n, payload_byte) for t in trafs for r in t.runs for n in r.sizes)
+    assert len(data) == total
+    mdat = box("mdat", data)
     if mdat_size_zero:
         mdat = b"\0\0\0\0" + mdat[4:]
     return moof + mdat

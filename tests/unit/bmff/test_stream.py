@@ -27,6 +27,7 @@ from tests.unit.bmff import builder as B
 
 AVC = 'video/mp4; codecs="avc1.42C00D"'
 AVC_AAC = 'video/mp4; codecs="avc1.42C00D,mp4a.40.2"'
+AAC = 'audio/mp4; codecs="mp4a.40.2"'
 
 
 def parser(mime: str = AVC, profile: Profile = "chromium") -> BmffStreamParser:
@@ -148,7 +149,7 @@ def test_frames_from_tfdt_durations_and_composition_offsets() -> None:
 def test_sample_bytes_are_where_the_frames_say() -> None:
     data = B.init_segment() + B.fragment(payload_byte=0x5A)
     for f in frames(parser().feed(data)):
-        assert data[f.offset : f.offset + f.size] == b"\x5a" * f.size
+        assert data[f.offset : f.offset + f.size] == B.sample_payload(f.size, 0x5A)
 
 
 def test_trun_v0_offsets_are_signed_in_chromium_unsigned_in_spec() -> None:
@@ -182,18 +183,62 @@ def test_video_depending_on_others_is_not_a_keyframe_but_audio_is() -> None:
 
 def test_chromium_reads_every_trun_from_the_moof_start_iso_continues() -> None:
     # Second trun without data_offset: Chromium reads it at moof start + 0, ISO right after run 1.
-    runs = [B.Run([4, 4], [512, 512], [B.SYNC, B.NON_SYNC]),
-            B.Run([4], [512], [B.NON_SYNC], data_offset=False)]
-    data = B.init_segment() + B.fragment([B.Traf(runs=runs)])
-    init_len = len(B.init_segment())
-    chromium = frames(parser().feed(data))
-    spec = frames(parser(profile="spec").feed(data))
+    runs = [B.Run([4, 4], [512, 512], [B.SYNC, B.SYNC]),
+            B.Run([4], [512], [B.SYNC], data_offset=False)]
+    aac = [B.Track(1, "soun", 48000, B.audio_entry())]
+    data = B.init_segment(aac) + B.fragment([B.Traf(runs=runs)])
+    init_len = len(B.init_segment(aac))
+    chromium = frames(parser(AAC).feed(data))
+    spec = frames(parser(AAC, profile="spec").feed(data))
     by_dts = {f.dts: f for f in chromium}
     assert by_dts[1024].offset == init_len  # moof start
     # Chromium visits runs in data offset order, so that run's frame comes out first
     assert chromium[0].dts == 1024
     assert [f.dts for f in spec] == [0, 512, 1024]
     assert spec[2].offset == by_dts[0].offset + 8
+
+
+def test_video_run_read_from_the_moof_fails_sample_preparation() -> None:
+    # H.264 samples read from moof bytes do not parse as length-prefixed NAL units: Chromium fails
+    runs = [B.Run([8], [512], [B.SYNC]), B.Run([8], [512], [B.NON_SYNC], data_offset=False)]
+    f = failure(parser().feed(B.init_segment() + B.fragment([B.Traf(runs=runs)])))
+    assert f.message == "Failed to prepare video sample for decode" and f.rule == "BMFF-MEDIA-30"
+
+
+def nal_sample(*nals: bytes) -> bytes:
+    return b"".join(struct.pack(">I", len(n)) + n for n in nals)
+
+
+def custom_fragment(samples: list[bytes], flags: list[int]) -> bytes:
+    frag = B.fragment([B.Traf(runs=[B.Run([len(x) for x in samples], [512] * len(samples), flags)])])
+    mdat = frag.find(b"mdat") + 4
+    return frag[:mdat] + b"".join(samples)
+
+
+def test_h264_bitstream_overrides_the_container_sync_flag() -> None:
+    idr = nal_sample(b"\x09\xf0", b"\x67\x42", b"\x65\x88\x80")
+    non_idr = nal_sample(b"\x41\x9a\x02")
+    stream = B.init_segment() + custom_fragment([idr, non_idr, idr], [B.NON_SYNC, B.SYNC, B.SYNC])
+    events = parser().feed(stream)
+    assert [f.keyframe for f in frames(events)] == [True, False, True]
+    warnings = [e for e in events if isinstance(e, ParseWarning)]
+    assert [w.rule for w in warnings] == ["BMFF-MEDIA-21", "BMFF-MEDIA-21"]
+    assert warnings[0].message.startswith("ISO-BMFF container metadata for video frame indicates that the "
+                                          "frame is not a keyframe")
+    # the spec profile trusts the container
+    spec = frames(parser(profile="spec").feed(stream))
+    assert [f.keyframe for f in spec] == [False, True, True]
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [nal_sample(b"\x65\x88") + b"\x00\x00", struct.pack(">I", 0) + b"\x65\x88",
+     struct.pack(">I", 99) + b"\x65", nal_sample(b"\xe5\x88")],
+    ids=["trailing-bytes", "zero-length", "overrun", "forbidden-bit-on-keyframe"],
+)
+def test_h264_samples_chromium_cannot_prepare(sample: bytes) -> None:
+    f = failure(parser().feed(B.init_segment() + custom_fragment([sample], [B.SYNC])))
+    assert f.message == "Failed to prepare video sample for decode"
 
 
 def test_skipped_top_level_boxes() -> None:

@@ -1,0 +1,118 @@
+"""What Chromium does with each H.264 sample before it buffers it (media/formats/mp4/avc.cc).
+
+Chromium converts every AVC sample from length-prefixed NAL units to Annex B and analyses the result:
+
+* the conversion fails, and with it the append ("Failed to prepare video sample for decode"), when a NAL
+  length is 0 or the lengths do not add up to exactly the sample size;
+* the first VCL NAL unit decides whether the frame is a keyframe (IDR slice or not), overriding the
+  container's sync flag when they disagree (Chromium logs the mismatch); when the analysis finds no VCL
+  before something it does not expect, the container flag stands;
+* for a keyframe, SPS/PPS are inserted before the first NAL unit, which needs that unit's header to parse
+  (forbidden_zero_bit clear).
+
+Only what changes the outcome is modelled: conversion validity, the keyframe decision and the header check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_AUD, _SEI, _SPS, _PPS, _EOSEQ, _EOSTREAM, _FILLER, _SPS_EXT, _PREFIX, _SUBSET_SPS, _DPS = (
+    9, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16)
+_CODED_SLICE_AUX = 19
+_IDR = 5
+_VCL = frozenset({1, 2, 3, 4, 5})
+_BEFORE_VCL_OK = frozenset({_SEI, _PREFIX, _SUBSET_SPS, _DPS, 17, 18, _PPS, _SPS})
+
+_AUD_ALLOWED, _BEFORE_FIRST_VCL, _AFTER_FIRST_VCL, _EOSTREAM_ALLOWED, _NO_MORE_DATA = range(5)
+
+
+@dataclass(frozen=True, slots=True)
+class AvcSampleCheck:
+    #: the NAL lengths add up (ConvertFrameToAnnexB succeeded)
+    converted: bool
+    #: the bitstream's verdict (IDR or not), None when the analysis was inconclusive
+    is_keyframe: bool | None
+    #: the first NAL unit header parses (needed when SPS/PPS are inserted for a keyframe)
+    first_nal_ok: bool
+
+
+def _annexb(sample: bytes, length_size: int) -> bytes | None:
+    """The Annex B form Chromium builds, or None where ConvertFrameToAnnexB fails."""
+    n = len(sample)
+    if length_size == 4:
+        buf = bytearray(sample)
+        pos = 0
+        while n > 4 and n - 4 > pos:
+            nal_length = int.from_bytes(buf[pos : pos + 4], "big")
+            if nal_length == 0:
+                return None
+            buf[pos : pos + 4] = b"\x00\x00\x00\x01"
+            pos += 4 + nal_length
+        return bytes(buf) if pos == n else None
+    if length_size not in (1, 2):
+        return None
+    out = bytearray()
+    pos = 0
+    while n > length_size and n - length_size > pos:
+        nal_length = int.from_bytes(sample[pos : pos + length_size], "big")
+        pos += length_size
+        if nal_length == 0 or not (n >= nal_length and n - nal_length >= pos):
+            return None
+        out += b"\x00\x00\x00\x01"
+        out += sample[pos : pos + nal_length]
+        pos += nal_length
+    return bytes(out) if pos == n else None
+
+
+def _nal_headers(buf: bytes) -> list[int | None]:
+    """Header bytes of the NAL units an Annex B parser finds (None: an empty NAL unit), in order, up to and
+    including the first VCL unit (that is all the analysis needs)."""
+    out: list[int | None] = []
+    pos = buf.find(b"\x00\x00\x01")
+    while pos >= 0:
+        start = pos + 3
+        nxt = buf.find(b"\x00\x00\x01", start)
+        end = len(buf) if nxt < 0 else nxt
+        # trailing zero bytes belong to the next start code (zero_byte), not to this NAL unit
+        while end > start and buf[end - 1] == 0 and nxt >= 0:
+            end -= 1
+        out.append(buf[start] if end > start else None)
+        h = out[-1]
+        if h is not None and (h & 0x1F) in _VCL:
+            break
+        pos = nxt
+    return out
+
+
+def check_avc_sample(sample: bytes, length_size: int) -> AvcSampleCheck:
+    buf = _annexb(sample, length_size)
+    if buf is None:
+        return AvcSampleCheck(False, None, False)
+    headers = _nal_headers(buf)
+    first_ok = bool(headers) and headers[0] is not None and not headers[0] & 0x80
+    state = _AUD_ALLOWED
+    last = 0
+    for h in headers:
+        if h is None or h & 0x80:
+            break  # kInvalidStream: the analysis stops, inconclusive so far
+        t = h & 0x1F
+        if t == _AUD:
+            if state > _AUD_ALLOWED:
+                break
+            state = _BEFORE_FIRST_VCL
+        elif t in _BEFORE_VCL_OK:
+            if state > _BEFORE_FIRST_VCL:
+                break
+            state = _BEFORE_FIRST_VCL
+        elif t == _SPS_EXT:
+            if last != _SPS:
+                break
+        elif t in _VCL:
+            return AvcSampleCheck(True, t == _IDR, first_ok)
+        else:
+            # coded slice aux, end of sequence/stream, filler, unspecified and 20..31 are only allowed after
+            # the first VCL unit
+            break
+        last = t
+    return AvcSampleCheck(True, None, first_ok)
