@@ -267,7 +267,7 @@ def simulate(
     if html_path:
         from msetool.report.html import simulate_page, write_html
 
-        write_html(html_path, simulate_page(result))
+        write_html(html_path, simulate_page(result, scn))
     if fmt == "json":
         click.echo(json.dumps(result, indent=1))
     else:

@@ -330,7 +330,7 @@ def _validate(
     if html_path:
         from msetool.report.html import validate_page, write_html
 
-        write_html(html_path, validate_page(report))
+        write_html(html_path, validate_page(report, scenario))
     _emit(report, fmt)
     sys.exit(report.exit_code)
 

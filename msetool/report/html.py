@@ -220,8 +220,9 @@ def timeline_svg(timelines: Sequence[Timeline], *, width: int = WIDTH) -> str:
                 if r >= len(tl.steps):
                     continue
                 st = tl.steps[r]
+                kind = " track-lane" if " · " in lane else ""
                 out.append(
-                    f'<g class="lane series-{si}" data-series="{_e(tl.name)}" data-lane="{_e(lane)}" '
+                    f'<g class="lane series-{si}{kind}" data-series="{_e(tl.name)}" data-lane="{_e(lane)}" '
                     f'data-step="{st.index}">'
                 )
                 out.append(f'<rect class="lane-bg" x="{LEFT}" y="{ly}" width="{plot_w}" height="{LANE_H}"/>')
@@ -368,8 +369,13 @@ def render_html(
         )
         + '</span><span><i class="sw" style="background:var(--gap);border:1px dashed var(--gapline)"></i>gap'
         '</span><span><i class="sw" style="border-top:2px solid var(--drop);height:2px"></i>dropped frames'
-        '</span><span><i class="sw" style="background:var(--diff)"></i>browser ≠ simulator</span>'
-        '<span style="color:var(--err)">✗ operation failed</span></div>'
+        "</span>"
+        + (
+            '<span><i class="sw" style="background:var(--diff)"></i>browser ≠ simulator</span>'
+            if len([t for t in timelines if t.steps]) > 1
+            else ""
+        )
+        + '<span style="color:var(--err)">✗ operation failed</span></div>'
     )
     parts = [
         "<!doctype html>",
@@ -436,7 +442,7 @@ def op_label(op: Mapping[str, Any]) -> str:
         return "batch: " + "; ".join(op_label(o) for o in op.get("ops", []))
     bits = [name]
     if "file" in op:
-        bits.append(str(op["file"]))
+        bits.append(str(op["file"]).replace("\\", "/").rsplit("/", 1)[-1])
     if "range" in op:
         r = op["range"]
         bits.append(f"[{r[0]}, {r[1]})")
@@ -459,7 +465,8 @@ def step_error(step: Mapping[str, Any]) -> str | None:
     if exc:
         if isinstance(exc, Mapping):
             return f"{exc.get('name', 'Error')}: {exc.get('message', '')}"
-        return str(exc)
+        msg = step.get("exceptionMessage")
+        return f"{exc}: {msg}" if msg else str(exc)
     err = step.get("error")
     if err:
         if isinstance(err, Mapping):
@@ -565,23 +572,91 @@ def finding_rows(findings: Iterable[Mapping[str, Any]], file: str = "") -> list[
 # Pages for each command (the CLI's --html), and the one place a report is written to disk.
 
 
-def validate_page(report: Any, title: str = "msetool validate") -> str:
-    """``validate --html``: the findings of a :class:`msetool.report.summary.Report`, per stream."""
+def simulated_steps(scenario: Any, profile: str = "chromium") -> list[dict[str, Any]] | None:
+    """Simulate-schema steps for ``scenario``, with per-track ranges (``sourceBuffers[id].tracks``) for
+    source buffers holding several tracks, so the timeline can show which track leaves a gap.
+
+    None when the simulator cannot run it (the page then shows what it has: a report must never fail
+    because a picture could not be drawn).
+    """
+    try:
+        from msetool.mse.scenario_runner import ScenarioRunner
+
+        runner = ScenarioRunner(scenario, profile)
+        to_js = runner.ms.profile.to_js
+        steps: list[dict[str, Any]] = []
+        for i, op in enumerate(scenario.ops):
+            st = runner.step(i, op)
+            for sb_id, sb in runner.sb_objects.items():
+                if sb.removed or len(sb.track_order) < 2:
+                    continue
+                tracks: dict[str, Any] = {}
+                for tid in sb.track_order:
+                    tb = sb.tracks[tid]
+                    rs = tb.ranges(runner.ms.duration).map(lambda t: float(to_js(t)))
+                    tracks[str(tid)] = {"kind": tb.kind, "buffered": rs}
+                st["state"]["sourceBuffers"][sb_id]["tracks"] = tracks
+            steps.append(st)
+        return steps
+    except Exception:
+        return None
+
+
+def validate_page(report: Any, scenario: Any = None, title: str = "msetool validate") -> str:
+    """``validate --html``: the findings of a :class:`msetool.report.summary.Report`, and the timeline the
+    simulator draws for the same appends (``scenario``: the --scenario path, else the report's streams)."""
     rows = [
         FindingRow(f.severity.value, f.rule, f.message, f.file, f.offset, f.box)
         for f in getattr(report, "findings", [])
     ]
     meta: dict[str, str] = {}
-    for st in getattr(report, "streams", []) or []:
+    streams = getattr(report, "streams", []) or []
+    for st in streams:
         name = getattr(st, "id", "stream")
         kind = getattr(st, "type", None) or getattr(st, "mime", None) or getattr(st, "format", None)
         meta[str(name)] = str(kind or "?")
-    return render_html(title=title, command="validate", findings=rows, meta=meta)
+    timelines: list[Timeline] = []
+    sc = _validate_scenario(scenario, streams)
+    steps = simulated_steps(sc) if sc is not None else None
+    if steps:
+        timelines.append(timeline_from_steps("simulator", steps))
+    return render_html(title=title, command="validate", findings=rows, timelines=timelines, meta=meta)
 
 
-def simulate_page(result: Mapping[str, Any], title: str | None = None) -> str:
-    """``simulate --html``: the simulated timeline; append errors (with rule) and warnings as findings."""
+def _validate_scenario(scenario: Any, streams: Sequence[Any]) -> Any:
+    """The scenario validate checked: loaded from its path, or one SourceBuffer per validated stream."""
+    from pathlib import Path
+
+    from msetool.errors import MseToolError
+    from msetool.scenario import load_scenario, parse_scenario
+
+    try:
+        if scenario:
+            return load_scenario(scenario)
+        sbs, ops = [], []
+        base: Path | None = None
+        for i, st in enumerate(streams):
+            files = [Path(f) for f in getattr(st, "files", [])]
+            mime = getattr(st, "type", None)
+            if not files or not mime:
+                return None
+            base = base or files[0].resolve().parent
+            sb_id = str(getattr(st, "id", f"sb{i}"))
+            sbs.append({"id": sb_id, "type": str(mime)})
+            ops += [{"op": "append", "file": str(f.resolve()), "sb": sb_id} for f in files]
+        if not sbs or base is None:
+            return None
+        return parse_scenario({"id": "validate", "sourceBuffers": sbs, "ops": ops}, base)
+    except MseToolError:
+        return None
+
+
+def simulate_page(result: Mapping[str, Any], scenario: Any = None, title: str | None = None) -> str:
+    """``simulate --html``: the simulated timeline (per track too when ``scenario`` is given); append
+    errors (with their rule) and warnings as findings."""
     steps = list(result.get("steps", []))
+    if scenario is not None:
+        steps = simulated_steps(scenario, str(result.get("profile") or "chromium")) or steps
     rows: list[FindingRow] = []
     for st in steps:
         op = st.get("op") or {}
