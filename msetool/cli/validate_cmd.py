@@ -61,29 +61,54 @@ def _looks_like_init(path: Path) -> bool:
     return head[4:8] in (b"ftyp", b"moov") or head[:4] == b"\x1a\x45\xdf\xa3"
 
 
-def expand_inputs(paths: tuple[str, ...]) -> list[Path]:
-    """Files as given; a folder becomes its init segment(s) first, then the rest in natural order."""
-    out: list[Path] = []
+def _folder_files(p: Path) -> list[Path]:
+    files = sorted(
+        (c for c in p.iterdir()
+         if c.is_file() and not c.name.startswith(".") and c.suffix.lower() not in _NOT_MEDIA),
+        key=lambda c: natural_key(c.name),
+    )
+    if not files:
+        raise UsageError(f"{p}: folder holds no segment files")
+    return files
+
+
+def _folder_streams(p: Path) -> list[list[Path]]:
+    """A folder's byte streams: its init segment, then the other files in natural order. A folder holding
+    several init segments (``v_init.mp4`` + ``v_seg*.m4s``, ``a_init.mp4`` + ``a_seg*.m4s``) holds one stream
+    per init: each file goes with the init whose name prefix (the part before "init") it shares."""
+    files = _folder_files(p)
+    inits = [f for f in files if _looks_like_init(f)]
+    rest = [f for f in files if f not in inits]
+    prefixed = [f for f in inits if "init" in f.name.lower()]
+    if len(inits) <= 1 or len(prefixed) != len(inits):
+        return [inits + rest]
+    prefixes = {f: f.name[: f.name.lower().index("init")] for f in inits}
+    groups: dict[Path, list[Path]] = {f: [f] for f in inits}
+    for f in rest:
+        best = max(inits, key=lambda i: (f.name.startswith(prefixes[i]), len(prefixes[i])))
+        groups[best].append(f)
+    return [g for g in groups.values()]
+
+
+def expand_streams(paths: tuple[str, ...]) -> list[list[Path]]:
+    """The byte streams the user named: the plain files together, in the order given; each folder on its
+    own (see :func:`_folder_streams`)."""
+    files: list[Path] = []
+    folders: list[list[Path]] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            files = sorted(
-                (
-                    c
-                    for c in p.iterdir()
-                    if c.is_file() and not c.name.startswith(".") and c.suffix.lower() not in _NOT_MEDIA
-                ),
-                key=lambda c: natural_key(c.name),
-            )
-            if not files:
-                raise UsageError(f"{p}: folder holds no segment files")
-            inits = [f for f in files if _looks_like_init(f)]
-            out.extend(inits + [f for f in files if f not in inits])
+            folders.extend(_folder_streams(p))
         elif p.exists():
-            out.append(p)
+            files.append(p)
         else:
             raise UsageError(f"{p}: no such file or folder")
-    return out
+    return ([files] if files else []) + folders
+
+
+def expand_inputs(paths: tuple[str, ...]) -> list[Path]:
+    """Every file the user named, streams in order (files as given; folders init first)."""
+    return [p for stream in expand_streams(paths) for p in stream]
 
 
 def _open(path: Path, label: str | None = None) -> FileSource:
@@ -317,15 +342,21 @@ def _validate(
         findings, files, streams = _validate_scenario(scenario, options)
     else:
         declared: MimeType | None = parse_mime(mime) if mime else None
-        paths = expand_inputs(inputs)
-        sources = [_open(p) for p in paths]
-        try:
-            v = validate_stream(sources, declared, options)
-        finally:
-            for s in sources:
-                s.close()
-        findings, files = v.findings, [str(p) for p in paths]
-        streams = [StreamInfo("stream", str(v.mime) if v.mime else None, v.format, files)]
+        findings, files, streams = [], [], []
+        groups = expand_streams(inputs)
+        for i, paths in enumerate(groups):
+            sources = [_open(p) for p in paths]
+            try:
+                v = validate_stream(sources, declared, options)
+            finally:
+                for src in sources:
+                    src.close()
+            findings.extend(v.findings)
+            names = [str(p) for p in paths]
+            files.extend(n for n in names if n not in files)
+            sid = "stream" if len(groups) == 1 else f"stream{i + 1}"
+            typ = str(declared) if declared else (type_for(v.model.inits[0].init) if v.model.inits else None)
+            streams.append(StreamInfo(sid, typ or (str(v.mime) if v.mime else None), v.format, names))
     report = Report.build(findings, files, fail_on=level, streams=streams)
     if html_path:
         from msetool.report.html import validate_page, write_html

@@ -141,3 +141,26 @@ def test_scenario_with_range_abort_and_media_before_init(
     (tmp_path / "case.json").write_text(json.dumps(case))
     code, out, _ = run("validate", "--scenario", str(tmp_path / "case.json"), "--format", "json")
     assert code == 1 and (segs[0].name, "GEN-11") in errors(json.loads(out))
+
+
+def test_folder_with_two_init_segments_is_two_streams(
+    tmp_path: Path, avc_segments: tuple[Path, list[Path]], aac_fmp4: Path
+) -> None:
+    from tests.media import split_fmp4
+
+    a_init, a_segs = split_fmp4(aac_fmp4, tmp_path / "a")
+    v_init, v_segs = avc_segments
+    both = tmp_path / "both"
+    both.mkdir()
+    for prefix, init, segs in (("a_", a_init, a_segs), ("v_", v_init, v_segs)):
+        shutil.copy(init, both / f"{prefix}init.mp4")
+        for s in segs:
+            shutil.copy(s, both / f"{prefix}{s.name}")
+    code, out, _ = run("validate", "--format", "json", str(both))
+    doc = json.loads(out)
+    assert code == 0 and errors(doc) == []
+    types = sorted(s["type"].split(";")[0] for s in doc["streams"])
+    assert types == ["audio/mp4", "video/mp4"]
+    for s in doc["streams"]:
+        names = [Path(f).name for f in s["files"]]
+        assert names[0].endswith("init.mp4") and all(n[:2] == names[0][:2] for n in names)
