@@ -277,7 +277,7 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 @click.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path())
 @click.option("--scenario", type=click.Path(dir_okay=False), help="Scenario file (JSON or YAML).")
 @click.option("--type", "mime", help="addSourceBuffer() type for FILES (default: detected from the bytes).")
 @click.option(
@@ -350,7 +350,7 @@ def verify(  # noqa: PLR0917 - click passes options positionally
 
 @click.command()
 @click.argument("message")
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path())
 @click.option("--scenario", type=click.Path(dir_okay=False), help="Scenario the page ran (instead of FILES).")
 @click.option("--type", "mime", help="addSourceBuffer() type for FILES (default: detected from the bytes).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
