@@ -714,8 +714,7 @@ class BmffStreamParser:
     def _analyze_avc(self, events: list[ParserEvent], run: _Run, i: int, off: int, size: int) -> bool:
         """H.264 samples as Chromium prepares them (AVCBitstreamConverter::ConvertAndAnalyzeFrame)."""
         assert run.avc_length_size is not None
-        j = self._idx(off)
-        check = check_avc_sample(bytes(self._buf[j : j + size]), run.avc_length_size)
+        check = check_avc_sample(self._buf, run.avc_length_size, self._idx(off), size)
         key = run.keyframe[i]
         if not check.converted:
             raise _Fail("Failed to prepare video sample for decode", off, "", "BMFF-MEDIA-30")
