@@ -246,9 +246,6 @@ class WebmStreamParser:
     def _child_path(self, name: str) -> str:
         n = self._counts.get(name, 0) + 1
         self._counts[name] = n
-        group = "BlockGroup" if name == "Block" else None
-        if group:
-            return f"{self._cluster_path()}/BlockGroup[{self._counts.get('BlockGroup', 0)}]/Block"
         return f"{self._cluster_path()}/{name}[{n}]"
 
     def _new_group(self) -> None:
