@@ -86,10 +86,10 @@ def _nal_headers(buf: bytes) -> list[int | None]:
 
 
 def _fast_headers(data: bytes | bytearray, start: int, size: int,
-                  length_size: int) -> list[int | None] | None:
+                  length_size: int) -> tuple[bool, list[int | None] | None]:
     """The NAL header bytes up to the first VCL unit read straight from the length prefixes, without
-    copying the sample; [] when the lengths do not add up (conversion fails). None asks for the exact
-    Annex B path (an unusual sample: short tail or a start code pattern inside an early NAL unit)."""
+    copying the sample: (False, None) when the lengths do not add up (conversion fails), (True, None) to
+    ask for the exact Annex B path (a start code pattern inside an early NAL unit)."""
     end = start + size
     pos = start
     headers: list[int | None] = []
@@ -97,30 +97,30 @@ def _fast_headers(data: bytes | bytearray, start: int, size: int,
     while size > length_size and end - length_size > pos:
         nal_length = int.from_bytes(data[pos : pos + length_size], "big")
         if nal_length == 0:
-            return []
+            return False, None
         body = pos + length_size
         if length_size != 4 and body + nal_length > end:
-            return []
+            return False, None
         if not seen_vcl:
             if body >= end or nal_length > end - body:
-                return None
+                return False, None
             h = data[body]
             seen_vcl = (h & 0x1F) in _VCL
             if not seen_vcl and data.find(b"\x00\x00\x01", body, body + nal_length) >= 0:
-                return None
+                return True, None
             headers.append(h)
         pos = body + nal_length
     if pos != end:
-        return []
-    return headers
+        return False, None
+    return True, headers
 
 
 def check_avc_sample(sample: bytes | bytearray, length_size: int, start: int = 0,
                      size: int | None = None) -> AvcSampleCheck:
     """Chromium's verdict on the H.264 sample ``sample[start:start + size]``."""
     size = len(sample) - start if size is None else size
-    fast = _fast_headers(sample, start, size, length_size) if length_size in (1, 2, 4) else []
-    if fast == []:
+    ok, fast = _fast_headers(sample, start, size, length_size) if length_size in (1, 2, 4) else (False, None)
+    if not ok:
         return AvcSampleCheck(False, None, False)
     if fast is not None:
         headers = fast

@@ -1,0 +1,58 @@
+"""Chromium's H.264 sample preparation (msetool.bmff.avc): conversion validity and the IDR verdict."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from msetool.bmff.avc import check_avc_sample
+
+
+def nals(*units: bytes, size: int = 4) -> bytes:
+    return b"".join(len(u).to_bytes(size, "big") + u for u in units)
+
+
+@pytest.mark.parametrize("length_size", [1, 2, 4])
+def test_idr_and_non_idr(length_size: int) -> None:
+    idr = check_avc_sample(nals(b"\x09\xf0", b"\x06\x05\x01", b"\x65\x88\x84", size=length_size), length_size)
+    assert (idr.converted, idr.is_keyframe, idr.first_nal_ok) == (True, True, True)
+    p = check_avc_sample(nals(b"\x41\x9a", size=length_size), length_size)
+    assert (p.converted, p.is_keyframe) == (True, False)
+
+
+def test_inconclusive_analysis_leaves_the_container_flag() -> None:
+    # an AUD after an SPS is out of order: the analysis gives up before the first slice
+    r = check_avc_sample(nals(b"\x67\x42", b"\x09\xf0", b"\x65\x88"), 4)
+    assert r.converted and r.is_keyframe is None
+    # no VCL unit at all
+    assert check_avc_sample(nals(b"\x06\x05"), 4).is_keyframe is None
+
+
+def test_start_code_inside_an_early_nal_unit_splits_it_like_an_annex_b_parser() -> None:
+    # the SEI payload holds 00 00 01 65: an Annex B parser sees an IDR slice there first
+    sample = nals(b"\x06\x00\x00\x01\x65\x00", b"\x41\x9a")
+    assert check_avc_sample(sample, 4).is_keyframe is True
+    # the same bytes at an offset inside a larger buffer give the same answer (the parser's in-place path)
+    buf = b"\xff" * 10 + sample + b"\xee" * 5
+    assert check_avc_sample(buf, 4, 10, len(sample)) == check_avc_sample(sample, 4)
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [b"\x00\x00\x00\x02\x65", struct.pack(">I", 0) + b"\x65\x88", nals(b"\x65\x88") + b"\x01",
+     nals(b"\x65\x88") + b"\x00\x00\x00\x00\x00"],
+    ids=["overrun", "zero-length", "one-trailing-byte", "five-trailing-bytes"],
+)
+def test_conversion_failures(sample: bytes) -> None:
+    assert not check_avc_sample(sample, 4).converted
+
+
+def test_empty_sample_converts_to_nothing() -> None:
+    r = check_avc_sample(b"", 4)
+    assert r.converted and r.is_keyframe is None and not r.first_nal_ok
+
+
+def test_forbidden_zero_bit_on_the_first_nal_unit() -> None:
+    r = check_avc_sample(nals(b"\xe5\x88"), 4)
+    assert r.converted and not r.first_nal_ok
