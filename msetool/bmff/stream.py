@@ -22,9 +22,13 @@ implementation and the oracle is Chromium 156:
   slice fails, the frames parsed in it are dropped. The events reproduce that grouping.
 
 ``profile="spec"`` keeps the same structure but reads fragments by ISO BMFF addressing rules, emits frames
-as soon as they are complete (no slices, nothing dropped before an error), accepts any printable
-top-level box type, and fails where the spec says MUST and Chromium does not check (non-empty sample tables
-in moov, a moof without traf).
+as soon as they are complete (no slices, nothing dropped before an error), trusts the container's sync
+flags, accepts any printable top-level box type, and fails where the spec says MUST and Chromium does not
+check (non-empty sample tables in moov, a moof without traf, several trafs without default-base-is-moof).
+
+Chromium-only behaviours kept out of the spec profile: the codec family check against the SourceBuffer
+type (SourceBufferState::OnNewConfigs, done here because the parser has the type) and the H.264 sample
+preparation of :mod:`msetool.bmff.avc` (NAL lengths must add up; the IDR analysis overrides sync flags).
 """
 
 from __future__ import annotations
@@ -606,6 +610,13 @@ class BmffStreamParser:
             raise _Fail("moof has no traf", pos, moof.path, "BMFF-MEDIA-06")
         runs: list[_Run] = []
         next_base: int | None = None
+        if not self._chromium and len(trafs) > 1:
+            for traf in trafs:
+                tfhd = traf.child("tfhd")
+                if tfhd is not None and not tfhd.get("default_base_is_moof"):
+                    raise _Fail("moof has several trafs and this tfhd does not set default-base-is-moof: the "
+                                "fragment does not use movie-fragment relative addressing", tfhd.offset,
+                                tfhd.path, "BMFF-MEDIA-07")
         for traf in trafs:
             tfhd = traf.child("tfhd")
             if tfhd is None:

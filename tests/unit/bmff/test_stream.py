@@ -344,6 +344,13 @@ def test_base_data_offset_is_rejected() -> None:
     assert f.rule == "BMFF-MEDIA-07" and "TFHD base-data-offset not allowed by MSE" in f.message
 
 
+def test_several_trafs_without_default_base_is_moof_fail_only_in_the_spec_profile() -> None:
+    tracks = [B.Track(1), B.Track(2, "soun", 48000, B.audio_entry())]
+    data = B.init_segment(tracks) + B.fragment([B.Traf(1, default_base_is_moof=False), B.Traf(2)])
+    assert not [e for e in parser(AVC_AAC).feed(data) if isinstance(e, ParseFailed)]
+    assert failure(parser(AVC_AAC, "spec").feed(data)).rule == "BMFF-MEDIA-07"
+
+
 def test_missing_tfdt() -> None:
     f = failure(parser().feed(B.init_segment() + B.fragment([B.Traf(decode_time=None)])))
     assert f.rule == "BMFF-MEDIA-10"
