@@ -65,6 +65,8 @@ _CLUSTER_CHILDREN: dict[int, dict[int, _Kind]] = {
 }
 
 _ERR = "WEBM-EBML-01"
+#: Leaves larger than this are not buffered whole while incomplete (see _start_pending).
+_PENDING_MIN = 64 * 1024
 
 
 class _Fail(Exception):
@@ -106,6 +108,9 @@ class WebmStreamParser:
         self._unknown_segment_size = False
         #: Where the current init segment started (its EBML header or Segment header), for offsets.
         self._init_start: int | None = None
+        #: Bytes still to drop (-1: forever) and the large leaf they belong to, if any.
+        self._skip = 0
+        self._pending: tuple[int, _Kind, bytes, int, int, int] | None = None
         self._new_group()
 
     # ---------------------------------------------------------------------------------- protocol
@@ -120,6 +125,8 @@ class WebmStreamParser:
         self._buf.clear()
         self._stack = []
         self._init_start = None
+        self._skip = 0
+        self._pending = None
         self._new_group()
         if self._asm is not None:
             self._asm.reset()
@@ -149,6 +156,16 @@ class WebmStreamParser:
         pos = 0
         try:
             while pos < len(self._buf):
+                if self._skip:
+                    if self._skip < 0:  # an element that never ends: nothing more can happen
+                        pos = len(self._buf)
+                        break
+                    n = min(self._skip, len(self._buf) - pos)
+                    self._skip -= n
+                    pos += n
+                    if self._skip == 0 and self._pending is not None:
+                        self._finish_pending(events)
+                    continue
                 state = self._state
                 if state == _HEADERS:
                     n = self._parse_headers(pos, events)
@@ -182,10 +199,16 @@ class WebmStreamParser:
         avail = len(self._buf) - pos
         off = self._base + pos
         if eid in S.SKIPPABLE_TOP_LEVEL:
-            if size is None or avail < hlen + size:
-                return 0
             if eid == S.EBML:
                 self._init_start = off
+            if size is None:
+                self._skip = -1  # Chromium waits for its end forever
+                return avail
+            if avail < hlen + size:
+                if hlen + size <= _PENDING_MIN:
+                    return 0
+                self._skip = hlen + size - avail  # skipped anyway: drop the bytes as they come
+                return avail
             return hlen + size
         if eid == S.CLUSTER:
             if self._asm is None:
@@ -300,9 +323,17 @@ class WebmStreamParser:
                 if size == 0:
                     ended = self._close_lists(events)
                 continue
-            if size is None or end - pos < hlen + size:
+            if size is None:
+                # Chromium waits for an unknown-size leaf forever: swallow the rest of the stream.
+                self._skip = -1
+                pos = end
+                break
+            if end - pos < hlen + size:
+                pending = self._start_pending(eid, kind, pos + hlen, size, off=off, end=end)
+                if pending:
+                    pos = end
                 break  # wait for the whole leaf
-            self._leaf(eid, kind, pos + hlen, size, off)
+            self._leaf(eid, kind, self._leaf_data(eid, kind, pos + hlen, size), size, off)
             pos += hlen + size
             cur.parsed += hlen + size
             if cur.size is not None and cur.parsed == cur.size:
@@ -322,16 +353,17 @@ class WebmStreamParser:
         elif eid == S.BLOCK_ADDITIONS:
             self._g_add_id = False
 
-    def _leaf(self, eid: int, kind: _Kind, p: int, size: int, off: int) -> None:
+    def _leaf(self, eid: int, kind: _Kind, data: bytes, size: int, off: int) -> None:
+        """A complete leaf element; ``data`` is its payload, or for large binary leaves the first bytes
+        (a _SizedHead reporting the full size)."""
         assert self._asm is not None
-        buf = self._buf
         if kind == "skip":
             return
         if kind == "uint":
             if size == 0 or size > 8:
                 raise _Fail(f"{S.name_of(eid)} is {size} bytes (an unsigned integer needs 1-8)", off,
                             f"{self._cluster_path()}/{S.name_of(eid)}", "WEBM-EBML-01")
-            value = int.from_bytes(buf[p : p + size], "big")
+            value = int.from_bytes(data[:size], "big")
             if value >= 1 << 63:
                 raise _Fail(f"{S.name_of(eid)} value out of range", off, self._cluster_path(), "WEBM-EBML-01")
             if eid == S.TIMECODE:
@@ -351,13 +383,13 @@ class WebmStreamParser:
             return
         # binary
         if eid == S.SIMPLE_BLOCK:
-            self._block(self._block_bytes(p, size), off, self._child_path("SimpleBlock"),
+            self._block(data, off, self._child_path("SimpleBlock"),
                         simple=True, duration=None, reference=False)
         elif eid == S.BLOCK:
             if self._g_block is not None:
                 raise _Fail("More than 1 Block in a BlockGroup is not supported.", off, self._g_path,
                             "WEBM-MEDIA-08")
-            self._g_block = self._block_bytes(p, size)
+            self._g_block = data
             self._g_block_off = off
         elif eid == S.BLOCK_ADDITIONAL:
             if self._g_additional:
@@ -370,6 +402,45 @@ class WebmStreamParser:
             self._g_padding = True
         elif eid == S.REFERENCE_BLOCK:
             self._g_reference = True
+
+    def _leaf_data(self, eid: int, kind: _Kind, p: int, size: int) -> bytes:
+        if kind == "binary" and eid in (S.SIMPLE_BLOCK, S.BLOCK):
+            return self._block_bytes(p, size)
+        if kind == "skip" or size > 64:
+            return _SizedHead(bytes(self._buf[p : p + min(size, 16)]), size)
+        return bytes(self._buf[p : p + size])
+
+    def _start_pending(self, eid: int, kind: _Kind, p: int, size: int, *, off: int, end: int) -> bool:
+        """For a large incomplete leaf, keep only what its reader needs and consume the bytes as they come
+        (memory stays constant however large the element). False: keep buffering (small or laced)."""
+        if size <= _PENDING_MIN:
+            return False
+        need = min(size, 16)
+        if end - p < need:
+            return False
+        head = bytes(self._buf[p : p + need])
+        if kind == "binary" and eid in (S.SIMPLE_BLOCK, S.BLOCK):
+            hdr = parse_block_header(head)
+            if hdr is not None and hdr.lacing and self.profile == "spec":
+                return False  # lace sizes need the whole block
+        self._pending = (eid, kind, _SizedHead(head, size), size, off, p - (off - self._base))
+        self._skip = p + size - end
+        return True
+
+    def _finish_pending(self, events: list[ParserEvent]) -> None:
+        """The pending leaf's last byte arrived: handle it as if it had come in one piece."""
+        assert self._pending is not None and self._asm is not None
+        eid, kind, data, size, off, hlen = self._pending
+        self._pending = None
+        self._leaf(eid, kind, data, size, off)
+        cur = self._stack[-1]
+        cur.parsed += hlen + size
+        ended = cur.size is not None and cur.parsed == cur.size and self._close_lists(events)
+        if not ended:
+            ready = self._asm.ready()
+            if ready:
+                ts = self._asm.timescale
+                events.append(FramesParsed([f.frame(ts) for f in ready]))
 
     def _block_bytes(self, p: int, size: int) -> bytes:
         """What a block's reader needs: its header and first payload bytes, or all of it when laced

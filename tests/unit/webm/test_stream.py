@@ -389,3 +389,28 @@ def test_opus_head_the_decoder_refuses_fails_the_init_segment() -> None:
     assert not failures(feed_all([B.init_segment([absent])])[1])
     # Decoder configuration is not byte stream format: the spec profile accepts it.
     assert not failures(feed_all([B.init_segment([stereo])], profile="spec")[1])
+
+
+def test_large_elements_are_not_buffered_whole() -> None:
+    """A 300 kB block or Void arriving in 4 kB appends: same frames, and the parser keeps only a few
+    bytes of it (the validate engine feeds whole files through this parser)."""
+    init = B.init_segment([VIDEO_DD, OPUS])
+    big = b"\x82" + bytes(300_000)
+    void = B.el(0xEC, bytes(200_000))
+    cluster = B.Cluster(0, [B.simple_block(1, 0, big), B.simple_block(2, 0, B.OPUS_20MS),
+                            B.block_group(1, 33, big, reference=-33)]).bytes()
+    stream = init + void + cluster + B.Cluster(66, [B.simple_block(1, 0)], unknown_size=True).bytes()
+    _, whole = feed_all([stream])
+    p = WebmStreamParser()
+    chunked: list[ParserEvent] = []
+    peak = 0
+    for i in range(0, len(stream), 4096):
+        chunked.extend(p.feed(stream[i : i + 4096]))
+        peak = max(peak, len(p._buf))
+    assert _flatten(chunked) == _flatten(whole)
+    assert [f.size for f in frames_of(whole) if f.track_id == 1][:2] == [len(big), len(big)]
+    assert peak < 70_000
+    # An element that never ends swallows what follows, as in Chromium (nothing is buffered either).
+    p = WebmStreamParser()
+    p.feed(init + B.el(0xEC, b"", size=None))
+    assert p.feed(cluster) == [] and len(p._buf) == 0
