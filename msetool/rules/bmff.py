@@ -736,7 +736,16 @@ def _check_config(real: str, entry: Box, cfg: Box, td: TrackDefaults) -> list[Fi
             bad("avcC lengthSizeMinusOne is 2 (3-byte NAL lengths are not allowed)")
         sps = f.get("sequenceParameterSets", [])
         if real == "avc1" and not sps:
-            bad("avc1 (out-of-band parameter sets) but avcC holds no SPS")
+            out.append(
+                finding(
+                    "BMFF-INIT-14",
+                    f"track {td.track_id}: avc1 (out-of-band parameter sets) but avcC holds no SPS: "
+                    "decoding depends on parameter sets inside the samples",
+                    offset=cfg.offset,
+                    box=cfg.path,
+                    severity=Severity.WARNING,
+                )
+            )
         if any(len(s) == 0 for s in sps):
             bad("avcC holds an empty SPS")
     elif cfg.type == "hvcC":
