@@ -96,6 +96,8 @@ _PARSER_RULES: list[tuple[str, str, str, str, str]] = [
     ("BMFF-MEDIA-30", "error", "An H.264 sample's NAL unit lengths do not add up to the sample size",
      "Chromium cannot convert the sample ('Failed to prepare video sample for decode'); " + FAILS,
      f"{CHR}/avc.cc ConvertFrameToAnnexB"),
+    ("BMFF-MEDIA-22", "error", "Sample encryption info does not cover every sample",
+     "Chromium: 'Sample encryption info is not available.'; " + FAILS, f"{CHR}/track_run_iterator.cc"),
     ("BMFF-MEDIA-27", "error", "moof has no mfhd",
      "Chromium requires mfhd in every moof; " + FAILS, f"{CHR}/box_definitions.cc MovieFragment::Parse"),
 ]

@@ -110,10 +110,17 @@ class _Run:
     keyframe: list[bool]
     #: avcC NAL length size when Chromium converts and analyses these samples (H.264 video), else None
     avc_length_size: int | None = None
+    #: why the run's samples have no decryption info (Chromium fails on the first sample), or None
+    missing_encryption_info: str | None = None
 
 
 def _fourcc_text(t: str) -> str:
     return t if printable_type(t) else "0x" + t.encode("latin-1").hex()
+
+
+def _scheme(sinf: Box) -> str | None:
+    schm = sinf.child("schm")
+    return None if schm is None else schm.get("scheme_type")
 
 
 def strict_object_types(mime: MimeType | None) -> set[int] | None:
@@ -491,9 +498,14 @@ class BmffStreamParser:
         for entry in stsd.children:
             fmt = original_format(entry)
             if entry.type in ("encv", "enca"):
-                schm = entry.find("sinf/schm")
-                if entry.find("sinf/frma") is None or schm is None or entry.find("sinf/schi/tenc") is None:
-                    raise _Fail(f"{entry.type} lacks sinf/frma, schm or schi/tenc", entry.offset, entry.path,
+                # Chromium reads sinf boxes until one has a supported scheme (cenc/cbcs); that one needs
+                # frma, schm and schi/tenc.
+                sinf = next((x for x in entry.all("sinf") if _scheme(x) in ("cenc", "cbcs")), None)
+                if sinf is None:
+                    raise _Fail(f"{entry.type} has no sinf with a supported protection scheme (cenc, cbcs)",
+                                entry.offset, entry.path, "BMFF-INIT-17")
+                if sinf.child("frma") is None or sinf.find("schi/tenc") is None:
+                    raise _Fail(f"{entry.type} sinf lacks frma or schi/tenc", sinf.offset, sinf.path,
                                 "BMFF-INIT-17")
             if hdlr.get("handler_type") == "soun":
                 self._check_audio_config(entry, fmt)
@@ -649,17 +661,18 @@ class BmffStreamParser:
             except SegmentError as e:
                 raise _Fail(e.message, e.offset, e.path, e.rule) from None
             length_size = self._avc_length_size(track, tfhd) if self._chromium else None
+            missing = self._encryption_gap(track, tfhd, traf, len(table))
             next_base = table.data_end if table.data_end is not None else next_base
             for ri, (start, n) in enumerate(table.runs):
                 sl = [i for i in range(len(table.run)) if table.run[i] == ri] if len(table.runs) > 1 else None
                 if sl is None:
                     runs.append(_Run(tid, table.timescale, start, table.dts, table.pts, table.duration,
-                                     table.size, table.offset, table.keyframe, length_size))
+                                     table.size, table.offset, table.keyframe, length_size, missing))
                 else:
                     runs.append(_Run(tid, table.timescale, start, [table.dts[i] for i in sl],
                                      [table.pts[i] for i in sl], [table.duration[i] for i in sl],
                                      [table.size[i] for i in sl], [table.offset[i] for i in sl],
-                                     [table.keyframe[i] for i in sl], length_size))
+                                     [table.keyframe[i] for i in sl], length_size, missing))
                 assert n == (len(sl) if sl is not None else len(table.dts))
         runs.sort(key=lambda r: r.start)
         highest = pos
@@ -689,6 +702,31 @@ class BmffStreamParser:
         if avcc is None or "lengthSizeMinusOne" not in avcc.fields:
             return None
         return int(avcc.fields["lengthSizeMinusOne"]) + 1
+
+    @staticmethod
+    def _encryption_gap(track: Mp4Track, tfhd: Box, traf: Box, samples: int) -> str | None:
+        """Chromium needs per-sample encryption info (senc, or saiz+saio) for protected tracks, except
+        cbcs with a constant IV; a senc must cover every sample of the traf."""
+        if not track.entries:
+            return None
+        idx = tfhd.get("sample_description_index") or (track.trex or {}).get(
+            "default_sample_description_index", 1)
+        entry = track.entries[idx - 1] if 0 < idx <= len(track.entries) else track.entries[0]
+        if entry.type not in ("encv", "enca"):
+            return None
+        tenc = entry.find("sinf/schi/tenc")
+        if tenc is None or tenc.get("default_isProtected") != 1:
+            return None
+        senc = traf.child("senc")
+        if senc is not None and senc.get("sample_count", 0) > 0:
+            if senc.get("sample_count", 0) < samples:
+                return f"senc covers {senc.get('sample_count')} samples, the traf has {samples}"
+            return None
+        if traf.child("saio") is not None and traf.child("saiz") is not None:
+            return None
+        if tenc.get("default_Per_Sample_IV_Size") == 0:
+            return None  # constant IV: no per-sample info needed
+        return "Sample encryption info is not available."
 
     def _max_clear_offset(self) -> int:
         """TrackRunIterator::GetMaxClearOffset (absolute): bytes before it are no longer needed."""
@@ -766,6 +804,8 @@ class BmffStreamParser:
             return True
         if size > INT32_MAX:
             raise _Fail("Sample size is too large", off, "", "BMFF-BOX-03")
+        if run.missing_encryption_info is not None and self._chromium:
+            raise _Fail(run.missing_encryption_info, off, "", "BMFF-MEDIA-22")
         key = run.keyframe[i]
         if run.avc_length_size is not None:
             key = self._analyze_avc(events, run, i, off, size)

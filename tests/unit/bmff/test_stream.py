@@ -393,6 +393,27 @@ def test_audio_object_type_must_match_the_type() -> None:
     assert f.message == "audio object type 0x6b does not match what is specified in the mimetype."
 
 
+def encrypted_track(scheme: bytes = b"cenc", iv_size: int = 8) -> B.Track:
+    tenc = B.full("tenc", 0, 0, b"\0\0" + bytes([1, iv_size]) + b"\x11" * 16
+                  + (b"\x10" + b"\0" * 16 if iv_size == 0 else b""))
+    sinf = B.box("sinf", B.box("frma", b"avc1") + B.full("schm", 0, 0, scheme + b"\0\1\0\0")
+                 + B.box("schi", tenc))
+    return B.Track(entry=B.visual_entry("encv", B.avcc() + sinf))
+
+
+def test_encrypted_track_needs_a_supported_scheme_and_sample_encryption_info() -> None:
+    assert failure(parser().feed(B.init_segment([encrypted_track(b"abcd")]))).rule == "BMFF-INIT-17"
+    init = B.init_segment([encrypted_track()])
+    events = parser().feed(init)
+    assert isinstance(events[0], InitSegmentParsed) and events[0].init.tracks[0].encrypted
+    assert events[0].init.tracks[0].codec == "avc1.42C00D"
+    f = failure(parser().feed(init + B.fragment()))
+    assert f.message == "Sample encryption info is not available." and f.rule == "BMFF-MEDIA-22"
+    # cbcs with a constant IV needs no per-sample info
+    cbcs = B.init_segment([encrypted_track(b"cbcs", iv_size=0)])
+    assert len(frames(parser().feed(cbcs + B.fragment()))) == 3
+
+
 def test_track_without_trex() -> None:
     f = failure(parser().feed(B.init_segment([B.Track(trex=False)])))
     assert f.rule == "BMFF-INIT-06"
