@@ -548,8 +548,18 @@ def _event_findings(events: list[ParserEvent]) -> list[Finding]:
                 msg = f"[{ev.rule}] {msg}"
             out.append(finding(rid, msg, offset=ev.offset, box=ev.path, severity=Severity.ERROR))
         elif isinstance(ev, ParseWarning):
+            # The browser tolerated it: never more than a warning, whatever the rule's default.
             rid = ev.rule if ev.rule in RULES else "GEN-LOG-01"
-            out.append(finding(rid, ev.message, offset=ev.offset, box=ev.path))
+            sev = RULES[rid].severity
+            out.append(
+                finding(
+                    rid,
+                    ev.message,
+                    offset=ev.offset,
+                    box=ev.path,
+                    severity=Severity.WARNING if sev == Severity.ERROR else sev,
+                )
+            )
     return out
 
 
