@@ -77,6 +77,8 @@ _AUDIO_FORMATS = frozenset({"mp4a", "Opus", "fLaC"})
 _AAC_OTIS = frozenset({0x40, 0x66, 0x67, 0x68})
 _MAX_EMPTY_SAMPLE_LOGS = 20
 _MAX_KEYFRAME_MISMATCH_LOGS = 10
+#: std::numeric_limits<int64_t>::max() / base::Time::kMicrosecondsPerSecond
+_MAX_SECONDS = 0x7FFFFFFFFFFFFFFF // 1_000_000
 _VIDEO_FAMILIES = frozenset({"avc", "hevc", "av1", "vp9", "vp8", "dolbyvision", "vvc"})
 #: media::GetCodecName for the families MSE-in-MP4 carries
 _CHROMIUM_CODEC_NAMES = {"avc": "h264", "hevc": "hevc", "av1": "av1", "vp9": "vp9", "vp8": "vp8",
@@ -760,6 +762,17 @@ class BmffStreamParser:
             self._mdat_tail = pos + size
         self._drop(min(self._mdat_tail, upper))
 
+    @staticmethod
+    def _check_representable(run: _Run, i: int, off: int) -> None:
+        """TimeDeltaFromRational: Chromium keeps times as int64 microseconds and refuses what does not fit
+        (checked in EnqueueSample's order: duration, PTS, DTS)."""
+        ts = run.timescale
+        for value, what in ((run.duration[i], "Frame duration"), (run.pts[i], "Frame PTS"),
+                            (run.dts[i], "Frame DTS")):
+            secs = abs(value) // ts
+            if secs >= _MAX_SECONDS:
+                raise _Fail(f"{what} exceeds representable limit", off, "", "BMFF-MEDIA-17")
+
     def _analyze_avc(self, events: list[ParserEvent], run: _Run, i: int, off: int, size: int) -> bool:
         """H.264 samples as Chromium prepares them (AVCBitstreamConverter::ConvertAndAnalyzeFrame)."""
         assert run.avc_length_size is not None
@@ -806,6 +819,8 @@ class BmffStreamParser:
             raise _Fail("Sample size is too large", off, "", "BMFF-BOX-03")
         if run.missing_encryption_info is not None and self._chromium:
             raise _Fail(run.missing_encryption_info, off, "", "BMFF-MEDIA-22")
+        if self._chromium:
+            self._check_representable(run, i, off)
         key = run.keyframe[i]
         if run.avc_length_size is not None:
             key = self._analyze_avc(events, run, i, off, size)

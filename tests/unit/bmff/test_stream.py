@@ -414,6 +414,14 @@ def test_encrypted_track_needs_a_supported_scheme_and_sample_encryption_info() -
     assert len(frames(parser().feed(cbcs + B.fragment()))) == 3
 
 
+def test_unrepresentable_timestamps() -> None:
+    traf = B.Traf(decode_time=1 << 62)
+    init = B.init_segment([B.Track(timescale=1)])
+    f = failure(parser().feed(init + B.fragment([traf])))
+    assert f.message == "Frame PTS exceeds representable limit" and f.rule == "BMFF-MEDIA-17"
+    assert len(frames(parser().feed(init + B.fragment([B.Traf(decode_time=1 << 40)])))) == 3
+
+
 def test_track_without_trex() -> None:
     f = failure(parser().feed(B.init_segment([B.Track(trex=False)])))
     assert f.rule == "BMFF-INIT-06"
