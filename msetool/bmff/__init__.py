@@ -27,8 +27,20 @@ Tree (``msetool.bmff.tree``, ``msetool.bmff.reader``)
     ``path``, ``message``.
 
 Segments (``msetool.bmff.segments``): the format-neutral model (:mod:`msetool.model`) from boxes.
-Stream (``msetool.bmff.stream``): :class:`BmffStreamParser`, the sans-IO byte stream parser the
-simulator runs, modelled on Chromium's MP4 stream parser.
+    ``read_init(moov, ftyp=None) -> Mp4Init`` (``.init``: model.InitSegment; ``.tracks[track_ID]``:
+    Mp4Track with ``info`` (model.TrackInfo), ``handler_type``, ``entries`` (sample entry boxes),
+    ``codecs`` (codecs.derive.DerivedCodec per entry), ``trex`` (dict), ``edits`` (elst entries)).
+    ``expand_fragment(moof, init, dialect="chromium"|"iso") -> Fragment`` (``.tables``: one SampleTable
+    per traf with columns ``dts``, ``pts``, ``duration``, ``size``, ``offset``, ``keyframe``, ``flags``,
+    ``run``; ``.problems``: (message, offset, path, rule) tuples; ``.to_media_segment()``).
+    ``iter_segments(source, dialect="iso") -> Iterator[SegmentEvent]`` walks a whole source in constant
+    memory (kind "init" | "fragment" | "problem"). Raises nothing on bad bytes: ``SegmentError`` only
+    from ``read_init`` when a trak lacks tkhd/mdhd/hdlr/stsd.
+Stream (``msetool.bmff.stream``): :class:`BmffStreamParser(mime=..., profile="chromium"|"spec")`, the
+    sans-IO byte stream parser the simulator runs, modelled on Chromium's MP4 stream parser (see its
+    module docstring for what is an append error and when frames are emitted). Rule ids it emits:
+    ``msetool.bmff.rules.PARSER_RULE_IDS``.
+Codec strings: ``msetool.codecs.derive.derive(sample_entry_box) -> DerivedCodec``.
 """
 
 from __future__ import annotations
