@@ -219,8 +219,8 @@ def _check_init(rec: InitRecord) -> list[Finding]:
         return out  # the type itself is broken; comparing would only repeat it
     remaining = list(declared)
     for t in rec.init.tracks:
-        if t.kind not in ("audio", "video"):
-            continue
+        if t.kind not in ("audio", "video") or not t.codec:
+            continue  # no codec derivable: the parser reports what it could not read
         content = _parse_content(t)
         fam = _family(t)
         label = f"{t.kind} track {t.track_id} ({t.codec or t.coding_name or '?'})"
