@@ -66,18 +66,14 @@ def fragment(  # noqa: PLR0917 (click passes every option)
     progress = _progress_bar()
     try:
         with progress as on_progress:
-            result = run_fragment(opts, on_progress=on_progress, log=log)
+            result = run_fragment(opts, on_progress=on_progress, log=log, check=not no_check)
     except KeyboardInterrupt:
         click.echo("msetool: interrupted; nothing was written", err=True)
         sys.exit(130)
 
     for w in result.warnings:
         click.echo(f"msetool: warning: {w}", err=True)
-    report = None
-    if not no_check:
-        from msetool.fragment.check import self_check
-
-        report = self_check(result.output, result.presentation, result.traps)
+    report = result.check
     _summary(result, report)
     if result.traps and report is None:
         for t in result.traps:
@@ -142,7 +138,7 @@ def _summary(result: FragmentResult, report: CheckReport | None) -> None:
         c = checks.get(r.id)
         if c is not None:
             for kind, ranges in c.buffered.items():
-                echo(f"    buffered {kind}: {_fmt_ranges(ranges)}")
+                echo(f"    buffered {kind}: {_fmt_ranges(ranges)}  ({c.buffered_source})")
     echo("  manifests: mse.json, manifest.mpd, master.m3u8")
     if report is None:
         echo("  self-check: skipped (--no-check)")

@@ -11,9 +11,14 @@ import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from xml.sax.saxutils import quoteattr
 
 SCHEMA_VERSION = 1
+
+
+def quoteattr(value: str) -> str:
+    """An XML attribute value in double quotes (xml.sax.saxutils would pull in urllib at import time)."""
+    esc = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return f'"{esc}"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +137,7 @@ def mse_json(p: Presentation) -> str:
             for s in r.segments
         ]
         doc["renditions"].append(entry)
-    return json.dumps(doc, indent=2) + "\n"
+    return json.dumps(doc, indent=1) + "\n"
 
 
 def _iso_duration(seconds: float) -> str:

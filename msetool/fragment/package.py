@@ -13,16 +13,26 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from msetool import __version__
-from msetool.errors import FfmpegError, ParseError, UsageError
+from msetool.errors import FfmpegError, UsageError
 from msetool.fragment import layout, manifests
+from msetool.fragment.check import CheckReport, RenditionMonitor, default_validator
 from msetool.fragment.manifests import Presentation, RenditionEntry, SegmentEntry
-from msetool.fragment.plan import FFMPEG_MPD, FragmentOptions, Plan, TrackOutput, build_plan, check_options
+from msetool.fragment.plan import (
+    FFMPEG_MPD,
+    REP_DIR,
+    FragmentOptions,
+    Plan,
+    TrackOutput,
+    build_plan,
+    check_options,
+)
 from msetool.fragment.probe import MediaInfo, probe
 from msetool.fragment.runner import FfmpegBinary, Runner, SubprocessRunner, locate_ffmpeg, relevant_stderr
 
@@ -41,6 +51,8 @@ class FragmentResult:
     traps: list[str] = field(default_factory=list)
     ffmpeg_seconds: float = 0.0
     total_seconds: float = 0.0
+    #: The self-check, when it ran.
+    check: CheckReport | None = None
 
 
 def _check_paths(opts: FragmentOptions) -> tuple[Path, Path]:
@@ -73,8 +85,13 @@ def fragment(
     binary: FfmpegBinary | None = None,
     on_progress: Callable[[float, float | None], None] | None = None,
     log: Log | None = None,
+    check: bool = True,
 ) -> FragmentResult:
-    """Package ``opts.input`` into ``opts.output``. Raises UsageError / FfmpegError; never half-writes."""
+    """Package ``opts.input`` into ``opts.output``. Raises UsageError / FfmpegError; never half-writes.
+
+    With ``check``, the self-check (validate + simulate) runs on each segment while ffmpeg writes the
+    next ones; its report is ``result.check``.
+    """
     t0 = time.perf_counter()
     say: Log = log or (lambda _m: None)
     check_options(opts)
@@ -90,12 +107,24 @@ def fragment(
         work = Path(tempfile.mkdtemp(prefix=f".{out.name}.msetool-", dir=out.parent))
     except OSError as e:
         raise UsageError(f"--out {opts.output}: cannot write in {out.parent} ({e.strerror})") from None
+    watcher: _Watcher | None = None
     try:
         plan = build_plan(opts, info, work, binary.path)
         say("command: " + " ".join(_quote(a) for a in plan.argv))
+        validator = default_validator() if check else None
+        monitors = {t.id: RenditionMonitor(t.id, validator, simulate=check) for t in plan.tracks}
+        if plan.container == "dash":
+            for t in plan.tracks:
+                (work / REP_DIR.format(t.representation)).mkdir()
+            watcher = _Watcher(plan, work, monitors)
+            watcher.start()
         t1 = time.perf_counter()
         total = info.duration
-        result = runner.run(plan.argv, (lambda pos: on_progress(pos, total)) if on_progress else None)
+        try:
+            result = runner.run(plan.argv, (lambda pos: on_progress(pos, total)) if on_progress else None)
+        finally:
+            if watcher is not None:
+                watcher.ffmpeg_exited.set()
         ffmpeg_seconds = time.perf_counter() - t1
         if result.returncode != 0:
             tail = relevant_stderr(result.stderr)
@@ -103,20 +132,105 @@ def fragment(
                 f"ffmpeg failed (exit {result.returncode}) on {opts.input}" + (f":\n{tail}" if tail else ""),
                 plan.argv, tail,
             )
-        presentation, warnings, traps = _organize(plan, opts, work)
+        checks = {}
+        say(f"ffmpeg finished after {ffmpeg_seconds:.2f} s")
+        if watcher is not None:
+            watcher.join()
+            if watcher.error is not None:
+                raise watcher.error
+            say(f"read-back and self-check caught up {time.perf_counter() - t1 - ffmpeg_seconds:.2f} s later")
+            if check:  # before the renames: the last batch still reads ffmpeg's file names
+                checks = {t.id: monitors[t.id].finish() for t in plan.tracks}
+        presentation, warnings, traps = _organize(plan, opts, work, monitors)
+        if check and not checks:
+            checks = {t.id: monitors[t.id].finish() for t in plan.tracks}
         for rel_path, text in manifests.all_manifests(presentation).items():
             dest = work / rel_path
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(text, encoding="utf-8")
+        report = None
+        if check:
+            report = CheckReport(validator="msetool validate" if validator else "built-in")
+            report.renditions = [checks[t.id] for t in plan.tracks]
+            sim_problems = {m.sim_problem for m in monitors.values() if m.sim_problem}
+            if sim_problems:
+                say("simulator unavailable, buffered ranges from segment timing: " + "; ".join(sim_problems))
         _move_into_place(work, out)
+        say(f"done in {time.perf_counter() - t0:.2f} s (ffmpeg started after {t1 - t0:.2f} s)")
     except BaseException:
+        if watcher is not None:
+            watcher.abort.set()
+            watcher.ffmpeg_exited.set()
+            watcher.join(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
         raise
     return FragmentResult(
         output=out, presentation=presentation, info=info, binary=binary, argv=plan.argv,
         warnings=[*plan.warnings, *warnings], traps=traps, ffmpeg_seconds=ffmpeg_seconds,
-        total_seconds=time.perf_counter() - t0,
+        total_seconds=time.perf_counter() - t0, check=report,
     )
+
+
+def _mime_for(kind: str) -> Callable[[list[layout.TrackLayout]], str]:
+    base = "audio/mp4" if kind == "audio" else "video/mp4"
+    return lambda tracks: f'{base}; codecs="{",".join(t.codec for t in tracks)}"'
+
+
+class _Watcher(threading.Thread):
+    """Feeds each finished ffmpeg file to its RenditionMonitor while ffmpeg is still running.
+
+    The dash muxer writes each representation's files in order (init, then seg 1, 2, ...), so a file is
+    complete once the next one of the same representation exists, or once ffmpeg has exited.
+    """
+
+    def __init__(self, plan: Plan, work: Path, monitors: dict[str, RenditionMonitor]) -> None:
+        super().__init__(name="msetool-fragment-watcher", daemon=True)
+        self.plan = plan
+        self.work = work
+        self.monitors = monitors
+        self.ffmpeg_exited = threading.Event()
+        self.abort = threading.Event()
+        self.error: BaseException | None = None
+        self.next_segment = {t.id: 0 for t in plan.tracks}  # 0: init not read yet
+
+    def run(self) -> None:
+        try:
+            while not self.abort.is_set():
+                exited = self.ffmpeg_exited.is_set()
+                progressed = False
+                for t in self.plan.tracks:
+                    progressed = self._advance(t, exited) or progressed
+                if exited and not progressed:
+                    return
+                if not progressed:
+                    for m in self.monitors.values():
+                        m.idle()
+                    self.ffmpeg_exited.wait(0.05)
+        except BaseException as e:
+            self.error = e
+
+    def _advance(self, t: TrackOutput, exited: bool) -> bool:
+        rep, m = t.representation, self.monitors[t.id]
+        progressed = False
+        n = self.next_segment[t.id]
+        if n == 0:
+            folder = self.work / REP_DIR.format(rep)
+            init = folder / "init.mp4"
+            first = folder / "seg-00001.m4s"
+            if not (init.exists() and (exited or first.exists())):
+                return False
+            m.start(init, f"{t.id}/init.mp4", _mime_for(t.kind))
+            n = self.next_segment[t.id] = 1
+            progressed = True
+        while not self.abort.is_set():
+            seg = self.work / REP_DIR.format(rep) / f"seg-{n:05d}.m4s"
+            nxt = self.work / REP_DIR.format(rep) / f"seg-{n + 1:05d}.m4s"
+            if not (seg.exists() and (exited or nxt.exists())):
+                break
+            m.add_segment(seg, f"{t.id}/seg-{n:05d}.m4s")
+            n = self.next_segment[t.id] = n + 1
+            progressed = True
+        return progressed
 
 
 def _quote(a: str) -> str:
@@ -142,39 +256,35 @@ def _move_into_place(work: Path, out: Path) -> None:
             old.unlink(missing_ok=True)
 
 
-_SEG = re.compile(r"^seg-(\d+)-(\d+)\.m4s$")
-
-
-def _organize(plan: Plan, opts: FragmentOptions, work: Path) -> tuple[Presentation, list[str], list[str]]:
-    """Give ffmpeg's files their final names (``<track>/init.mp4``, ``<track>/seg-00001.m4s``), read them
-    back and build the presentation."""
+def _organize(plan: Plan, opts: FragmentOptions, work: Path, monitors: dict[str, RenditionMonitor]
+              ) -> tuple[Presentation, list[str], list[str]]:
+    """Give ffmpeg's files their final names (``<track>/init.mp4``, ``<track>/seg-00001.m4s``) and build
+    the presentation from what the monitors read back."""
     if plan.container == "dash":
         (work / FFMPEG_MPD).unlink(missing_ok=True)
-        for stray in work.glob("*.tmp"):
-            stray.unlink()
-        by_rep = {t.representation: t for t in plan.tracks}
         for t in plan.tracks:
-            (work / t.id).mkdir()
-            init = work / f"init-{t.representation}.mp4"
-            if not init.exists():
+            folder = work / REP_DIR.format(t.representation)
+            for stray in folder.glob("*.tmp"):
+                stray.unlink()
+            if not (folder / "init.mp4").exists():
                 raise FfmpegError(f"ffmpeg wrote no init segment for {t.id}", plan.argv)
-            init.rename(work / t.id / "init.mp4")
-        for f in sorted(work.iterdir()):
-            m = _SEG.match(f.name)
-            if m and int(m.group(1)) in by_rep:
-                f.rename(work / by_rep[int(m.group(1))].id / f"seg-{int(m.group(2)):05d}.m4s")
+            folder.rename(work / t.id)
     else:
         for t in plan.tracks:
             _split_muxed(work, t, opts.segment_duration)
+            folder, mon = work / t.id, monitors[t.id]
+            mon.start(folder / "init.mp4", f"{t.id}/init.mp4", _mime_for(t.kind))
+            for f in sorted(folder.glob("seg-*.m4s")):
+                mon.add_segment(f, f"{t.id}/{f.name}")
 
     renditions: list[RenditionEntry] = []
     warnings: list[str] = []
     traps: list[str] = []
     for t in plan.tracks:
-        r, w, tr = _read_track(work, t)
+        r, w = _rendition(t, monitors[t.id])
         renditions.append(r)
         warnings += w
-        traps += tr
+        traps += monitors[t.id].traps
     if opts.copy:
         warnings += _gop_warnings(renditions, opts.segment_duration)
     duration = max((r.segments[-1].start + r.segments[-1].duration for r in renditions if r.segments),
@@ -212,33 +322,19 @@ def _init_end(data: mmap.mmap) -> int:
     return end
 
 
-def _read_track(work: Path, t: TrackOutput) -> tuple[RenditionEntry, list[str], list[str]]:
-    folder = work / t.id
-    init_path = folder / "init.mp4"
-    init_bytes = init_path.read_bytes()
-    try:
-        tracks = layout.read_init(init_bytes, f"{t.id}/init.mp4")
-    except ParseError as e:
-        raise FfmpegError(f"ffmpeg wrote an unreadable init segment for {t.id}: {e}") from None
+def _rendition(t: TrackOutput, mon: RenditionMonitor) -> tuple[RenditionEntry, list[str]]:
+    tracks = mon.tracks
     if not tracks:
         raise FfmpegError(f"ffmpeg wrote an init segment without tracks for {t.id}")
-    traps = [f"{t.id}/init.mp4: AAC sample entry without AudioSpecificConfig (Chromium cannot decode it)"
-             for x in tracks if x.missing_asc]
     main = next((x for x in tracks if x.kind == "video"), tracks[0])
     segs: list[SegmentEntry] = []
     warnings: list[str] = []
-    for f in sorted(folder.glob("seg-*.m4s")):
-        size, moofs = layout.moofs_in_file(f)
-        rel = f"{t.id}/{f.name}"
-        timing = layout.read_segment(moofs, tracks, rel, size)
-        traps += timing.traps
-        if not timing.keyframe_start:
-            traps.append(f"{rel}: does not start with a keyframe (not independently decodable)")
+    for timing in mon.timings:
         if main.track_id not in timing.tracks:
-            warnings.append(f"{rel}: no samples of track {main.track_id}")
+            warnings.append(f"{timing.file}: no samples of track {main.track_id}")
             continue
         start, _dts, dur = timing.tracks[main.track_id]
-        segs.append(SegmentEntry(rel, start, dur, main.timescale, size))
+        segs.append(SegmentEntry(timing.file, start, dur, main.timescale, timing.size))
     # Durations end where the next segment starts, so the timeline has no rounding gaps.
     fixed: list[SegmentEntry] = []
     for i, s in enumerate(segs):
@@ -249,15 +345,14 @@ def _read_track(work: Path, t: TrackOutput) -> tuple[RenditionEntry, list[str], 
             if nxt > s.start_ticks and abs(gap) <= main.timescale // 10:
                 entry = SegmentEntry(s.file, s.start_ticks, nxt - s.start_ticks, s.timescale, s.size)
         fixed.append(entry)
-    kind = t.kind
     audio = next((x for x in tracks if x.kind == "audio"), None)
     rendition = RenditionEntry(
         id=t.id,
-        kind=kind,
-        mime="audio/mp4" if kind == "audio" else "video/mp4",
+        kind=t.kind,
+        mime="audio/mp4" if t.kind == "audio" else "video/mp4",
         codecs=tuple(x.codec for x in tracks),
         init=f"{t.id}/init.mp4",
-        init_size=len(init_bytes),
+        init_size=len(mon.init_bytes),
         timescale=main.timescale,
         segments=tuple(fixed),
         width=main.width,
@@ -266,7 +361,7 @@ def _read_track(work: Path, t: TrackOutput) -> tuple[RenditionEntry, list[str], 
         channels=(audio.channels if audio else None),
         target_bitrate=(t.rendition.bitrate_k * 1000 if t.rendition else None),
     )
-    return rendition, warnings, traps
+    return rendition, warnings
 
 
 def _gop_warnings(renditions: list[RenditionEntry], target: float) -> list[str]:

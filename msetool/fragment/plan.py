@@ -34,8 +34,11 @@ AUDIO_CODECS: tuple[str, ...] = ("aac", "opus")
 COPY_VIDEO = {"h264": "avc1", "hevc": "hvc1", "av1": "av01", "vp9": "vp09"}
 COPY_AUDIO = {"aac": "mp4a", "opus": "Opus", "mp3": "mp4a", "flac": "fLaC", "ac3": "ac-3", "eac3": "ec-3"}
 
-INIT_TEMPLATE = "init-$RepresentationID$.mp4"
-MEDIA_TEMPLATE = "seg-$RepresentationID$-$Number%05d$.m4s"
+#: The dash muxer writes each representation into its own folder (created beforehand: ffmpeg does not),
+#: renamed to the track id afterwards: one rename per track instead of one per segment.
+REP_DIR = "rep-{}"
+INIT_TEMPLATE = "rep-$RepresentationID$/init.mp4"
+MEDIA_TEMPLATE = "rep-$RepresentationID$/seg-$Number%05d$.m4s"
 FFMPEG_MPD = "ffmpeg.mpd"
 
 

