@@ -47,7 +47,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from msetool.mime import MimeType, parse_mime
-from msetool.model import InitSegment
+from msetool.model import CodedFrame, InitSegment
 from msetool.rules.catalog import RULES, finding, rule
 from msetool.rules.findings import Finding, Severity
 from msetool.source import ByteSource
@@ -611,28 +611,33 @@ def _build_model(
         elif isinstance(ev, FramesParsed):
             if current is None:
                 continue
+            by_track: dict[int, list[CodedFrame]] = {}
             for f in ev.frames:
-                sp = current.tracks.get(f.track_id)
-                end_pts = f.pts + f.duration
+                by_track.setdefault(f.track_id, []).append(f)
+            for tid, fs in by_track.items():
+                sp = current.tracks.get(tid)
                 if sp is None:
+                    f0 = fs[0]
                     sp = TrackSpan(
-                        f.track_id,
-                        f.timescale,
-                        first_dts=f.dts,
-                        first_pts=f.pts,
-                        min_pts=f.pts,
-                        first_keyframe=f.keyframe,
-                        max_end_pts=end_pts,
+                        tid,
+                        f0.timescale,
+                        first_dts=f0.dts,
+                        first_pts=f0.pts,
+                        min_pts=f0.pts,
+                        first_keyframe=f0.keyframe,
+                        max_end_pts=f0.pts + f0.duration,
                     )
-                    current.tracks[f.track_id] = sp
-                sp.count += 1
-                sp.min_pts = min(sp.min_pts, f.pts)
-                sp.max_end_pts = max(sp.max_end_pts, end_pts)
-                sp.end_dts = f.dts + f.duration
-                sp.keyframes += bool(f.keyframe)
-                sp.last_duration = f.duration
-                sp.total_duration += f.duration
-                sp.max_duration = max(sp.max_duration, f.duration)
+                    current.tracks[tid] = sp
+                durs = [f.duration for f in fs]
+                last = fs[-1]
+                sp.count += len(fs)
+                sp.min_pts = min(sp.min_pts, *(f.pts for f in fs))
+                sp.max_end_pts = max(sp.max_end_pts, *(f.pts + f.duration for f in fs))
+                sp.end_dts = last.dts + last.duration
+                sp.keyframes += sum(1 for f in fs if f.keyframe)
+                sp.last_duration = last.duration
+                sp.total_duration += sum(durs)
+                sp.max_duration = max(sp.max_duration, *durs)
         elif isinstance(ev, MediaSegmentEnded):
             current = None
 
