@@ -22,9 +22,15 @@ VIDEO_TYPES = {0x1B}
 AUDIO_TYPES = {0x0F, 0x03, 0x04}
 
 
+_SYNCS = b"\x47" * 4
+
+
 def sync_skip(buf: bytes | bytearray, start: int, end: int) -> int:
     """Bytes to skip from ``start`` until a position with 0x47 at up to four consecutive packet starts
     inside ``[start, end)`` (TsPacket::Sync)."""
+    probe = buf[start : min(end, start + 3 * PACKET_SIZE + 1) : PACKET_SIZE]
+    if probe == _SYNCS[: len(probe)]:
+        return 0
     k = start
     while k < end:
         ok = True
@@ -42,7 +48,7 @@ def sync_skip(buf: bytes | bytearray, start: int, end: int) -> int:
     return k - start
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Packet:
     pid: int
     payload_unit_start_indicator: bool

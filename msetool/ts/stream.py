@@ -55,7 +55,6 @@ from msetool.ts.packets import (
     PACKET_SIZE,
     PID_PAT,
     VIDEO_TYPES,
-    Packet,
     PsiError,
     crc32_fast,
     decode_timestamp,
@@ -362,27 +361,35 @@ class TsStreamParser:
             if skip:
                 pos += skip
                 continue
-            pkt = parse_packet(buf, pos)
-            if isinstance(pkt, str):
-                pos += 1
-                continue
-            self._packet(pkt, bytes(buf[pos + pkt.payload_start : pos + PACKET_SIZE]), self._base + pos)
+            b3 = buf[pos + 3]
+            if b3 & 0x30 == 0x10:  # payload only: the common case, no adaptation field to check
+                pid = ((buf[pos + 1] & 0x1F) << 8) | buf[pos + 2]
+                start = 4
+                pusi = bool(buf[pos + 1] & 0x40)
+            else:
+                pkt = parse_packet(buf, pos)
+                if isinstance(pkt, str):
+                    pos += 1
+                    continue
+                pid, start, pusi = pkt.pid, pkt.payload_start, pkt.payload_unit_start_indicator
+            if pid in self.pids or pid == PID_PAT:
+                self._packet(pid, pusi, bytes(buf[pos + start : pos + PACKET_SIZE]), self._base + pos)
             pos += PACKET_SIZE
         del self._buf[:pos]
         self._base += pos
         self._finish_init()
         self._emit_remaining()
 
-    def _packet(self, pkt: Packet, payload: bytes, offset: int) -> None:
-        st = self.pids.get(pkt.pid)
-        if st is None and pkt.pid == PID_PAT:
+    def _packet(self, pid: int, pusi: bool, payload: bytes, offset: int) -> None:
+        st = self.pids.get(pid)
+        if st is None and pid == PID_PAT:
             st = _Pid("pat", psi=_PsiSection())
             self.pids[PID_PAT] = st
         if st is None or not st.enabled:
             return
         try:
             if st.psi is not None:
-                sec = st.psi.push(pkt.payload_unit_start_indicator, payload, offset)
+                sec = st.psi.push(pusi, payload, offset)
                 if sec is not None:
                     try:
                         if st.kind == "pat":
@@ -393,7 +400,7 @@ class TsStreamParser:
                         raise _Fatal(str(e), offset, "TS-PSI-01") from None
                     st.psi.done()
             elif st.pes is not None:
-                st.pes.push(pkt.payload_unit_start_indicator, payload, offset)
+                st.pes.push(pusi, payload, offset)
         except _Fatal:
             if st.psi is not None:
                 st.psi.reset()
