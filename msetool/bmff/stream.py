@@ -519,6 +519,12 @@ class BmffStreamParser:
             b = box or entry
             return _Fail("Failure parsing MP4: " + msg, b.offset, b.path, "BMFF-INIT-14")
 
+        if self._chromium and entry.get("entry_version") in (1, 2):
+            # AudioSampleEntry::Parse reads the ISO layout only: the extra QuickTime v1/v2 fields are
+            # then scanned as child boxes and the parse fails.
+            raise _Fail(f"{entry.type} is a QuickTime version {entry.get('entry_version')} sound "
+                        "description; Chromium reads only the ISO layout and fails on the extra fields",
+                        entry.offset, entry.path, "BMFF-INIT-14")
         if fmt == "Opus":
             dops = entry.child("dOps")
             if dops is None or not dops.decoded:

@@ -422,6 +422,14 @@ def test_unrepresentable_timestamps() -> None:
     assert len(frames(parser().feed(init + B.fragment([B.Traf(decode_time=1 << 40)])))) == 3
 
 
+def test_quicktime_v1_sound_description_fails_in_chromium() -> None:
+    body = (b"\0" * 6 + struct.pack(">H", 1) + struct.pack(">H", 1) + b"\0" * 6 + struct.pack(">HH", 2, 16)
+            + b"\0" * 4 + struct.pack(">I", 48000 << 16) + struct.pack(">IIII", 1024, 1536, 4, 2) + B.esds())
+    tracks = [B.Track(1, "soun", 48000, B.box("mp4a", body))]
+    assert failure(parser(AAC).feed(B.init_segment(tracks))).rule == "BMFF-INIT-14"
+    assert not [e for e in parser(AAC, "spec").feed(B.init_segment(tracks)) if isinstance(e, ParseFailed)]
+
+
 def test_track_without_trex() -> None:
     f = failure(parser().feed(B.init_segment([B.Track(trex=False)])))
     assert f.rule == "BMFF-INIT-06"
