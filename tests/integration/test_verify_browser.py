@@ -200,3 +200,38 @@ def test_verify_cli_json_browser_only(broken_dir: Path) -> None:
     assert [s["error"] is not None for s in steps] == [False, False, True]
     assert "CHUNK_DEMUXER_ERROR_APPEND_FAILED" in steps[2]["error"]["message"]
     assert same_ranges(steps[2]["state"]["sourceBuffers"]["sb0"]["buffered"], [[0, 1]])
+
+
+def test_harness_batch_runs_calls_back_to_back(
+    harness: ChromiumHarness, avc_segments: tuple[Path, list[Path]]
+) -> None:
+    init, segs = avc_segments
+    ops = [
+        {"op": "append", "file": "init.mp4"},
+        {"op": "append", "file": segs[0].name},
+        {
+            "op": "batch",
+            "ops": [
+                {"op": "append", "file": segs[1].name, "wait": False},
+                {"op": "set", "timestampOffset": 5},
+                {"op": "abort"},
+            ],
+        },
+        {"op": "waitIdle"},
+        {"op": "set", "mode": "sequence", "timestampOffset": 10},
+        {"op": "append", "file": segs[2].name},
+    ]
+    rec = harness.run(_scenario(init.parent, ops))
+    batch = rec["steps"][2]["batch"]
+    assert batch[0]["exception"] is None and batch[0]["bytes"] == segs[1].stat().st_size
+    assert batch[1]["exception"]["name"] == "InvalidStateError"  # still updating
+    assert batch[2]["exception"] is None
+    types = [e["type"] for e in rec["steps"][2]["events"] if e["target"] == "sb:sb0"]
+    assert types == ["updatestart", "abort", "updateend"]
+    sb = rec["steps"][3]["state"]["sourceBuffers"]["sb0"]
+    assert sb["updating"] is False and sb["timestampOffset"] == 0
+    assert same_ranges(sb["buffered"], [[0, 1]])  # the aborted append added nothing
+    # Settable again once idle; sequence mode places seg3 right after what is buffered, shifted by 10 s.
+    last = rec["steps"][5]["state"]["sourceBuffers"]["sb0"]
+    assert last["mode"] == "sequence"
+    assert same_ranges(last["buffered"], [[0, 1], [10, 11]])
