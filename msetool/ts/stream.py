@@ -499,16 +499,16 @@ class TsStreamParser:
     # -- emission ------------------------------------------------------------------------------------
     def _tracks(self, q: _Queue) -> tuple[TrackInfo, ...]:
         tracks: list[TrackInfo] = []
+        if q.video is not None:
+            v = q.video
+            tracks.append(TrackInfo(VIDEO_TRACK_ID, "video", v.codec, 90000, coding_name="H.264",
+                                    width=v.natural_size[0], height=v.visible[3]))
         if q.audio is not None:
             h = q.audio.header
             rate = min(2 * h.sample_rate, 48000) if (self.sbr and h.codec == "aac") else h.sample_rate
             tracks.append(TrackInfo(AUDIO_TRACK_ID, "audio", h.codec_string, 90000,
                                     coding_name="ADTS" if h.codec == "aac" else "MPEG audio",
                                     sample_rate=rate, channels=h.channels))
-        if q.video is not None:
-            v = q.video
-            tracks.append(TrackInfo(VIDEO_TRACK_ID, "video", v.codec, 90000, coding_name="H.264",
-                                    width=v.natural_size[0], height=v.visible[3]))
         return tuple(tracks)
 
     def _init_event(self, q: _Queue, offset: int) -> InitSegmentParsed:
