@@ -129,7 +129,7 @@ def differences(browser: dict[str, Any], simulator: dict[str, Any]) -> list[dict
     bsteps, ssteps = browser.get("steps", []), simulator.get("steps", [])
     for i, b in enumerate(bsteps):
         s = ssteps[i] if i < len(ssteps) else {}
-        why = step_differences(s, b)
+        why = [w.replace("vs reference", "vs browser") for w in step_differences(s, b)]
         if why:
             out.append({"step": i, "op": b.get("op"), "what": why})
     return out
@@ -208,7 +208,7 @@ def render_text(
                 lines.append(f"                 ✗ {s_err}")
             if i in by_step:
                 for w in by_step[i]:
-                    lines.append(f"       ≠ {w.replace('vs reference', 'vs browser')}")
+                    lines.append(f"       ≠ {w}")
     if simulator is not None:
         n = len(browser.get("steps", []))
         verdict = "same" if not diffs else f"different at {len(diffs)} of {n} operations"
@@ -226,7 +226,7 @@ def verify_report_html(
     msetool found, differing operations highlighted."""
     from msetool.report.html import FindingRow, render_html, timeline_from_steps
 
-    by_step = {d["step"]: [w.replace("vs reference", "vs browser") for w in d["what"]] for d in diffs}
+    by_step = {d["step"]: list(d["what"]) for d in diffs}
     timelines = [timeline_from_steps("browser", browser.get("steps", []))]
     findings: list[FindingRow] = []
     for st in browser.get("steps", []):
