@@ -235,3 +235,28 @@ def test_harness_batch_runs_calls_back_to_back(
     last = rec["steps"][5]["state"]["sourceBuffers"]["sb0"]
     assert last["mode"] == "sequence"
     assert same_ranges(last["buffered"], [[0, 1], [10, 11]])
+
+
+def test_verify_cli_exit_code_follows_the_comparison(
+    avc_segments: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    """An HEVC type this Chromium cannot play: the chromium profile predicts the refusal (exit 0, same),
+    the spec profile accepts the type and so differs from the browser (exit 1)."""
+    init, segs = avc_segments
+    case = tmp_path / "case.json"
+    case.write_text(
+        json.dumps(
+            {
+                "sourceBuffers": [{"id": "sb0", "type": 'video/mp4; codecs="hvc1.1.6.L93.B0"'}],
+                "ops": [{"op": "append", "file": str(p)} for p in (init, segs[0])],
+            }
+        )
+    )
+    same = _msetool("verify", "--scenario", str(case), "--fast", "--format", "json")
+    assert same.returncode == 0, same.stdout[-2000:] + same.stderr
+    doc = json.loads(same.stdout)
+    assert doc["same"] is True and doc["differences"] == []
+    assert doc["browser"]["setup"]["addSourceBuffer"][0]["ok"] is False
+    diff = _msetool("verify", "--scenario", str(case), "--fast", "--profile", "spec")
+    assert diff.returncode == 1, diff.stdout + diff.stderr
+    assert "≠" in diff.stdout and "different at" in diff.stdout.splitlines()[-1]
