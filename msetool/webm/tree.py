@@ -157,8 +157,10 @@ def walk(source: ByteSource, start: int = 0, end: int | None = None) -> Iterator
                 el_end = top.end
         el = Element(h.id, name, pos, h.header_size, h.size, el_end, len(stack) - 1, path, top.name)
         spec = S.BY_ID.get(h.id)
-        if spec is not None and spec.parent not in ("*", top.name) and not (top.name == "" and
-                                                                            spec.parent == ""):
+        # At the top level, Segment children are fine too: an append continues the Segment (a media
+        # segment is a bare Cluster).
+        if spec is not None and spec.parent not in ("*", top.name) and not (
+                top.name == "" and spec.parent in ("", "Segment")):
             yield Problem("misplaced", f"{name} is not allowed in {top.name or 'the top level'}", pos, path)
         yield el
         if master and spec is not None:
