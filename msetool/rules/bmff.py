@@ -21,7 +21,7 @@ from typing import Any
 from msetool.bmff.reader import iter_boxes
 from msetool.bmff.tree import Box, BoxIssue
 from msetool.rules.catalog import finding
-from msetool.rules.engine import CheckContext, ensure_rule
+from msetool.rules.engine import SPEC_ERRORS, CheckContext, ensure_rule
 from msetool.rules.findings import Finding, Severity
 
 with contextlib.suppress(ImportError):
@@ -311,6 +311,18 @@ _RULES: list[tuple[str, str, str, str, str]] = [
 ]
 for _r in _RULES:
     ensure_rule(*_r)
+# The spec's MUSTs that Chromium tolerates: errors under --profile spec.
+SPEC_ERRORS.update(
+    {
+        "BMFF-INIT-01",
+        "BMFF-INIT-04",
+        "BMFF-MEDIA-01",
+        "BMFF-MEDIA-06",
+        "BMFF-MEDIA-07W",
+        "BMFF-MEDIA-08",
+        "BMFF-MEDIA-11",
+    }
+)
 
 #: Top-level box types Chromium's MP4 parser accepts (box_reader.cc IsValidTopLevelBox).
 TOP_LEVEL = frozenset(

@@ -104,3 +104,14 @@ def test_parser_failure_restarts_at_the_next_file(run: RunValidation) -> None:
     v = run([fmp4.init(), fmp4.fragment(), bad, fmp4.fragment(decode_time=None, sequence=3)])
     files = {f.file for f in v.findings if f.severity == Severity.ERROR}
     assert files == {"part2.m4s", "part3.m4s"}
+
+
+def test_spec_profile_turns_tolerated_spec_violations_into_errors() -> None:
+    from msetool.rules.engine import Slice as S
+
+    parts = [fmp4.init([fmp4.trak(stts_entries=2)]), fmp4.fragment()]
+    items = [S(BytesSource(p, f"p{i}")) for i, p in enumerate(parts)]
+    chromium = validate_stream(items, None)
+    spec = validate_stream(items, None, ValidateOptions(profile="spec"))
+    assert {f.severity for f in chromium.findings if f.rule == "BMFF-INIT-04"} == {Severity.WARNING}
+    assert Severity.ERROR in {f.severity for f in spec.findings if f.rule == "BMFF-INIT-04"}
