@@ -62,8 +62,11 @@ _r("TS-INIT-01", "warning", "Media packets before a PAT and PMT",
    "until it has seen a PAT and then the PMT, so that media is never buffered (after abort() too: abort "
    "forgets all PIDs).", f"{SPEC} §mpeg2ts-init-segments; {CHR}/mp2t_stream_parser.cc")
 _r("TS-PSI-01", "error", "Malformed PSI section",
-   "A PAT/PMT section with a bad CRC_32, section_length, table_id or section numbering. " + _FAILS,
+   "A PAT/PMT section with a bad section_length, table_id or section numbering. " + _FAILS,
    f"ISO/IEC 13818-1 §2.4.4; {CHR}/ts_section_psi.cc, ts_section_pmt.cc")
+_r("TS-PSI-02", "warning", "PSI section CRC_32 mismatch",
+   "Chromium only logs a bad CRC_32 and parses the section anyway, so corrupted PAT/PMT contents are "
+   "trusted (other players drop the section).", f"ISO/IEC 13818-1 Annex A; {CHR}/ts_section_psi.cc")
 _r("TS-PES-01", "error", "Malformed PES header",
    "Missing packet_start_code_prefix, wrong '10' marker, PES_header_data_length beyond the packet, or a "
    "PTS/DTS field with a wrong prefix or marker bit. " + _FAILS,
@@ -301,7 +304,8 @@ def _psi(w: _Walk, pid: int, pusi: bool, payload: bytes, off: int,  # noqa: PLR0
     data = bytes(sec[:total])
     del w.psi[pid]
     if crc32_fast(data) != 0:
-        return  # the parser reports the append error
+        yield finding("TS-PSI-02", f"{'PAT' if pid == PID_PAT else 'PMT'} section CRC_32 mismatch",
+                      offset=off)
     try:
         if pid == PID_PAT:
             pat = parse_pat(data)

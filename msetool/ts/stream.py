@@ -46,6 +46,7 @@ from msetool.stream import (
     MediaSegmentStarted,
     ParseFailed,
     ParserEvent,
+    ParseWarning,
     Profile,
 )
 from msetool.ts.es import AudioConfig, AudioEs, EsError, EsFrame, H264Es
@@ -110,6 +111,7 @@ class _PsiSection:
         self.buf = bytearray()
         self.discard = 0
         self.version = -1
+        self.crc_error = False
 
     def push(self, pusi: bool, payload: bytes, offset: int) -> bytes | None:
         """Returns a complete, CRC-checked section or None; raises _Fatal on a malformed one."""
@@ -139,8 +141,7 @@ class _PsiSection:
         if len(self.buf) < total:
             return None
         sec = bytes(self.buf[:total])
-        if crc32_fast(sec) != 0:
-            raise _Fatal("PSI section CRC_32 mismatch", offset, "TS-PSI-01")
+        self.crc_error = crc32_fast(sec) != 0  # Chromium 156 only logs it and parses the section anyway
         return sec
 
     def done(self) -> None:
@@ -391,6 +392,10 @@ class TsStreamParser:
             if st.psi is not None:
                 sec = st.psi.push(pusi, payload, offset)
                 if sec is not None:
+                    if st.psi.crc_error:
+                        self._events.append(ParseWarning(
+                            f"{'PAT' if st.kind == 'pat' else 'PMT'} section CRC_32 mismatch (Chromium logs "
+                            "it and uses the section anyway)", offset, "", "TS-PSI-02"))
                     try:
                         if st.kind == "pat":
                             self._on_pat(sec, st.psi, offset)

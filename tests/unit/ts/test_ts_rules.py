@@ -68,8 +68,12 @@ def test_parser_failures_become_error_findings(ts_bytes: bytes) -> None:
     pk = packets(ts_bytes)
     pat_i = next(i for i, p in enumerate(pk) if pid_of(p) == 0)
     bad = bytearray(ts_bytes)
-    bad[pat_i * 188 + 10] ^= 0xFF
+    bad[pat_i * 188 + 5] = 0x01
     assert "TS-PSI-01" in _errors(bytes(bad))
+    crc = bytearray(ts_bytes)
+    crc[pat_i * 188 + 10] ^= 0xFF
+    assert _rules(bytes(crc))["TS-PSI-02"] is Severity.WARNING
+    assert not _errors(bytes(crc))
 
 
 _SMALL = settings(max_examples=40, derandomize=True, deadline=None,
