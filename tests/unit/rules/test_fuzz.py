@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -51,3 +54,36 @@ def test_mutations_give_findings_not_exceptions(ops: list[tuple[str, int, int]],
 def test_random_bytes(data: bytes) -> None:
     v = validate_stream([BytesSource(data, "x.bin")], None)
     assert not [f for f in v.findings if f.rule == "GEN-INTERNAL-01"]
+
+
+@pytest.fixture(scope="module")
+def real_stream(avc_segments: tuple[Path, list[Path]]) -> bytes:
+    """An ffmpeg-made init segment and first media segment, concatenated."""
+    init, segs = avc_segments
+    return init.read_bytes() + segs[0].read_bytes()
+
+
+@settings(
+    max_examples=40,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_mutations_of_real_segments(real_stream: bytes, data: st.DataObject) -> None:
+    n = len(real_stream)
+    ops = data.draw(
+        st.lists(
+            st.one_of(
+                st.tuples(st.just("flip"), st.integers(0, n - 1), st.integers(0, 255)),
+                st.tuples(st.just("cut"), st.integers(0, n - 1), st.just(0)),
+                st.tuples(st.just("insert"), st.integers(0, n - 1), st.integers(0, 255)),
+                st.tuples(st.just("delete"), st.integers(0, n - 1), st.integers(1, 64)),
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    mutated = mutate(real_stream, ops)
+    v = validate_stream([BytesSource(mutated, "real.mp4")], None)
+    assert not [f for f in v.findings if f.rule == "GEN-INTERNAL-01"], [f.message for f in v.findings]
