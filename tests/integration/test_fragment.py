@@ -47,6 +47,8 @@ CASES: dict[str, tuple[str, tuple[str, ...], float]] = {
     "audio44k": ("audio44k", (), 4.0),
     "videoonly": ("videoonly", (), 4.0),
     "audioonly": ("audioonly", (), 4.0),
+    "vp9-opus": ("audio44k", ("--video-codec", "vp9", "--audio-codec", "opus"), 4.0),
+    "av1": ("videoonly", ("--video-codec", "av1"), 4.0),
 }
 
 
@@ -111,6 +113,17 @@ def test_layout_and_manifest(outputs: dict[str, tuple[Path, str, str]], case: st
     assert (out / "manifest.mpd").is_file() and (out / "master.m3u8").is_file()
     leftovers = [p.name for p in out.parent.iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_codec_strings_come_from_the_init_segments(outputs: dict[str, tuple[Path, str, str]]) -> None:
+    def codecs(case: str) -> dict[str, list[str]]:
+        return {r["kind"]: r["codecs"] for r in load_manifest(outputs[case][0])["renditions"]}
+
+    vp9 = codecs("vp9-opus")
+    assert vp9["video"][0].startswith("vp09.00.") and vp9["audio"] == ["opus"]
+    assert codecs("av1")["video"][0].startswith("av01.0.")
+    assert codecs("sample") == {"video": ["avc1.64001E"], "audio": ["mp4a.40.2"]}  # High@3.0, AAC-LC
+    assert codecs("audio44k")["audio"] == ["mp4a.40.2"]
 
 
 def test_transcoded_segments_hit_the_target(outputs: dict[str, tuple[Path, str, str]]) -> None:
