@@ -86,21 +86,11 @@ def parse_header(buf: Buffer, pos: int = 0, end: int | None = None, base: int = 
     return Header(eid, size, id_len + size_len)
 
 
-def id_hex(eid: int) -> str:
-    return f"0x{eid:X}"
-
-
 def read_uint(data: Buffer) -> int:
     """Unsigned integer element value (0-8 bytes, big-endian; empty means 0 per RFC 8794 §7.2)."""
     if len(data) > 8:
         raise ValueError("unsigned integer longer than 8 bytes")
     return int.from_bytes(data, "big") if data else 0
-
-
-def read_sint(data: Buffer) -> int:
-    if len(data) > 8:
-        raise ValueError("signed integer longer than 8 bytes")
-    return int.from_bytes(data, "big", signed=True) if data else 0
 
 
 def read_float(data: Buffer) -> float:
@@ -122,27 +112,3 @@ def read_string(data: Buffer) -> str:
     if nul >= 0:
         raw = raw[:nul]
     return raw.decode("utf-8", errors="replace")
-
-
-def encode_id(eid: int) -> bytes:
-    """Test/helper: the bytes of an element ID (IDs keep their marker bits)."""
-    n = (eid.bit_length() + 7) // 8
-    return eid.to_bytes(max(n, 1), "big")
-
-
-def encode_size(size: int | None, length: int = 0) -> bytes:
-    """The shortest (or ``length``-byte) VINT for ``size``; None encodes "unknown size"."""
-    if size is None:
-        n = length or 1
-        return ((1 << (8 * n - n)) - 1 | (1 << (8 * n - n))).to_bytes(n, "big")
-    n = length
-    if not n:
-        n = 1
-        while size >= (1 << (7 * n)) - 1:
-            n += 1
-    return (size | (1 << (7 * n))).to_bytes(n, "big")
-
-
-def element(eid: int, payload: bytes, size_length: int = 0) -> bytes:
-    """Test/helper: a complete element with the given payload."""
-    return encode_id(eid) + encode_size(len(payload), size_length) + payload
