@@ -122,6 +122,7 @@ def _axis_end(timelines: Sequence[Timeline]) -> float:
                         hi = max(hi, d.end)
     if hi <= 0:
         return 1.0
+    hi *= 1.02  # a little room after the last end, so a range's end is never the plot's edge
     # Round the axis up to a "nice" value so ticks land on round numbers.
     step = _tick_step(hi)
     return math.ceil(hi / step - 1e-9) * step
