@@ -374,10 +374,11 @@ def detect_mime(sources: Sequence[ByteSource | Slice]) -> MimeType | None:
 class _OffsetMap:
     """Maps the parser's offsets (bytes since it was created) to run offsets; priming bytes map to None."""
 
-    def __init__(self) -> None:
+    def __init__(self, fed: int = 0) -> None:
         self.parser_starts: list[int] = []
         self.run_starts: list[int | None] = []
-        self.fed = 0
+        #: bytes the parser was fed before this run (a parser continued after abort() keeps counting)
+        self.fed = fed
 
     def add(self, run_offset: int | None, length: int) -> None:
         if length <= 0:
@@ -389,6 +390,8 @@ class _OffsetMap:
     def to_run(self, parser_offset: int) -> int | None:
         if not self.parser_starts:
             return None
+        if parser_offset < self.parser_starts[0]:
+            return 0  # refers to bytes of an earlier run: pin it to the start of this one
         i = max(0, bisect.bisect_right(self.parser_starts, parser_offset) - 1)
         base = self.run_starts[i]
         return None if base is None else base + (parser_offset - self.parser_starts[i])
@@ -400,6 +403,7 @@ class _RunResult:
     findings: list[Finding]
     truncated_at: int | None
     last_init: tuple[int, int] | None  # (run offset, size) of the last init segment parsed
+    fed: int = 0  # total bytes the returned parser has been fed
 
 
 def _new_parser(mime: MimeType, profile: Profile) -> ByteStreamParser | None:
@@ -417,13 +421,14 @@ def _run_parser(
     parser: ByteStreamParser | None,
     prime: bytes,
     flush: bool,
+    fed: int = 0,
 ) -> tuple[_RunResult, ByteStreamParser | None]:
     """Feed one run to ``parser`` (continuing) or to a fresh one; after a ParseFailed, restart a fresh parser
     at the next append boundary, primed with the last good init segment, so later files are still checked.
     """
     events: list[ParserEvent] = []
     findings: list[Finding] = []
-    omap = _OffsetMap()
+    omap = _OffsetMap(fed if parser is not None else 0)
     last_init: tuple[int, int] | None = None
     if parser is None:
         parser = _new_parser(mime, options.profile)
@@ -490,7 +495,7 @@ def _run_parser(
             if parser.in_media_segment:
                 starts = [e.offset for e in events if isinstance(e, MediaSegmentStarted)]
                 truncated_at = starts[-1] if starts else 0
-    return _RunResult(events, findings, truncated_at, last_init), (None if failed else parser)
+    return _RunResult(events, findings, truncated_at, last_init, omap.fed), (None if failed else parser)
 
 
 def _relocate_event(ev: ParserEvent, omap: _OffsetMap) -> ParserEvent | None:
@@ -786,6 +791,7 @@ def validate_stream(
     state: dict[str, Any] = {}
     parser: ByteStreamParser | None = None
     parser_mime: MimeType | None = None
+    parser_fed = 0
     prime = b""
     used_mime: MimeType | None = declared
     for ri, (run_slices, run_mime, before, after) in enumerate(runs):
@@ -846,8 +852,15 @@ def validate_stream(
         if parser is not None and parser_mime is not None and format_of(parser_mime) != fmt:
             parser = None
         result, parser = _run_parser(
-            run, mime=eff_mime, options=opts, parser=parser, prime=prime, flush=after in (None, "endOfStream")
+            run,
+            mime=eff_mime,
+            options=opts,
+            parser=parser,
+            prime=prime,
+            flush=after in (None, "endOfStream"),
+            fed=parser_fed,
         )
+        parser_fed = result.fed
         parser_mime = eff_mime
         if result.last_init is not None:
             prime = run.read_at(*result.last_init)

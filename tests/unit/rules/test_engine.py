@@ -115,3 +115,10 @@ def test_spec_profile_turns_tolerated_spec_violations_into_errors() -> None:
     spec = validate_stream(items, None, ValidateOptions(profile="spec"))
     assert {f.severity for f in chromium.findings if f.rule == "BMFF-INIT-04"} == {Severity.WARNING}
     assert Severity.ERROR in {f.severity for f in spec.findings if f.rule == "BMFF-INIT-04"}
+
+
+def test_offsets_stay_right_after_abort(run: RunValidation) -> None:
+    seg = fmp4.fragment()
+    v = run([fmp4.init(), seg[:70], Reset("abort"), fmp4.fragment(decode_time=None, sequence=2)])
+    hit = next(f for f in v.findings if f.rule == "BMFF-MEDIA-10")
+    assert (hit.file, hit.offset) == ("part3.m4s", 24)
