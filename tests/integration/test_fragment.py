@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -231,3 +236,26 @@ def test_verbose_names_the_ffmpeg(tmp_path: Path) -> None:
 
 def test_inputs_table_is_used() -> None:
     assert {c[0] for c in CASES.values()} - {"sample"} == set(INPUTS)
+
+
+def test_ctrl_c_mid_ffmpeg_leaves_nothing(tmp_path: Path) -> None:
+    """SIGINT to the whole process group, as a terminal's Ctrl-C sends it, while ffmpeg is encoding."""
+    env = {**os.environ, "MSETOOL_FFMPEG": os.environ.get("MSETOOL_FFMPEG", media.ffmpeg_exe())}
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "msetool", "fragment", str(SAMPLE), "--out", str(out), "--preset", "veryslow",
+         "--ladder", "--no-check"],
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    # wait until ffmpeg has started writing into the temporary folder
+    while time.monotonic() < deadline and not any(p.name.startswith(".out.msetool-")
+                                                  for p in tmp_path.iterdir()):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert list(tmp_path.iterdir()) == []
