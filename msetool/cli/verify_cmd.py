@@ -18,7 +18,7 @@ import click
 from msetool.cli.common import fail, handle_errors, profile_option
 from msetool.errors import UsageError
 from msetool.report import exitcodes
-from msetool.scenario import Scenario, load_scenario, parse_scenario
+from msetool.scenario import Scenario, load_scenario
 
 
 def _scenario_from_inputs(scenario: str | None, files: tuple[str, ...], mime: str | None) -> Scenario:
@@ -29,49 +29,11 @@ def _scenario_from_inputs(scenario: str | None, files: tuple[str, ...], mime: st
         return load_scenario(scenario)
     if not files:
         raise UsageError("nothing to verify: give --scenario FILE or the segment files in append order")
-    paths = [Path(f) for f in files]
-    try:
-        from msetool.cli.simulate_cmd import _scenario_from_files
-    except ImportError:  # pragma: no cover - simulate ships with msetool
-        pass
-    else:
-        # The same inputs as simulate: files in order, a folder, or an mse.json manifest.
-        from_files: Scenario = _scenario_from_files(paths, mime, "chromium")
-        return from_files
-    for p in paths:
-        if not p.is_file():
-            raise UsageError(f"{p}: no such file")
-    base = paths[0].resolve().parent
-    if any(p.resolve().parent != base for p in paths):
-        raise UsageError("files must be in one folder (or write a scenario file naming them)")
-    type_ = mime or _derive_type(paths)
-    data = {
-        "id": paths[0].stem,
-        "sourceBuffers": [{"id": "sb0", "type": type_}],
-        "ops": [{"op": "append", "file": p.name} for p in paths],
-    }
-    return parse_scenario(data, base)
+    # The same inputs as simulate: files in append order, a folder, or an mse.json manifest.
+    from msetool.cli.simulate_cmd import _scenario_from_files
 
-
-def _derive_type(paths: list[Path]) -> str:
-    """The addSourceBuffer() type for the files: what ``validate`` would detect, codecs included."""
-    try:
-        from msetool.rules.engine import detect_mime
-        from msetool.source import FileSource
-
-        sources = [FileSource(p) for p in paths]
-        try:
-            mime = detect_mime(sources)
-        finally:
-            for s in sources:
-                close = getattr(s, "close", None)
-                if close:
-                    close()
-    except ImportError:  # pragma: no cover - the validator ships with msetool
-        mime = None
-    if mime is None:
-        raise UsageError("cannot tell the files' type: pass --type 'video/mp4; codecs=\"...\"'")
-    return str(mime)
+    from_files: Scenario = _scenario_from_files([Path(f) for f in files], mime, "chromium")
+    return from_files
 
 
 # ---------------------------------------------------------------------------------------------------------
