@@ -88,6 +88,15 @@ ensure_rule(
     f"{MSE} §sourcebuffer-segment-parser-loop step 2",
 )
 ensure_rule(
+    "BMFF-MEDIA-26",
+    "error",
+    "Parsed buffers not in DTS sequence",
+    "Chromium's frame processor requires each track's frames of one parse batch in decode order; a batch "
+    "where DTS goes back (typically two segments appended out of order in one append, or a discontinuity "
+    "inside one) fails the append: 'Parsed buffers not in DTS sequence'.",
+    "Chromium media/filters/frame_processor.cc ProcessFrames",
+)
+ensure_rule(
     "GEN-LOG-01",
     "warning",
     "The browser logs a warning while parsing",
@@ -476,6 +485,8 @@ def _run_parser(
                 omap.add(base + pos, len(data))
                 pos += len(data)
                 evs = _safe_feed(parser, data)
+            if options.profile == "chromium":
+                evs = _dts_order(evs, omap)
             for ev in evs:
                 ev2 = _relocate_event(ev, omap)
                 if ev2 is None:
@@ -496,6 +507,34 @@ def _run_parser(
                 starts = [e.offset for e in events if isinstance(e, MediaSegmentStarted)]
                 truncated_at = starts[-1] if starts else 0
     return _RunResult(events, findings, truncated_at, last_init, omap.fed), (None if failed else parser)
+
+
+def _dts_order(evs: list[ParserEvent], omap: _OffsetMap) -> list[ParserEvent]:
+    """Chromium's FrameProcessor: within one parse batch each track's DTS must not go back; if it does the
+    append fails there, so the events stop with a ParseFailed (offset in parser terms, like the others)."""
+    out: list[ParserEvent] = []
+    for ev in evs:
+        out.append(ev)
+        if not isinstance(ev, FramesParsed):
+            continue
+        last: dict[int, int] = {}
+        for f in ev.frames:
+            prev = last.get(f.track_id)
+            if prev is not None and f.dts < prev:
+                if omap.to_run(f.offset) is None:
+                    break  # frames of the priming init replay cannot exist; be safe anyway
+                out.append(
+                    ParseFailed(
+                        f"Parsed buffers not in DTS sequence (track {f.track_id}: DTS {f.dts} after {prev}, "
+                        f"timescale {f.timescale})",
+                        f.offset,
+                        "",
+                        "BMFF-MEDIA-26",
+                    )
+                )
+                return out
+            last[f.track_id] = f.dts
+    return out
 
 
 def _relocate_event(ev: ParserEvent, omap: _OffsetMap) -> ParserEvent | None:

@@ -122,3 +122,26 @@ def test_offsets_stay_right_after_abort(run: RunValidation) -> None:
     v = run([fmp4.init(), seg[:70], Reset("abort"), fmp4.fragment(decode_time=None, sequence=2)])
     hit = next(f for f in v.findings if f.rule == "BMFF-MEDIA-10")
     assert (hit.file, hit.offset) == ("part3.m4s", 24)
+
+
+def test_dts_going_back_inside_one_parse_batch_fails_like_chromium() -> None:
+    from msetool.model import CodedFrame
+    from msetool.rules.engine import _dts_order, _OffsetMap
+    from msetool.stream import FramesParsed, ParseFailed
+
+    omap = _OffsetMap()
+    omap.add(0, 1000)
+    ok = FramesParsed(
+        [
+            CodedFrame(1, 0, 0, 10, 1000, True, 5, 10),
+            CodedFrame(2, 0, 0, 10, 1000, True, 5, 20),
+            CodedFrame(1, 10, 10, 10, 1000, False, 5, 30),
+        ]
+    )
+    assert _dts_order([ok], omap) == [ok]
+    bad = FramesParsed(
+        [CodedFrame(1, 20, 20, 10, 1000, True, 5, 10), CodedFrame(1, 10, 10, 10, 1000, True, 5, 40)]
+    )
+    out = _dts_order([bad, ok], omap)
+    assert isinstance(out[-1], ParseFailed) and out[-1].rule == "BMFF-MEDIA-26" and out[-1].offset == 40
+    assert len(out) == 2
