@@ -287,6 +287,7 @@ def _organize(plan: Plan, opts: FragmentOptions, work: Path, monitors: dict[str,
         traps += monitors[t.id].traps
     if opts.copy:
         warnings += _gop_warnings(renditions, opts.segment_duration)
+        warnings += _start_warnings(renditions)
     duration = max((r.segments[-1].start + r.segments[-1].duration for r in renditions if r.segments),
                    default=0.0)
     pres = Presentation(duration=duration, segment_duration=opts.segment_duration,
@@ -362,6 +363,17 @@ def _rendition(t: TrackOutput, mon: RenditionMonitor) -> tuple[RenditionEntry, l
         target_bitrate=(t.rendition.bitrate_k * 1000 if t.rendition else None),
     )
     return rendition, warnings
+
+
+def _start_warnings(renditions: list[RenditionEntry]) -> list[str]:
+    """--copy cannot pad: say when one kind of track starts well after the other (playback waits for
+    both, so the first part of the earlier one is never seen from a start at 0)."""
+    starts = {r.kind: r.segments[0].start for r in renditions if r.segments}
+    if "video" in starts and "audio" in starts and abs(starts["video"] - starts["audio"]) > 0.1:
+        late = "audio" if starts["audio"] > starts["video"] else "video"
+        return [f"{late} starts {abs(starts['video'] - starts['audio']):.3f} s after the other track: "
+                "buffered ranges will not line up at the start; drop --copy to pad it"]
+    return []
 
 
 def _gop_warnings(renditions: list[RenditionEntry], target: float) -> list[str]:

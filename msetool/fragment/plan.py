@@ -271,6 +271,9 @@ def build_plan(opts: FragmentOptions, info: MediaInfo, workdir: Path, ffmpeg: st
                 s = split[i] if split is not None else base
                 if r is not None:
                     s = s.filter("scale", r.width, r.height).filter("setsar", "1")
+                elif (info.video.width or 0) % 2 or (info.video.height or 0) % 2:
+                    # 4:2:0 encoders need even sizes: drop the odd last row/column
+                    s = s.filter("crop", "trunc(iw/2)*2", "trunc(ih/2)*2")
                 video_streams.append(s)
                 video_args.update(_video_encode_args(opts, info, i, r))
     common: dict[str, Any] = {"map_metadata": -1, "map_chapters": -1, "sn": None, "dn": None}

@@ -166,3 +166,10 @@ def test_nothing_to_package() -> None:
     subs = MediaInfo("s.mkv", "matroska", 5.0, 0.0, (StreamInfo(0, "subtitle", "ass"),))
     with pytest.raises(UsageError, match="no audio or video"):
         build_plan(opts(), subs, WORK)
+
+
+def test_odd_source_size_is_cropped_to_even() -> None:
+    v = StreamInfo(0, "video", "h264", width=321, height=181, fps=30.0)
+    odd = MediaInfo("in.mp4", "mov", 5.0, 0.0, (v,))
+    assert "crop=trunc(iw/2)*2:trunc(ih/2)*2" in value(build_plan(opts(), odd, WORK).argv, "-filter_complex")
+    assert "-filter_complex" not in build_plan(opts(), AV, WORK).argv
