@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,11 @@ def _looks_like_init(path: Path) -> bool:
 
 def _folder_files(p: Path) -> list[Path]:
     files = sorted(
-        (c for c in p.iterdir()
-         if c.is_file() and not c.name.startswith(".") and c.suffix.lower() not in _NOT_MEDIA),
+        (
+            c
+            for c in p.iterdir()
+            if c.is_file() and not c.name.startswith(".") and c.suffix.lower() not in _NOT_MEDIA
+        ),
         key=lambda c: natural_key(c.name),
     )
     if not files:
@@ -126,6 +129,8 @@ class _Stream:
     type: str | None
     items: list[Any] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    #: the page moves segments on the timeline (timestampOffset, sequence mode)
+    moves_timeline: bool = False
 
 
 def scenario_streams(sc: Scenario) -> list[_Stream]:
@@ -180,6 +185,12 @@ def scenario_streams(sc: Scenario) -> list[_Stream]:
                 return  # InvalidStateError
             st.items.append(Reset("changeType", parse_mime(str(op.args["type"]))))
             st.type = str(op.args["type"])
+        elif op.op == "set":
+            sid = op.sb or default
+            if sid in streams and (
+                op.args.get("mode") == "sequence" or op.args.get("timestampOffset", 0) not in (0, "0")
+            ):
+                streams[sid].moves_timeline = True
         elif op.op == "endOfStream":
             if pending is not None and any(v is not None for v in pending.values()):
                 return
@@ -205,7 +216,8 @@ def _validate_scenario(path: str, options: Any) -> tuple[list[Finding], list[str
     for st in scenario_streams(sc):
         first = next((sb.type for sb in sc.source_buffers if sb.id == st.id), None)
         mime = parse_mime(first) if first else None
-        v = validate_stream(st.items, mime, options)
+        opts = replace(options, raw_timeline=False) if st.moves_timeline else options
+        v = validate_stream(st.items, mime, opts)
         findings.extend(v.findings)
         for f in v.files:
             if f not in files:

@@ -235,6 +235,9 @@ class ValidateOptions:
     max_per_rule: int = 5
     #: Chunk size used to feed the parser.
     chunk_size: int = 4 * 1024 * 1024
+    #: Whether decode times are the timeline (False when a scenario moves segments with timestampOffset or
+    #: sequence mode: gaps and overlaps between raw tfdt values then say nothing about ``buffered``).
+    raw_timeline: bool = True
 
 
 @dataclass(slots=True)
