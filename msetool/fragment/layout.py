@@ -134,7 +134,10 @@ def read_init(data: bytes, name: str = "") -> list[TrackLayout]:
         info = _sample_entry(data, entry, kind)
         codec = entry.type
         if derived is not None and n < len(derived):
-            codec = derived[n][0]
+            codec, details = derived[n]
+            # the AudioSpecificConfig, not the sample entry's channelcount (ffmpeg writes 2 for mono AAC)
+            if _int(details.get("channelConfiguration")):
+                info["channels"] = details["channelConfiguration"]
         tracks.append(
             TrackLayout(
                 track_id=track_id, kind=kind, timescale=timescale, coding_name=entry.type,
@@ -218,8 +221,8 @@ def _esds(data: bytes, esds: Box) -> tuple[int, int]:
     return oti, aot
 
 
-def derived_codecs(data: bytes) -> list[tuple[str, str | None]] | None:
-    """(codec string, problem) per trak in order, from msetool's codec derivation (msetool.codecs.derive)."""
+def derived_codecs(data: bytes) -> list[tuple[str, dict[str, object]]] | None:
+    """(codec string, decoded details) per trak in order, from msetool.codecs.derive."""
     try:
         from msetool.bmff import parse_bytes
         from msetool.codecs.derive import derive
@@ -232,13 +235,13 @@ def derived_codecs(data: bytes) -> list[tuple[str, str | None]] | None:
     moov = next((b for b in boxes if b.type == "moov"), None)
     if moov is None:
         return None
-    out: list[tuple[str, str | None]] = []
+    out: list[tuple[str, dict[str, object]]] = []
     for trak in moov.all("trak"):
         stsd = trak.find("mdia/minf/stbl/stsd")
         if stsd is None or not stsd.children:
             return None
         d = derive(stsd.children[0])
-        out.append((d.codec, d.problem))
+        out.append((d.codec, dict(d.details)))
     return out
 
 

@@ -129,6 +129,8 @@ def test_codec_strings_come_from_the_init_segments(outputs: dict[str, tuple[Path
     assert codecs("av1")["video"][0].startswith("av01.0.")
     assert codecs("sample") == {"video": ["avc1.64001E"], "audio": ["mp4a.40.2"]}  # High@3.0, AAC-LC
     assert codecs("audio44k")["audio"] == ["mp4a.40.2"]
+    audio = next(r for r in load_manifest(outputs["audio44k"][0])["renditions"] if r["kind"] == "audio")
+    assert (audio["sample_rate"], audio["channels"]) == (44100, 1)  # the sine source is mono
 
 
 def test_transcoded_segments_hit_the_target(outputs: dict[str, tuple[Path, str, str]]) -> None:
