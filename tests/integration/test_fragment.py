@@ -54,6 +54,8 @@ CASES: dict[str, tuple[str, tuple[str, ...], float]] = {
     "audioonly": ("audioonly", (), 4.0),
     "vp9-opus": ("audio44k", ("--video-codec", "vp9", "--audio-codec", "opus"), 4.0),
     "av1": ("videoonly", ("--video-codec", "av1"), 4.0),
+    "ts-copy": ("ts", ("--copy",), 4.0),
+    "adts-copy": ("adts", ("--copy",), 4.0),
 }
 
 
@@ -102,7 +104,7 @@ def test_layout_and_manifest(outputs: dict[str, tuple[Path, str, str]], case: st
         assert kinds == ["muxed"] and len(doc["renditions"][0]["codecs"]) == 2
     elif src_name == "videoonly":
         assert kinds == ["video"]
-    elif src_name == "audioonly":
+    elif src_name in ("audioonly", "adts"):
         assert kinds == ["audio"]
     else:
         assert kinds == ["audio", "video"]
@@ -131,6 +133,9 @@ def test_codec_strings_come_from_the_init_segments(outputs: dict[str, tuple[Path
     assert codecs("audio44k")["audio"] == ["mp4a.40.2"]
     audio = next(r for r in load_manifest(outputs["audio44k"][0])["renditions"] if r["kind"] == "audio")
     assert (audio["sample_rate"], audio["channels"]) == (44100, 1)  # the sine source is mono
+    # ADTS sources in --copy: aac_adtstoasc gave the esds its AudioSpecificConfig
+    for case in ("ts-copy", "adts-copy"):
+        assert codecs(case)["audio"] == ["mp4a.40.2"]
 
 
 def test_transcoded_segments_hit_the_target(outputs: dict[str, tuple[Path, str, str]]) -> None:

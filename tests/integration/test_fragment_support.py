@@ -45,12 +45,19 @@ INPUTS: dict[str, tuple[list[str], float]] = {
     "audio44k": ([*V, *A44, "-t", "4", "-map", "0:v", "-map", "1:a", *X264, *AAC], 4.0),
     "videoonly": ([*V, "-t", "4", *X264], 4.0),
     "audioonly": ([*A48, "-t", "4", *AAC], 4.0),
+    # MPEG-TS: H.264 Annex B + AAC with ADTS headers (the source ffmpeg 9 writes ASC-less esds from)
+    "ts": ([*V, *A48, "-t", "4", "-map", "0:v", "-map", "1:a", *X264, "-g", "60", "-keyint_min", "60",
+            "-sc_threshold", "0", *AAC], 4.0),
+    # raw ADTS AAC
+    "adts": ([*A48, "-t", "4", *AAC], 4.0),
 }
+
+SUFFIX = {"audioonly": ".m4a", "ts": ".ts", "adts": ".aac"}
 
 
 def make_input(name: str) -> Path:
     args, _ = INPUTS[name]
-    suffix = ".m4a" if name == "audioonly" else ".mp4"
+    suffix = SUFFIX.get(name, ".mp4")
     return media.make(f"frag-in-{name}", args, suffix=suffix)
 
 
