@@ -284,6 +284,7 @@ class TsStreamParser:
         self._buf = bytearray()
         self._base = 0
         self._failed = False
+        self._flushable = True
         self._initialized = False
         self._segment_started = False
         self._reset_events: list[ParserEvent] = []
@@ -316,14 +317,20 @@ class TsStreamParser:
                 self._parse(len(self._buf) - uninspected)
         except _Fatal as f:
             self._failed = True
+            # A batch the frame processor refused stays queued and is refused again when the append
+            # error's reset flushes; any other failure leaves the other streams' pending data to flush.
+            self._flushable = f.rule != "TS-MEDIA-05"
             self._events.append(ParseFailed(f.message, f.offset, f.path, f.rule))
         events, self._events = self._events, []
         return events
 
     def reset(self) -> None:
-        """Reset parser state (abort): Chromium's Mp2tStreamParser::Flush."""
+        """Reset parser state (abort, and the append error algorithm): Chromium's Mp2tStreamParser::Flush.
+
+        After a parse failure Chromium has already reset the failing PID; the append error algorithm's
+        reset then flushes every other stream, so frames parsed before the failure are still buffered."""
         self._events = []
-        if not self._failed:
+        if self._flushable:
             try:
                 for pid in list(self.pids.values()):
                     if pid.pes is not None:

@@ -193,3 +193,24 @@ def test_spec_profile_keeps_exact_90khz_ticks(ts_bytes: bytes) -> None:
     video = [f for e in p.feed(ts_bytes) if isinstance(e, FramesParsed) for f in e.frames
              if f.track_id == VIDEO_TRACK_ID]
     assert video[0].timescale == 90000 and video[0].duration == 3000
+
+
+def test_append_error_reset_still_flushes_the_other_streams(ts_bytes: bytes) -> None:
+    # An audio PES with an empty payload fails the append (checked in Chromium 156). The append error
+    # algorithm resets the parser; Chromium's flush then still emits what the video stream had parsed.
+    pk = packets(ts_bytes)
+    apid = next(pid_of(p) for p in pk if pusi(p) and p[payload_start(p) + 3] & 0xE0 == 0xC0)
+    k = [i for i, p in enumerate(pk) if pid_of(p) == apid and pusi(p)][3]
+    pts = pk[k][payload_start(pk[k]) + 9 : payload_start(pk[k]) + 14]
+    empty = bytes([0x47, 0x40 | apid >> 8, apid & 0xFF, 0x30, 169, 0x00]) + b"\xff" * 168 + bytes(
+        [0, 0, 1, 0xC0, 0, 8, 0x80, 0x80, 5]) + pts
+    p, events = feed_all(b"".join(pk[:k]) + empty + b"".join(pk[k:]))
+    assert [f.rule for f in failures(events)] == ["TS-PES-02"]
+    p.reset()
+    flushed = frames(p.take_reset_events())
+    assert flushed and {f.track_id for f in flushed} == {VIDEO_TRACK_ID}
+    # ... but a batch refused for its DTS order is refused again: nothing more is buffered.
+    p2, _ = feed_all(ts_bytes)
+    assert failures(p2.feed(ts_bytes))
+    p2.reset()
+    assert p2.take_reset_events() == []
