@@ -150,3 +150,19 @@ def parser_for(mime: MimeType, profile: Profile = "chromium") -> ByteStreamParse
     cls = load(FORMATS[name].parser)
     parser: ByteStreamParser = cls(mime=mime, profile=profile)  # type: ignore[operator]
     return parser
+
+
+def reset_parser(parser: ByteStreamParser) -> list[ParserEvent]:
+    """Run the parser's reset (abort(), the append error algorithm) and return what the reset emits.
+
+    Some browsers' parsers emit frames while they are reset: Chromium's MPEG-2 TS parser flushes the PES
+    packets and access units it held back (``TsStreamParser.take_reset_events``). Coded frame processing
+    must run on those events before the rest of "reset parser state". Parsers without such a method emit
+    nothing.
+    """
+    parser.reset()
+    take = getattr(parser, "take_reset_events", None)
+    if take is None:
+        return []
+    events: list[ParserEvent] = take()
+    return events
