@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -258,6 +259,15 @@ _RULES: list[tuple[str, str, str, str, str]] = [
         "sample_depends_on uses the reserved value 3",
         "Chromium: 'Reserved value used in sample dependency info.'; " + APPEND_FAILS,
         f"{CHR_MP4}/track_run_iterator.cc",
+    ),
+    (
+        "BMFF-MEDIA-31",
+        "error",
+        "Two runs of a moof claim the same media data bytes",
+        "Chromium reads each run at moof start + data_offset; overlapping runs decode the same bytes as two "
+        "different samples, so one track gets garbage: the decoder fails and the media element reports an "
+        "error (typically fragments without default-base-is-moof addressed the ISO way).",
+        f"{ISO} §movie-fragment-relative-addressing; {CHR_MP4}/track_run_iterator.cc",
     ),
     (
         "BMFF-MEDIA-19",
@@ -893,6 +903,8 @@ def _check_moof(
         for t in trafs
     ):
         add("BMFF-MEDIA-07W", f"{len(trafs)} trafs and not every tfhd sets default-base-is-moof", moof)
+    ranges: list[tuple[int, int, int, Box]] = []
+    no_base_flag = False
     data_range = (min(m.payload_offset for m in mdats), max(m.end for m in mdats)) if mdats else None
     for traf in trafs:
         tfhd = traf.child("tfhd")
@@ -927,6 +939,8 @@ def _check_moof(
             )
         truns = traf.all("trun")
         total_samples = 0
+        if not tfhd.get("default_base_is_moof"):
+            no_base_flag = True
         for k, trun in enumerate(truns):
             if not trun.decoded:
                 continue
@@ -943,6 +957,10 @@ def _check_moof(
                 else:
                     add("BMFF-MEDIA-08", f"track {tid}: trun {k} has no data_offset", trun)
                 continue
+            nbytes, _zeros = _sample_sizes(trun, tfhd, td)
+            if nbytes:
+                start = moof.offset + int(trun.get("data_offset", 0))
+                ranges.append((start, start + nbytes, tid, trun))
             out.extend(
                 _check_trun_data(
                     moof,
@@ -975,6 +993,34 @@ def _check_moof(
                 traf,
                 severity=Severity.WARNING,
             )
+    out.extend(_check_overlaps(ranges, several_trafs=len(trafs) > 1 and no_base_flag))
+    return out
+
+
+def _check_overlaps(ranges: list[tuple[int, int, int, Box]], *, several_trafs: bool) -> list[Finding]:
+    """Runs whose bytes (read the way Chromium does: moof start + data_offset) overlap decode the same bytes
+    twice, so at least one of them decodes garbage."""
+    out: list[Finding] = []
+    ranges.sort(key=lambda r: r[0])
+    for (s1, e1, t1, _b1), (s2, e2, t2, b2) in itertools.pairwise(ranges):
+        if s2 < e1:
+            why = (
+                (
+                    " (the trafs lack default-base-is-moof: the muxer addressed each traf's data from "
+                    "the end of the previous one, Chromium reads every data_offset from the moof)"
+                )
+                if several_trafs
+                else ""
+            )
+            out.append(
+                finding(
+                    "BMFF-MEDIA-31",
+                    f"track {t2}: trun data [{s2}, {e2}) overlaps track {t1}'s [{s1}, {e1}){why}",
+                    offset=b2.offset,
+                    box=b2.path,
+                )
+            )
+            break
     return out
 
 

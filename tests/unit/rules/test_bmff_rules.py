@@ -109,10 +109,10 @@ CASES = [
         Severity.ERROR,
     ),
     (
-        "two trafs without default-base-is-moof is fine here, two trafs of one track",
+        "two trafs reading the same bytes",
         [CLEAN_INIT, fmp4.fragment(trafs=2)],
-        None,
-        None,
+        "BMFF-MEDIA-31",
+        Severity.ERROR,
     ),
 ]
 
