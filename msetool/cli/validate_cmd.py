@@ -76,10 +76,13 @@ def _folder_files(p: Path) -> list[Path]:
 
 
 def _folder_streams(p: Path) -> list[list[Path]]:
-    """A folder's byte streams: its init segment, then the other files in natural order. A folder holding
+    """A folder's byte streams: its init segment, then the other files in natural order (unless every name
+    starts with a number: then that number is the append order). A folder holding
     several init segments (``v_init.mp4`` + ``v_seg*.m4s``, ``a_init.mp4`` + ``a_seg*.m4s``) holds one stream
     per init: each file goes with the init whose name prefix (the part before "init") it shares."""
     files = _folder_files(p)
+    if all(re.match(r"\d+[-_. ]", f.name) for f in files):
+        return [files]  # every name starts with its append position ("1-seg.m4s", "2-init.mp4"): keep it
     inits = [f for f in files if _looks_like_init(f)]
     rest = [f for f in files if f not in inits]
     prefixed = [f for f in inits if "init" in f.name.lower()]
