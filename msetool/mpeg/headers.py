@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 #: ISO 14496-3 Table 1.18 sampling_frequency_index (index 13..15 reserved/escape: invalid in ADTS).
 ADTS_FREQUENCIES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
-#: channel_configuration -> channel count; 0 ("defined in the PCE") has no layout Chromium accepts.
+#: channel_configuration -> channel count; 0 means "defined in a program_config_element": Chromium 156
+#: accepts it as a configuration of its own (checked in the browser), so it is a configuration change.
 ADTS_CHANNELS = (0, 1, 2, 3, 4, 5, 6, 8)
 SAMPLES_PER_AAC_FRAME = 1024
 ADTS_HEADER_MIN_SIZE = 7
@@ -162,8 +163,6 @@ def explain_adts(data: bytes | bytearray | memoryview, pos: int = 0) -> FrameHea
         return f"frame_length {frame_length} is shorter than the header ({header_size} bytes)"
     if sfi >= len(ADTS_FREQUENCIES):
         return f"reserved sampling_frequency_index {sfi}"
-    if channel_configuration == 0:
-        return "channel_configuration 0 (program_config_element) is not supported"
     return FrameHeader(
         frame_size=frame_length,
         sample_rate=ADTS_FREQUENCIES[sfi],

@@ -238,7 +238,7 @@ class MpegAudioStreamParser:
                 timescale=header.sample_rate,
                 coding_name="ADTS" if self.aac else f"MPEG audio {header.codec_string}",
                 sample_rate=header.sample_rate,
-                channels=header.channels,
+                channels=header.channels or None,
             )
             self._tracks = track
             events.append(InitSegmentParsed(InitSegment("mpeg", (track,), None, self._abs(pos),

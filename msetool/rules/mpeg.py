@@ -44,8 +44,8 @@ _r("MPA-MIME-01", "error", "codecs parameter on audio/mpeg or audio/aac",
    "The byte stream format forbids a codecs parameter for these types; Chromium's addSourceBuffer() and "
    "isTypeSupported() reject the type.", f"{SPEC} §mime-types")
 _r("MPA-FRAME-02", "error", "Invalid ADTS header",
-   "A header starting with the 12-bit syncword but with layer != 0, a reserved sampling_frequency_index, "
-   "channel_configuration 0 or a frame_length shorter than the header. " + _FAILS,
+   "A header starting with the 12-bit syncword but with layer != 0, a reserved sampling_frequency_index "
+   "or a frame_length shorter than the header. " + _FAILS,
    "ISO/IEC 14496-3 §1.A.2.2; chromium media/formats/mpeg/adts_stream_parser.cc")
 _r("MPA-FRAME-03", "error", "Invalid MPEG audio frame header",
    "A header starting with the 11-bit frame sync but with a reserved version or layer, a free-format or bad "

@@ -101,8 +101,8 @@ _r("TS-RAP-02", "warning", "Video does not start with an IDR access unit",
    "Frames before the first IDR are replaced by copies of it with interpolated timestamps (Chromium), or "
    "cannot be decoded; start each segment with an IDR.", f"{SPEC} §mpeg2ts-random-access-points")
 _r("TS-ADTS-01", "error", "Invalid ADTS header in an AAC stream",
-   "An ADTS frame whose header Chromium refuses (layer not 0, reserved sampling_frequency_index, "
-   "channel_configuration 0). " + _FAILS, f"{CHR}/es_parser_adts.cc")
+   "An ADTS frame whose header Chromium refuses (reserved sampling_frequency_index, a CRC that does not "
+   "fit the frame). " + _FAILS, f"{CHR}/es_parser_adts.cc")
 _r("TS-CODEC-01", "warning", "Elementary stream ignored",
    "Chromium only demultiplexes H.264, AAC (ADTS) and MPEG audio streams whose codec is listed in the "
    "SourceBuffer's type; other streams (and all but the lowest-PID audio and video stream) are ignored.",

@@ -520,7 +520,7 @@ class TsStreamParser:
             rate = min(2 * h.sample_rate, 48000) if (self.sbr and h.codec == "aac") else h.sample_rate
             tracks.append(TrackInfo(AUDIO_TRACK_ID, "audio", h.codec_string, 90000,
                                     coding_name="ADTS" if h.codec == "aac" else "MPEG audio",
-                                    sample_rate=rate, channels=h.channels))
+                                    sample_rate=rate, channels=h.channels or None))
         return tuple(tracks)
 
     def _init_event(self, q: _Queue, offset: int) -> InitSegmentParsed:
