@@ -8,11 +8,13 @@ SourceBuffer of a scenario with its appends, aborts and changeType calls) and re
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -117,11 +119,57 @@ def expand_inputs(paths: tuple[str, ...]) -> list[Path]:
     return [p for stream in expand_streams(paths) for p in stream]
 
 
-def _open(path: Path, label: str | None = None) -> FileSource:
+class LazyFile:
+    """A ByteSource over a file that holds no descriptor between reads beyond a small shared cache, so a
+    stream of thousands of segment files never runs into the open-files limit."""
+
+    _cache: ClassVar[OrderedDict[str, FileSource]] = OrderedDict()
+    _CACHE_SIZE: ClassVar[int] = 16
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path = str(path)
+        self.name = name
+        self._size = os.stat(self.path).st_size
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def _fd(self) -> FileSource:
+        src = self._cache.get(self.path)
+        if src is None:
+            try:
+                src = FileSource(self.path, name=self.name)
+            except OSError as e:
+                raise UsageError(f"{self.path}: cannot read: {e.strerror or e}") from None
+            self._cache[self.path] = src
+            while len(self._cache) > self._CACHE_SIZE:
+                _, old = self._cache.popitem(last=False)
+                old.close()
+        else:
+            self._cache.move_to_end(self.path)
+        return src
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        try:
+            return self._fd().read_at(offset, length)
+        except OSError as e:
+            raise UsageError(f"{self.path}: cannot read: {e.strerror or e}") from None
+
+    def close(self) -> None:
+        src = self._cache.pop(self.path, None)
+        if src is not None:
+            src.close()
+
+
+def _open(path: Path, label: str | None = None) -> LazyFile:
+    """Check the file is readable now (so a bad path is one clear line up front) and read it lazily."""
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder, expected a file")
     try:
-        return FileSource(path, name=label if label is not None else str(path))
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a folder, expected a file") from None
+        with open(path, "rb"):
+            pass
+        return LazyFile(path, label if label is not None else str(path))
     except OSError as e:
         raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
 
@@ -147,7 +195,7 @@ def scenario_streams(sc: Scenario) -> list[_Stream]:
 
     streams = {sb.id: _Stream(sb.id, sb.type) for sb in sc.source_buffers}
     default = sc.source_buffers[0].id
-    sources: dict[str, FileSource] = {}
+    sources: dict[str, LazyFile] = {}
 
     def stream_of(op: Op) -> _Stream:
         sid = op.sb or default
