@@ -214,3 +214,12 @@ def test_append_error_reset_still_flushes_the_other_streams(ts_bytes: bytes) -> 
     assert failures(p2.feed(ts_bytes))
     p2.reset()
     assert p2.take_reset_events() == []
+
+
+def test_reset_parser_helper_returns_the_flush(ts_bytes: bytes) -> None:
+    from msetool.stream import reset_parser
+
+    p, _ = feed_all(ts_bytes)
+    flushed = reset_parser(p)
+    assert len(frames(flushed, VIDEO_TRACK_ID)) == 7
+    assert reset_parser(p) == []  # nothing left after the first reset
