@@ -264,6 +264,7 @@ def _validate_scenario(path: str, options: Any) -> tuple[list[Finding], list[str
     findings: list[Finding] = []
     files: list[str] = []
     infos: list[StreamInfo] = []
+    models = []
     for st in scenario_streams(sc):
         first = next((sb.type for sb in sc.source_buffers if sb.id == st.id), None)
         mime = parse_mime(first) if first else None
@@ -274,7 +275,19 @@ def _validate_scenario(path: str, options: Any) -> tuple[list[Finding], list[str
             if f not in files:
                 files.append(f)
         infos.append(StreamInfo(st.id, first, v.format, v.files))
+        if not st.moves_timeline:
+            models.append(v.model)
+    findings.extend(_pair_findings(models))
     return findings, files, infos
+
+
+def _pair_findings(models: list[Any]) -> list[Finding]:
+    from msetool.rules.timeline import check_pair
+
+    try:
+        return check_pair(models)
+    except Exception:  # a cross-stream summary must never cost the report
+        return []
 
 
 def _emit(report: Report, fmt: str) -> None:
@@ -406,6 +419,7 @@ def _validate(
     else:
         declared: MimeType | None = parse_mime(mime) if mime else None
         findings, files, streams = [], [], []
+        models = []
         groups = expand_streams(inputs)
         for i, paths in enumerate(groups):
             sources = [_open(p) for p in paths]
@@ -420,6 +434,8 @@ def _validate(
             sid = "stream" if len(groups) == 1 else f"stream{i + 1}"
             typ = str(declared) if declared else (type_for(v.model.inits[0].init) if v.model.inits else None)
             streams.append(StreamInfo(sid, typ or (str(v.mime) if v.mime else None), v.format, names))
+            models.append(v.model)
+        findings.extend(_pair_findings(models))
     report = Report.build(findings, files, fail_on=level, streams=streams)
     if html_path:
         from msetool.report.html import validate_page, write_html

@@ -406,3 +406,68 @@ def check(model: StreamModel, options: ValidateOptions) -> list[Finding]:
         *_sync(model),
         *_durations(model, options.target_duration),
     ]
+
+
+def _kind_extent(
+    model: StreamModel, kind: str
+) -> tuple[Fraction, Fraction, SegmentRecord, SegmentRecord] | None:
+    """(first presentation time, last end, first segment, last segment) of the first track of ``kind``."""
+    start: Fraction | None = None
+    end: Fraction | None = None
+    first_seg = last_seg = None
+    for seg in model.segments:
+        for tid, sp in seg.tracks.items():
+            if _kind(seg, tid) != kind or sp.timescale <= 0 or sp.count == 0:
+                continue
+            s0 = Fraction(sp.min_pts, sp.timescale)
+            e0 = Fraction(sp.max_end_pts, sp.timescale)
+            if start is None or s0 < start:
+                start, first_seg = s0, seg
+            if end is None or e0 > end:
+                end, last_seg = e0, seg
+            break
+    if start is None or end is None or first_seg is None or last_seg is None:
+        return None
+    return start, end, first_seg, last_seg
+
+
+def check_pair(models: list[StreamModel]) -> list[Finding]:
+    """A/V start offset and end drift across SourceBuffers: one stream carrying only video, another only
+    audio (separate video and audio segment sets of one presentation)."""
+    video = [m for m in models if _kind_extent(m, "video") and not _kind_extent(m, "audio")]
+    audio = [m for m in models if _kind_extent(m, "audio") and not _kind_extent(m, "video")]
+    if len(video) != 1 or len(audio) != 1:
+        return []
+    v = _kind_extent(video[0], "video")
+    a = _kind_extent(audio[0], "audio")
+    assert v is not None and a is not None
+    out: list[Finding] = []
+    offset = a[0] - v[0]
+    if abs(offset) > Fraction(1, 10):
+        lead = "audio" if offset < 0 else "video"
+        seg = a[2]
+        out.append(
+            finding(
+                "GEN-TIME-04",
+                f"the audio stream starts at {float(a[0]):.3f} s, the video stream at {float(v[0]):.3f} s: "
+                f"{lead} leads by {abs(float(offset)) * 1000:.1f} ms",
+                file=seg.file,
+                offset=seg.offset,
+                box=seg.path,
+            )
+        )
+    drift = (a[1] - v[1]) - offset
+    if abs(drift) > Fraction(1, 2):
+        seg = a[3]
+        out.append(
+            finding(
+                "GEN-TIME-05",
+                f"the audio stream ends at {float(a[1]):.3f} s, the video stream at {float(v[1]):.3f} s: "
+                f"{float(drift) * 1000:+.0f} ms apart beyond the start offset; buffered (the intersection) "
+                "ends at the shorter one",
+                file=seg.file,
+                offset=seg.offset,
+                box=seg.path,
+            )
+        )
+    return out

@@ -118,3 +118,31 @@ def test_duration_spread_against_target() -> None:
     out = [f for f in timeline.check(m, ValidateOptions(target_duration=2.0)) if f.rule == "GEN-TIME-06"]
     assert [f.file for f in out] == ["s2"]  # the last, shorter segment is fine
     assert out[0].severity == Severity.WARNING
+
+
+def test_separate_audio_and_video_streams_are_compared() -> None:
+    def one(kind: str, start: int, end: int) -> StreamModel:
+        init = InitSegment(
+            "mp4", (TrackInfo(1, kind, "avc1.4D400D" if kind == "video" else "mp4a.40.2", 1000),)
+        )  # type: ignore[arg-type]
+        m = StreamModel()
+        seg = SegmentRecord(0, f"{kind}.m4s", 0, "moof", 0, init)
+        seg.tracks[1] = TrackSpan(
+            1,
+            1000,
+            count=1,
+            first_dts=start,
+            first_pts=start,
+            min_pts=start,
+            end_dts=end,
+            max_end_pts=end,
+            first_keyframe=True,
+            max_duration=20,
+        )
+        m.segments.append(seg)
+        return m
+
+    out = timeline.check_pair([one("video", 0, 10000), one("audio", 500, 9000)])
+    assert sorted(f.rule for f in out) == ["GEN-TIME-04", "GEN-TIME-05"]
+    assert all(f.file == "audio.m4s" for f in out)
+    assert timeline.check_pair([one("video", 0, 10000), one("audio", 20, 10010)]) == []
