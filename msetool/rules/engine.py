@@ -834,6 +834,7 @@ def validate_stream(
     parser: ByteStreamParser | None = None
     parser_mime: MimeType | None = None
     parser_fed = 0
+    checked_mime: MimeType | None = None
     prime = b""
     used_mime: MimeType | None = declared
     for ri, (run_slices, run_mime, before, after) in enumerate(runs):
@@ -846,6 +847,9 @@ def validate_stream(
         if not run_slices:
             continue
         run = StreamSource(run_slices)
+        if run_mime is not None and run_mime is not checked_mime:
+            checked_mime = run_mime  # each declared type once, at the first file appended under it
+            findings.extend(codec_rules.check_declared(run_mime, file=run_slices[0].name))
         if all(s.size == 0 for s in run_slices):
             for s in run_slices:
                 findings.append(
@@ -857,9 +861,6 @@ def validate_stream(
                 findings.append(
                     finding("GEN-EMPTY-01", "zero-length input: nothing to append", file=s.name, offset=0)
                 )
-        if run_mime is not None and (ri == 0 or before == "changeType"):
-            first_file = next((s.name for s in run_slices), "")
-            findings.extend(codec_rules.check_declared(run_mime, file=first_file))
         eff_mime = run_mime
         sniffed = detect_mime(run_slices)
         if eff_mime is None:
