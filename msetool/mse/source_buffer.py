@@ -67,6 +67,10 @@ CHROMIUM_CODEC_NAMES = {
 }
 
 
+_FIELDS = attrgetter("pts", "dts", "duration", "size", "keyframe")
+_SIZE = attrgetter("size")
+
+
 class _AppendFailed(Exception):
     def __init__(self, error: AppendError) -> None:
         super().__init__(error.message)
@@ -212,7 +216,7 @@ class SourceBuffer:
         if self.ms.element_error is not None:
             raise invalid_state("The HTMLMediaElement.error attribute is not null.")
         self.ms.open_if_ended()
-        size = sum(f.size for e in events if isinstance(e, FramesParsed) for f in e.frames)
+        size = sum(sum(map(_SIZE, e.frames)) for e in events if isinstance(e, FramesParsed))
         if not self._evict(size):
             raise_quota()
         self.updating = True
@@ -638,41 +642,40 @@ class SourceBuffer:
             if tb is None or tb.need_rap or tb.last_dts is None or tb.pending_group_start_pts is not None:
                 return False
             ts = fl[0].timescale
-            pt = [f.pts for f in fl]
-            dt = [f.dts for f in fl]
-            du = [f.duration for f in fl]
+            pt, dt, du, fsize, fkey = map(list, zip(*map(_FIELDS, fl), strict=True))
             if min(pt) < 0 or min(dt) < 0 or fl[-1].timescale != ts:  # one timescale per track
                 return False
+            n = len(fl)
+            const_dur = du.count(du[0]) == n
             if 1_000_000 % ts == 0:
                 m = 1_000_000 // ts
                 pu = [x * m + off for x in pt]
-                du_us = [x * m for x in du]
+                du_us = [du[0] * m] * n if const_dur else [x * m for x in du]
                 dd = pu if dt == pt else [x * m + off for x in dt]
             else:
                 pu = [x * 1_000_000 // ts + off for x in pt]
-                du_us = [x * 1_000_000 // ts for x in du]
+                du_us = [du[0] * 1_000_000 // ts] * n if const_dur else [x * 1_000_000 // ts for x in du]
                 dd = pu if dt == pt else [x * 1_000_000 // ts + off for x in dt]
-            n = len(fl)
             ends = list(map(add, pu, du_us))
             last, ldur = tb.last_dts, tb.last_dur
             if dd[0] < last or dd[0] - last > 2 * ldur or pu[0] < aws or ends[-1] > awe:
                 return False
             steps = list(map(sub, dd[1:], dd[:-1]))
-            dmin, dmax = min(du_us), max(du_us)
+            dmin, dmax = (du_us[0], du_us[0]) if const_dur else (min(du_us), max(du_us))
             if n > 1:
                 if min(steps) < 0:
                     return False
                 if max(steps) > 2 * dmin and not all(map(le, steps, [2 * x for x in du_us])):
                     return False
                 psteps = steps if dd is pu else list(map(sub, pu[1:], pu[:-1]))
-                if min(psteps) < 0 or min(map(sub, ends[1:], ends[:-1])) < 0:
-                    return False
+                if min(psteps) < 0 or (not const_dur and min(map(sub, ends[1:], ends[:-1])) < 0):
+                    return False  # (equal durations and non-decreasing PTS give non-decreasing ends)
             he = tb.highest_end
             lk = tb.last_keyframe_pts
             lp = tb.last_processed_dts
             if he is None or ends[0] < he or (lp is not None and lp > dd[0]):
                 return False
-            keys = list(range(n)) if tb.is_audio else [i for i, f in enumerate(fl) if f.keyframe]
+            keys = list(range(n)) if tb.is_audio else [i for i, k in enumerate(fkey) if k]
             if tb.is_audio:
                 # every frame is a keyframe: the highest end before it must be within [PTS - duration, PTS]
                 if not (he <= pu[0] <= he + du_us[0]):
@@ -692,13 +695,13 @@ class SourceBuffer:
                         return False
             if (not keys or keys[0] != 0) and lk is not None and pu[0] < lk:
                 return False
-            plans.append((tb, fl, pu, dd, du_us, ends, keys, steps, dmax))
-        for tb, fl, pu, dd, du_us, ends, keys, steps, dmax in plans:
+            plans.append((tb, fl, pu, dd, du_us, ends, keys, steps, dmax, fsize, fkey))
+        for tb, fl, pu, dd, du_us, ends, keys, steps, dmax, fsize, fkey in plans:
             audio = tb.is_audio
             n = len(fl)
-            sizes = [f.size for f in fl]
+            sizes = fsize
             rows = list(
-                zip(pu, dd, du_us, [True] * n if audio else [f.keyframe for f in fl], sizes, strict=True)
+                zip(pu, dd, du_us, [True] * n if audio else fkey, sizes, strict=True)
             )
             top = (pu[-1], du_us[-1]) if n == 1 or pu[-2] < pu[-1] else max(zip(pu, du_us, strict=False))
             end = (

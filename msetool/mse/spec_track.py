@@ -31,17 +31,33 @@ class SpecTrackStore:
         self._dts: list[Any] = []
         #: highest PTS + duration of any stored frame (a fast "nothing can overlap" test).
         self.max_end: Any = None
+        self.mem = 0
         self._ranges: TimeRanges | None = TimeRanges()
+        #: normalized [start, end) pairs kept up to date on in-order adds (None: recompute)
+        self._rl: list[list[Any]] | None = []
 
     def add(self, f: SpecFrame) -> None:
         """Step 16: add the coded frame to the track buffer (decode order)."""
-        i = bisect_right(self._dts, f[D])
-        self.frames.insert(i, f)
-        self._dts.insert(i, f[D])
+        if not self._dts or f[D] >= self._dts[-1]:
+            self.frames.append(f)
+            self._dts.append(f[D])
+        else:
+            i = bisect_right(self._dts, f[D])
+            self.frames.insert(i, f)
+            self._dts.insert(i, f[D])
+        self.mem += f[SIZE]
         end = f[P] + f[DUR]
         if self.max_end is None or end > self.max_end:
             self.max_end = end
         self._ranges = None
+        rl = self._rl
+        if rl is not None and f[DUR] > 0:
+            if not rl or f[P] > rl[-1][1]:
+                rl.append([f[P], end])
+            elif f[P] >= rl[-1][0]:
+                rl[-1][1] = max(rl[-1][1], end)
+            else:
+                self._rl = None
 
     def can_overlap(self, start: Fraction) -> bool:
         return self.max_end is not None and start < self.max_end
@@ -64,10 +80,12 @@ class SpecTrackStore:
             dropping = False
             keep.append(f)
         if gone:
+            self.mem -= sum(f[SIZE] for f in gone)
             self.frames = keep
             self._dts = [f[D] for f in keep]
             self.max_end = max((f[P] + f[DUR] for f in keep), default=None)
             self._ranges = None
+            self._rl = None
         return gone
 
     def remove_one(self, victim: SpecFrame) -> list[SpecFrame]:
@@ -89,10 +107,17 @@ class SpecTrackStore:
                 break
         self.max_end = max((f[P] + f[DUR] for f in self.frames), default=None)
         self._ranges = None
+        self._rl = None
 
     def ranges(self) -> TimeRanges:
         if self._ranges is None:
-            self._ranges = TimeRanges((f[P], f[P] + f[DUR]) for f in self.frames)
+            if self._rl is None:
+                self._rl = _linear_union(self.frames)
+            if self._rl is not None:
+                self._ranges = TimeRanges((s, e) for s, e in self._rl)
+            else:
+                self._ranges = TimeRanges((f[P], f[P] + f[DUR]) for f in self.frames)
+                self._rl = [[s, e] for s, e in self._ranges]
         return self._ranges
 
     def rap_at_or_after(self, t: Fraction) -> Any:
@@ -106,7 +131,26 @@ class SpecTrackStore:
         return max((f[P] for f in self.frames), default=None)
 
     def memory(self) -> int:
-        return sum(f[SIZE] for f in self.frames)
+        return self.mem
 
     def frame_count(self) -> int:
         return len(self.frames)
+
+
+def _linear_union(frames: list[SpecFrame]) -> list[list[Any]] | None:
+    """Union of frame intervals in one pass when PTS never decreases in decode order (else None)."""
+    out: list[list[Any]] = []
+    prev = None
+    for f in frames:
+        p = f[P]
+        if prev is not None and p < prev:
+            return None
+        prev = p
+        if f[DUR] <= 0:
+            continue
+        e = p + f[DUR]
+        if out and p <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([p, e])
+    return out
