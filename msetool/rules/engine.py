@@ -712,9 +712,13 @@ def _finalize(
     unique: list[Finding] = []
     for f in findings:
         key = (f.rule, f.file, f.offset, f.message)
-        if key in seen:
+        # Findings about the declared type (no offset) may come from two stages in their own words: one
+        # per rule and file is enough.
+        loose = (f.rule, f.file, None, "") if f.offset is None else key
+        if key in seen or loose in seen:
             continue
         seen.add(key)
+        seen.add(loose)
         unique.append(f)
     unique.sort(
         key=lambda f: (
