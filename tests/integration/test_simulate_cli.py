@@ -1,0 +1,146 @@
+"""`msetool simulate` end to end on ffmpeg-made fragmented MP4 (tests/media.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from msetool.cli.simulate_cmd import simulate
+from tests import media
+
+
+@pytest.fixture(scope="module")
+def muxed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    """init.mp4 + seg*.m4s of 4 s H.264 (1 s GOP) + AAC, one fragment per second."""
+    return media.split_fmp4(media.fmp4_avc_aac(), tmp_path_factory.mktemp("avc-aac-segs"))
+
+
+def run(*args: str) -> tuple[int, Any, str]:
+    res = CliRunner().invoke(simulate, list(args), catch_exceptions=False)
+    try:
+        data = json.loads(res.output)
+    except ValueError:
+        data = None
+    return res.exit_code, data, res.output
+
+
+def final_buffered(data: dict[str, Any], sb: str = "sb0") -> list[list[float]]:
+    return data["steps"][-1]["state"]["sourceBuffers"][sb]["buffered"]  # type: ignore[no-any-return]
+
+
+def test_in_order_segments_buffer_one_range(avc_segments: tuple[Path, list[Path]]) -> None:
+    init, segs = avc_segments
+    code, data, _ = run(str(init), *map(str, segs), "--format", "json")
+    assert code == 0
+    (rng,) = final_buffered(data)
+    assert rng[0] == 0
+    assert 3.9 < rng[1] < 4.1  # ffmpeg made 4 s of video
+    assert all(s["error"] is None and s["exception"] is None for s in data["steps"])
+    assert data["steps"][0]["state"]["mediaSource"]["duration"] == "Infinity"  # empty_moov: no duration
+
+
+def test_missing_segment_leaves_a_gap_and_a_stall_warning(avc_segments: tuple[Path, list[Path]]) -> None:
+    init, segs = avc_segments
+    code, data, _ = run(str(init), str(segs[0]), *map(str, segs[2:]), "--format", "json")
+    assert code == 0
+    ranges = final_buffered(data)
+    assert len(ranges) == 2
+    gap_warnings = [w for s in data["steps"] for w in s["warnings"] if w["kind"] == "gap"]
+    assert gap_warnings and gap_warnings[0]["start"] == pytest.approx(ranges[0][1])
+
+
+def test_profiles_differ_in_microsecond_truncation(avc_segments: tuple[Path, list[Path]]) -> None:
+    init, segs = avc_segments
+    _, chromium, _ = run(str(init), *map(str, segs), "--format", "json")
+    _, spec, _ = run(str(init), *map(str, segs), "--format", "json", "--profile", "spec")
+    c_end, s_end = final_buffered(chromium)[0][1], final_buffered(spec)[0][1]
+    assert c_end < s_end <= c_end + 2e-6  # Chromium truncates PTS and duration to µs separately
+
+
+def test_muxed_audio_video_and_end_of_stream(muxed: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    init, segs = muxed
+    scenario = {
+        "sourceBuffers": [{"id": "av", "type": 'video/mp4; codecs="avc1.4D401E,mp4a.40.2"'}],
+        "ops": [{"op": "append", "file": str(init), "sb": "av"}]
+        + [{"op": "append", "file": str(s), "sb": "av"} for s in segs]
+        + [{"op": "endOfStream"}],
+    }
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(scenario))
+    code, data, _ = run("--scenario", str(path), "--format", "json")
+    assert code == 0, data["steps"]
+    before, after = data["steps"][-2], data["steps"][-1]
+    assert after["state"]["mediaSource"]["readyState"] == "ended"
+    # ended: the last range reaches the highest end of either track; duration follows it
+    end_before = before["state"]["sourceBuffers"]["av"]["buffered"][-1][1]
+    end_after = after["state"]["sourceBuffers"]["av"]["buffered"][-1][1]
+    assert end_after >= end_before
+    assert after["state"]["mediaSource"]["duration"] == pytest.approx(end_after)
+    assert {"target": "mediaSource", "type": "sourceended"} in after["events"]
+
+
+def test_split_appends_equal_whole_appends(avc_segments: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    init, segs = avc_segments
+    ops: list[dict[str, Any]] = [{"op": "append", "file": str(init)}]
+    for s in segs:
+        size = s.stat().st_size
+        ops += [
+            {"op": "append", "file": str(s), "range": [0, size // 3]},
+            {"op": "append", "file": str(s), "range": [size // 3, size]},
+        ]
+    path = tmp_path / "split.yaml"
+    import yaml
+
+    path.write_text(
+        yaml.safe_dump(
+            {"sourceBuffers": [{"id": "sb0", "type": 'video/mp4; codecs="avc1.4D401E"'}], "ops": ops}
+        )
+    )
+    code, data, _ = run("--scenario", str(path), "--format", "json")
+    _, whole, _ = run(str(init), *map(str, segs), "--format", "json")
+    assert code == 0
+    assert final_buffered(data) == final_buffered(whole)
+
+
+def test_garbage_before_init_closes_the_media_source(
+    avc_segments: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    init, segs = avc_segments
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00\x00\x00\x10zzzz" + bytes(8) + bytes(range(256)))  # no such top-level box
+    code, data, _ = run(
+        str(junk), str(init), str(segs[0]), "--type", 'video/mp4; codecs="avc1.4D401E"', "--format", "json"
+    )
+    assert code == 1
+    first, second = data["steps"][0], data["steps"][1]
+    assert first["error"] is not None and first["error"]["file"] == str(junk.resolve())
+    assert first["state"]["mediaSource"]["readyState"] == "closed"
+    assert second["exception"] == "InvalidStateError"
+
+
+def test_unsupported_type_is_reported_per_operation(avc_segments: tuple[Path, list[Path]]) -> None:
+    init, segs = avc_segments
+    code, data, _ = run(
+        str(init), str(segs[0]), "--type", 'video/mp4; codecs="hvc1.1.6.L93.B0"', "--format", "json"
+    )
+    assert code == 1
+    assert data["setup"]["addSourceBuffer"][0]["exception"] == "NotSupportedError"
+    assert all(s["exception"] == "NotSupportedError" for s in data["steps"])
+
+
+def test_folder_and_text_output(avc_segments: tuple[Path, list[Path]]) -> None:
+    init, _ = avc_segments
+    code, _, out = run(str(init.parent))
+    assert code == 0
+    assert "sb0" in out and "█" in out and "append seg1.m4s" in out
+
+
+@pytest.mark.parametrize("args", [["/nonexistent/init.mp4"], [], ["--scenario", "/nonexistent/case.json"]])
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    code, _, out = run(*args)
+    assert code == 2
+    assert "msetool: error:" in out
