@@ -195,7 +195,18 @@ def check_declared(mime: MimeType, *, file: str = "", offset: int | None = None)
             out.append(finding("CODEC-01", str(e), file=file, offset=offset))
             continue
         if c.chromium_rejects:
-            out.append(finding("CODEC-02", f"'{item}': {c.chromium_rejects}", file=file, offset=offset))
+            # Which MPEG-4 audio object types Chromium's MSE accepts changed across versions (xHE-AAC, MP3 in
+            # MP4): say so, but do not predict a failure.
+            version_dependent = isinstance(c, Mp4aCodec) and c.object_type_indication is not None
+            out.append(
+                finding(
+                    "CODEC-02",
+                    f"'{item}': {c.chromium_rejects}",
+                    file=file,
+                    offset=offset,
+                    severity=Severity.WARNING if version_dependent else None,
+                )
+            )
         for note in c.notes:
             if isinstance(c, VpxCodec) and c.legacy and essence.endswith("/webm"):
                 continue  # the WebM rules own the legacy-id advice
