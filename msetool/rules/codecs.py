@@ -31,7 +31,7 @@ from msetool.mime import MimeType
 from msetool.model import TrackInfo
 from msetool.rules.catalog import finding
 from msetool.rules.engine import InitRecord, StreamModel, ensure_rule
-from msetool.rules.findings import Finding
+from msetool.rules.findings import Finding, Severity
 
 RFC = "RFC 6381 §3"
 for _r in (
