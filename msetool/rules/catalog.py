@@ -47,3 +47,11 @@ def finding(
 ) -> Finding:
     r = RULES[rule_id]
     return Finding(rule_id, severity or r.severity, message, file, offset, box, r.spec)
+
+
+if __name__ == "__main__":  # `python -m msetool.rules.catalog` regenerates docs/rules.md (see docgen)
+    import sys
+
+    from msetool.rules.docgen import main
+
+    sys.exit(main(sys.argv[1:]))
