@@ -28,10 +28,10 @@ from collections.abc import Callable, Sequence
 from operator import sub
 from typing import NamedTuple
 
-#: A stored frame: (pts, dts, duration, is_keyframe, size), all times in µs.
-Frame = tuple[int, int, int, bool, int]
+#: A stored frame: (pts, dts, duration, is_keyframe, size, duration_is_estimated), times in µs.
+Frame = tuple[int, int, int, bool, int, bool]
 
-P, D, DUR, KEY, SIZE = 0, 1, 2, 3, 4
+P, D, DUR, KEY, SIZE, EST = 0, 1, 2, 3, 4, 5
 
 #: kMinimumInterbufferDistanceInMs.
 MIN_INTERBUFFER_DISTANCE = 1000
@@ -55,7 +55,7 @@ def summarize(frames: Sequence[Frame]) -> Summary:
         step = max(step, *map(sub, dts[1:], dts[:-1]))
     return Summary(
         min(f[P] for f in frames),
-        max(f[P] + (f[DUR] if f[DUR] > 0 else 1) for f in frames),
+        max(f[P] + (f[DUR] if f[DUR] > 0 and not f[EST] else 1) for f in frames),
         step,
         max((f[P], f[DUR]) for f in frames),
         sum(f[SIZE] for f in frames),
@@ -91,6 +91,14 @@ class Range:
         if not new:
             return
         sm = summary or summarize(new)
+        if self.frames and self.frames[-1][EST] and not self.stream.is_audio:
+            # AdjustEstimatedDurationForNewAppend: the real duration is the gap to the new first frame
+            last = self.frames[-1]
+            delta = new[0][P] - last[P]
+            if delta != last[DUR] and delta >= 0:
+                self.replace(
+                    len(self.frames) - 1, (last[P], last[D], delta, bool(last[KEY]), last[SIZE], True)
+                )
         base = len(self.frames)
         self.frames.extend(new)
         if self.hi_pts is None or (self.hi_pts, self.hi_dur) <= sm.top:
@@ -137,14 +145,16 @@ class Range:
         return end == dts or (end < dts <= end + self.fudge())
 
     def can_append_to_end(self, new: Sequence[Frame], group_start: int | None) -> bool:
+        f = new[0]
         if group_start is None:
-            f = new[0]
-            return (
-                self.is_next_in_presentation_sequence(f[P])
-                if f[KEY]
-                else self.is_next_in_decode_sequence(f[D])
-            )
-        return self.is_next_in_presentation_sequence(group_start)
+            if f[KEY]:
+                return self.is_next_in_presentation_sequence(f[P]) or self._after_estimated(f, f[P])
+            return self.is_next_in_decode_sequence(f[D])
+        return self.is_next_in_presentation_sequence(group_start) or self._after_estimated(f, group_start)
+
+    def _after_estimated(self, first: Frame, start: int) -> bool:
+        """AllowableAppendAfterEstimatedDuration: a keyframe exactly at the end of an estimated last frame."""
+        return bool(self.frames and self.frames[-1][EST] and first[KEY] and self.buffered_end() == start)
 
     def next_range_start_for_append(self, other: Range) -> int | None:
         first = other.frames[0][P]
@@ -482,7 +492,7 @@ class ChromiumStream:
             self._log(f"Media is badly muxed. Detected {len(hits)} overlapping audio buffers at time {ts}")
             return
         ob = r.frames[hits[0]]
-        if ob[P] == ts:
+        if ob[P] == ts or ob[EST]:
             return
         overlap = ob[P] + ob[DUR] - ts
         if overlap < 1000:
@@ -491,7 +501,7 @@ class ChromiumStream:
                 "least 1000us. Multiple occurrences may result in loss of A/V sync."
             )
             return
-        r.replace(hits[0], (ob[P], ob[D], ob[DUR] - overlap, bool(ob[KEY]), ob[SIZE]))
+        r.replace(hits[0], (ob[P], ob[D], ob[DUR] - overlap, bool(ob[KEY]), ob[SIZE], bool(ob[EST])))
         self._log(
             f"Audio buffer splice at PTS={ts}us. Trimmed tail of overlapped buffer (PTS={ob[P]}us) "
             f"by {overlap}us."

@@ -67,7 +67,7 @@ CHROMIUM_CODEC_NAMES = {
 }
 
 
-_FIELDS = attrgetter("pts", "dts", "duration", "size", "keyframe")
+_FIELDS = attrgetter("pts", "dts", "duration", "size", "keyframe", "duration_estimated")
 _SIZE = attrgetter("size")
 
 
@@ -574,10 +574,19 @@ class SourceBuffer:
                 base = self.gen_base.setdefault(f.track_id, f.dts)
                 p = ticks(f.pts - base, ts)
                 e = ticks(f.pts - base + f.duration, ts)
-                row = [p, p, e - p, f.keyframe, f.size, f.track_id, f.offset]
+                row = [p, p, e - p, f.keyframe, f.size, f.track_id, f.offset, f.duration_estimated]
             else:
                 p = ticks(f.pts, ts)
-                row = [p, ticks(f.dts, ts), ticks(f.duration, ts), f.keyframe, f.size, f.track_id, f.offset]
+                row = [
+                    p,
+                    ticks(f.dts, ts),
+                    ticks(f.duration, ts),
+                    f.keyframe,
+                    f.size,
+                    f.track_id,
+                    f.offset,
+                    f.duration_estimated,
+                ]
             per_track.setdefault(f.track_id, []).append(row)
         # MergeBufferQueues: each track's frames must be in DTS order
         for rows in per_track.values():
@@ -642,7 +651,9 @@ class SourceBuffer:
             if tb is None or tb.need_rap or tb.last_dts is None or tb.pending_group_start_pts is not None:
                 return False
             ts = fl[0].timescale
-            pt, dt, du, fsize, fkey = map(list, zip(*map(_FIELDS, fl), strict=True))
+            pt, dt, du, fsize, fkey, fest = map(list, zip(*map(_FIELDS, fl), strict=True))
+            if any(fest):
+                return False  # estimated durations: per-frame path
             if min(pt) < 0 or min(dt) < 0 or fl[-1].timescale != ts:  # one timescale per track
                 return False
             n = len(fl)
@@ -700,9 +711,7 @@ class SourceBuffer:
             audio = tb.is_audio
             n = len(fl)
             sizes = fsize
-            rows = list(
-                zip(pu, dd, du_us, [True] * n if audio else fkey, sizes, strict=True)
-            )
+            rows = list(zip(pu, dd, du_us, [True] * n if audio else fkey, sizes, [False] * n, strict=True))
             top = (pu[-1], du_us[-1]) if n == 1 or pu[-2] < pu[-1] else max(zip(pu, du_us, strict=False))
             end = (
                 ends[-1]
@@ -736,7 +745,7 @@ class SourceBuffer:
             self.group_start = self.group_end
 
     def _chromium_process_frame(self, row: list[Any]) -> None:  # noqa: C901 - one spec step list
-        pts, dts, dur, key, size, tid, off = row
+        pts, dts, dur, key, size, tid, off, est = row
         tb = self.tracks.get(tid)
         if tb is None:
             self._fail(
@@ -860,7 +869,7 @@ class SourceBuffer:
                         tb.flush()
             tb.pending_group_start_pts = None
             tb.last_processed_dts = d
-            tb.queue.append((p, d, fdur, key, size))
+            tb.queue.append((p, d, fdur, key, size, est))
             # CFP 17-20
             tb.last_dts = d
             tb.last_dur = dur

@@ -1,7 +1,8 @@
 """A compact notation for driving the MSE model with synthetic coded frames.
 
 Frames: ``"0K 33 66 100K"`` - times in milliseconds, ``K`` marks a random access point, ``10|5`` is PTS|DTS
-(DTS defaults to PTS), ``:20`` after a frame gives its duration (default: the ``dur`` argument).
+(DTS defaults to PTS), ``:20`` after a frame gives its duration (default: the ``dur`` argument), ``E``
+marks the duration as estimated (WebM's last block of a Cluster).
 Ranges: ``"{ [0,133) }"`` in milliseconds (decimals when not whole, e.g. ``[0,99.999)``).
 """
 
@@ -29,7 +30,8 @@ def frames(text: str, track: int = 1, dur: float = 33, timescale: int = 1000) ->
     out = []
     for raw in text.split():
         key = "K" in raw
-        tok = raw.replace("K", "")
+        est = "E" in raw
+        tok = raw.replace("K", "").replace("E", "")
         d = dur
         if ":" in tok:
             tok, ds = tok.split(":")
@@ -46,6 +48,7 @@ def frames(text: str, track: int = 1, dur: float = 33, timescale: int = 1000) ->
                 timescale=timescale,
                 keyframe=key,
                 size=100,
+                duration_estimated=est,
             )
         )
     return out

@@ -318,3 +318,13 @@ def test_end_of_stream_then_append_reopens(profile: str) -> None:
     assert ms.ready_state == "open"
     assert "sourceopen" in [e.type for e in ms.events]
     assert ms.duration_js() == pytest.approx(0.1)
+
+
+def test_chromium_refines_estimated_video_duration_from_next_append() -> None:
+    _, sb = make("video", profile="chromium")
+    append(sb, segment(frames("0K 25 50E:40", dur=25)))
+    assert fmt(sb) == "{ [0,90) }"  # the estimate counts until something follows
+    append(sb, segment(frames("75K", dur=25)))
+    sb.remove(0.075, math.inf)
+    sb.run_pending()
+    assert fmt(sb) == "{ [0,75) }"  # the estimated frame now ends where the next one started
