@@ -16,7 +16,7 @@ import contextlib
 import importlib
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from msetool.bmff.reader import iter_boxes
@@ -1121,4 +1121,12 @@ def check_stream(ctx: CheckContext) -> list[Finding]:
         prev = box
     close_moof()
     out.extend(_issue_findings(issues, ctx.ends_with_abort, size))
-    return out
+    return [_with_consequence(f) for f in out]
+
+
+def _with_consequence(f: Finding) -> Finding:
+    """Messages say what happens, not only what is wrong: errors end with the browser's reaction."""
+    low = f.message.lower()
+    if f.severity == Severity.ERROR and "fail" not in low and "reject" not in low:
+        return replace(f, message=f"{f.message}: the append fails (the browser rejects the segment)")
+    return f

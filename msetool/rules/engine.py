@@ -597,7 +597,16 @@ def _event_findings(events: list[ParserEvent]) -> list[Finding]:
             msg = ev.message
             if ev.rule and ev.rule not in RULES:
                 msg = f"[{ev.rule}] {msg}"
-            out.append(finding(rid, msg, offset=ev.offset, box=ev.path, severity=Severity.ERROR))
+            # the browser's own words, then what happens
+            out.append(
+                finding(
+                    rid,
+                    f"{msg} (the browser's append fails here)",
+                    offset=ev.offset,
+                    box=ev.path,
+                    severity=Severity.ERROR,
+                )
+            )
         elif isinstance(ev, ParseWarning):
             # The browser tolerated it: never more than a warning, whatever the rule's default.
             rid = ev.rule if ev.rule in RULES else "GEN-LOG-01"

@@ -163,7 +163,8 @@ def _continuity(model: StreamModel) -> list[Finding]:
                     finding(
                         "GEN-RAP-01",
                         f"track {tid}: the first frame (DTS {_ms(sp.first_dts, sp.timescale)}) is not a "
-                        "keyframe",
+                        "keyframe: when the browser needs a random access point here, frames up to the next "
+                        "keyframe are dropped",
                         file=seg.file,
                         offset=seg.offset,
                         box=seg.path,
@@ -186,7 +187,8 @@ def _continuity(model: StreamModel) -> list[Finding]:
                     finding(
                         "GEN-TIME-03",
                         f"{where}: starts at DTS {_ms(sp.first_dts, sp.timescale)}, before the previous "
-                        f"segment ({pseg.file} at {_ms(psp.first_dts, sp.timescale)})",
+                        f"segment ({pseg.file} at {_ms(psp.first_dts, sp.timescale)}): out of append order, "
+                        "harmless in 'segments' mode only",
                         file=seg.file,
                         offset=seg.offset,
                         box=seg.path,
@@ -199,7 +201,7 @@ def _continuity(model: StreamModel) -> list[Finding]:
                         "GEN-TIME-01",
                         f"{where}: gap of {_ms(delta, sp.timescale)}{_frames(delta, sp)} after the previous "
                         f"segment (ends at DTS {_ms(psp.end_dts, sp.timescale)}, this one starts at "
-                        f"{_ms(sp.first_dts, sp.timescale)})",
+                        f"{_ms(sp.first_dts, sp.timescale)}): buffered gets a hole where playback stalls",
                         file=seg.file,
                         offset=seg.offset,
                         box=seg.path,
@@ -214,7 +216,7 @@ def _continuity(model: StreamModel) -> list[Finding]:
                         f"{where}: overlaps the previous segment by "
                         f"{_ms(-delta, sp.timescale)}{_frames(-delta, sp)} "
                         f"(previous ends at DTS {_ms(psp.end_dts, sp.timescale)}, this one starts at "
-                        f"{_ms(sp.first_dts, sp.timescale)})",
+                        f"{_ms(sp.first_dts, sp.timescale)}): the browser removes the overlapped frames",
                         file=seg.file,
                         offset=seg.offset,
                         box=seg.path,
