@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from msetool.errors import UsageError
 from msetool.mime import MimeType, parse_mime
 from msetool.model import CodedFrame, InitSegment
 from msetool.rules.catalog import RULES, finding, rule
@@ -935,6 +936,8 @@ def validate_stream(
                         run_findings.append(f)
                     elif f.box:
                         run_findings[i] = replace(run_findings[i], box=f.box)
+            except UsageError:
+                raise  # an input that became unreadable: the CLI's one-line I/O error, not a finding
             except Exception as e:
                 run_findings.append(
                     finding(
