@@ -51,7 +51,8 @@ def _sniff_type(path: Path, profile: str) -> str:
 
 
 def _scenario_from_files(paths: list[Path], type_: str | None, profile: str) -> Any:
-    """Files in the given order into one SourceBuffer; a folder holds one SourceBuffer per track set."""
+    """Files in the given order into one SourceBuffer; a folder holds one SourceBuffer per track set; an
+    mse.json manifest (msetool fragment) gives one SourceBuffer per rendition kind (its first rendition)."""
     from msetool.scenario import parse_scenario
 
     if len(paths) == 1 and paths[0].is_dir():
@@ -114,7 +115,14 @@ def _scenario_from_manifest(path: Path, type_: str | None, profile: str) -> Any:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise UsageError(f"{path}: not an mse.json manifest ({e})") from None
     sbs, ops, segs = [], [], []
-    for n, r in enumerate(rends):
+    seen_kinds: set[str] = set()
+    chosen = []
+    for r in rends:  # a player plays one rendition per kind: the first of each
+        kind = str(r.get("kind", r.get("id", "")))
+        if kind not in seen_kinds:
+            seen_kinds.add(kind)
+            chosen.append(r)
+    for n, r in enumerate(chosen):
         sb_id = str(r.get("id", f"sb{n}"))
         t = type_ or r.get("type") or _sniff_type(path.parent / r["init"], profile)
         sbs.append({"id": sb_id, "type": t})

@@ -144,3 +144,23 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
     code, _, out = run(*args)
     assert code == 2
     assert "msetool: error:" in out
+
+
+def test_manifest_one_source_buffer_per_kind(avc_segments: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    init, segs = avc_segments
+    for p in [init, *segs]:
+        (tmp_path / p.name).write_bytes(p.read_bytes())
+    video = {
+        "id": "v1",
+        "kind": "video",
+        "type": 'video/mp4; codecs="avc1.4D401E"',
+        "init": init.name,
+        "segments": [{"file": s.name, "start": float(i), "duration": 1.0} for i, s in enumerate(segs)],
+    }
+    ladder = {**video, "id": "v2", "segments": []}  # a second rendition of the same kind is not appended
+    (tmp_path / "mse.json").write_text(json.dumps({"duration": 4.0, "renditions": [video, ladder]}))
+    code, data, _ = run(str(tmp_path), "--format", "json")
+    assert code == 0
+    assert [s["id"] for s in data["setup"]["addSourceBuffer"]] == ["v1"]
+    assert len(data["steps"]) == 1 + len(segs)
+    assert final_buffered(data, "v1")[0][0] == 0
