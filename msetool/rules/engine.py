@@ -820,6 +820,26 @@ def _split_runs(items: list[StreamItem], declared: MimeType | None) -> list[Run]
     return runs
 
 
+def _run_checker(checker: Checker, ctx: CheckContext, run_findings: list[Finding], fmt: str) -> None:
+    """Add the checker's findings to the parser's. Where both name the same rule at the same byte, the
+    parser's wording wins (it reads like the browser's log) and the checker's box path (indexed across the
+    whole run) is kept."""
+    try:
+        said = {(f.rule, f.offset): i for i, f in enumerate(run_findings)}
+        for f in checker(ctx):
+            i = said.get((f.rule, f.offset))
+            if i is None:
+                run_findings.append(f)
+            elif f.box:
+                run_findings[i] = replace(run_findings[i], box=f.box)
+    except UsageError:
+        raise  # an input that became unreadable: the CLI's one-line I/O error, not a finding
+    except Exception as e:
+        run_findings.append(
+            finding("GEN-INTERNAL-01", f"the {fmt} checker failed ({type(e).__name__}: {e})", offset=0)
+        )
+
+
 def validate_stream(
     inputs: Sequence[ByteSource | StreamItem],
     mime: MimeType | str | None = None,
@@ -926,24 +946,7 @@ def validate_stream(
         checker = _load_checker(fmt)
         if checker is not None:
             ctx = CheckContext(run, run_mime, result.events, opts, state, abort_after, tuple(run.starts))
-            try:
-                # Where both name the same rule at the same byte, the parser's wording wins (it reads like
-                # the browser's log) and the checker's box path (indexed across the whole run) is kept.
-                said = {(f.rule, f.offset): i for i, f in enumerate(run_findings)}
-                for f in checker(ctx):
-                    i = said.get((f.rule, f.offset))
-                    if i is None:
-                        run_findings.append(f)
-                    elif f.box:
-                        run_findings[i] = replace(run_findings[i], box=f.box)
-            except UsageError:
-                raise  # an input that became unreadable: the CLI's one-line I/O error, not a finding
-            except Exception as e:
-                run_findings.append(
-                    finding(
-                        "GEN-INTERNAL-01", f"the {fmt} checker failed ({type(e).__name__}: {e})", offset=0
-                    )
-                )
+            _run_checker(checker, ctx, run_findings, fmt)
         # relocate to files
         for f in run_findings:
             findings.append(_relocate(f, run))
