@@ -164,3 +164,35 @@ def test_manifest_one_source_buffer_per_kind(avc_segments: tuple[Path, list[Path
     assert [s["id"] for s in data["setup"]["addSourceBuffer"]] == ["v1"]
     assert len(data["steps"]) == 1 + len(segs)
     assert final_buffered(data, "v1")[0][0] == 0
+
+
+def test_batch_calls_while_an_append_is_pending(
+    avc_segments: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    init, segs = avc_segments
+    t = 'video/mp4; codecs="avc1.4D401E"'
+    ops = [
+        {"op": "append", "file": str(init)},
+        {
+            "op": "batch",
+            "ops": [
+                {"op": "append", "file": str(segs[0]), "wait": False},
+                {"op": "set", "timestampOffset": 5},
+                {"op": "remove", "start": 0, "end": 1},
+            ],
+        },
+        {"op": "batch", "ops": [{"op": "append", "file": str(segs[1]), "wait": False}, {"op": "abort"}]},
+        {"op": "waitIdle"},
+    ]
+    path = tmp_path / "batch.json"
+    path.write_text(json.dumps({"sourceBuffers": [{"id": "sb0", "type": t}], "ops": ops}))
+    code, data, _ = run("--scenario", str(path), "--format", "json")
+    assert code == 0  # inner exceptions are reported per call, the batch itself did not throw
+    first, second = data["steps"][1], data["steps"][2]
+    assert [b["exception"] for b in first["batch"]] == [None, "InvalidStateError", "InvalidStateError"]
+    assert first["state"]["sourceBuffers"]["sb0"]["timestampOffset"] == 0
+    seg1_range = first["state"]["sourceBuffers"]["sb0"]["buffered"]
+    assert len(seg1_range) == 1
+    # abort() right after appendBuffer(): the append never runs
+    assert [e["type"] for e in second["events"]] == ["updatestart", "abort", "updateend"]
+    assert second["state"]["sourceBuffers"]["sb0"]["buffered"] == seg1_range
