@@ -341,12 +341,8 @@ class SourceBuffer:
     def _init_segment_received(self, init: InitSegment, offset: int) -> None:
         ms = self.ms
         av = [t for t in init.tracks if t.kind in ("audio", "video")]
-        # INIT 1: duration NaN -> duration change to the init segment's duration (or +Infinity)
-        if ms.duration_is_nan():
-            if init.duration is not None and init.duration > 0:
-                ms.duration_change(self.profile.ticks(init.duration.numerator, init.duration.denominator))
-            else:
-                ms.duration_change(INF)
+        if not self.chromium:
+            self._init_duration(init)
         # INIT 2: no audio, video or text tracks -> append error
         if not av:
             self._fail("initialization segment has no audio or video track", "GEN-13", offset)
@@ -355,6 +351,8 @@ class SourceBuffer:
             self._fail("Duplicate bytestream track ids detected", "GEN-01", offset)
         if self.chromium:
             self._chromium_check_codecs(av, offset)
+            # Chromium applies the init segment's duration once its configs were accepted (OnSourceInitDone)
+            self._init_duration(init)
         if self.first_init_received:
             # INIT 3.1: same number and type of tracks as the first initialization segment
             self._check_subsequent_init(av, offset)
@@ -380,6 +378,15 @@ class SourceBuffer:
         # INIT 6: pending initialization segment for changeType flag = false
         self.pending_change_type = False
         self.allow_codec_change = False
+
+    def _init_duration(self, init: InitSegment) -> None:
+        # INIT 1: duration NaN -> duration change to the init segment's duration (or +Infinity)
+        if self.ms.duration_is_nan():
+            if init.duration is not None and init.duration > 0:
+                d = init.duration
+                self.ms.duration_change(self.profile.ticks(d.numerator, d.denominator))
+            else:
+                self.ms.duration_change(INF)
 
     def _chromium_check_codecs(self, av: list[Any], offset: int) -> None:
         """source_buffer_state.cc OnNewConfigs: each track's codec must be one the type listed, and every
