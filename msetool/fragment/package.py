@@ -18,11 +18,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from msetool import __version__
 from msetool.errors import FfmpegError, UsageError
 from msetool.fragment import layout, manifests
-from msetool.fragment.check import CheckReport, RenditionMonitor, default_validator
+from msetool.fragment.check import CheckReport, RenditionCheck, RenditionMonitor, default_validator
 from msetool.fragment.manifests import Presentation, RenditionEntry, SegmentEntry
 from msetool.fragment.plan import (
     FFMPEG_MPD,
@@ -111,12 +112,12 @@ def fragment(
     try:
         plan = build_plan(opts, info, work, binary.path)
         say("command: " + " ".join(_quote(a) for a in plan.argv))
-        validator = default_validator() if check else None
-        monitors = {t.id: RenditionMonitor(t.id, validator, simulate=check) for t in plan.tracks}
+        monitors: dict[str, RenditionMonitor] = {}
+        checks: dict[str, RenditionCheck | None] = {}
         if plan.container == "dash":
             for t in plan.tracks:
                 (work / REP_DIR.format(t.representation)).mkdir()
-            watcher = _Watcher(plan, work, monitors)
+            watcher = _Watcher(work, plan, check)
             watcher.start()
         t1 = time.perf_counter()
         total = info.duration
@@ -124,7 +125,7 @@ def fragment(
             result = runner.run(plan.argv, (lambda pos: on_progress(pos, total)) if on_progress else None)
         finally:
             if watcher is not None:
-                watcher.ffmpeg_exited.set()
+                watcher.ffmpeg_exited()
         ffmpeg_seconds = time.perf_counter() - t1
         if result.returncode != 0:
             tail = relevant_stderr(result.stderr)
@@ -132,26 +133,26 @@ def fragment(
                 f"ffmpeg failed (exit {result.returncode}) on {opts.input}" + (f":\n{tail}" if tail else ""),
                 plan.argv, tail,
             )
-        checks = {}
         say(f"ffmpeg finished after {ffmpeg_seconds:.2f} s")
         if watcher is not None:
-            watcher.join()
-            if watcher.error is not None:
-                raise watcher.error
+            # finished before the renames: the last validation batch still reads ffmpeg's file names
+            for tid, (mon, rc) in watcher.results().items():
+                monitors[tid], checks[tid] = mon, rc
             say(f"read-back and self-check caught up {time.perf_counter() - t1 - ffmpeg_seconds:.2f} s later")
-            if check:  # before the renames: the last batch still reads ffmpeg's file names
-                checks = {t.id: monitors[t.id].finish() for t in plan.tracks}
+        else:
+            validator = default_validator() if check else None
+            monitors = {t.id: RenditionMonitor(t.id, validator, simulate=check) for t in plan.tracks}
         presentation, warnings, traps = _organize(plan, opts, work, monitors)
-        if check and not checks:
-            checks = {t.id: monitors[t.id].finish() for t in plan.tracks}
+        if watcher is None:
+            checks = {t.id: (monitors[t.id].finish() if check else None) for t in plan.tracks}
         for rel_path, text in manifests.all_manifests(presentation).items():
             dest = work / rel_path
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(text, encoding="utf-8")
         report = None
         if check:
-            report = CheckReport(validator="msetool validate" if validator else "built-in")
-            report.renditions = [checks[t.id] for t in plan.tracks]
+            report = CheckReport(validator="msetool validate" if default_validator() else "built-in")
+            report.renditions = [rc for t in plan.tracks if (rc := checks.get(t.id)) is not None]
             sim_problems = {m.sim_problem for m in monitors.values() if m.sim_problem}
             if sim_problems:
                 say("simulator unavailable, buffered ranges from segment timing: " + "; ".join(sim_problems))
@@ -159,9 +160,7 @@ def fragment(
         say(f"done in {time.perf_counter() - t0:.2f} s (ffmpeg started after {t1 - t0:.2f} s)")
     except BaseException:
         if watcher is not None:
-            watcher.abort.set()
-            watcher.ffmpeg_exited.set()
-            watcher.join(timeout=10)
+            watcher.stop()
         shutil.rmtree(work, ignore_errors=True)
         raise
     return FragmentResult(
@@ -176,61 +175,94 @@ def _mime_for(kind: str) -> Callable[[list[layout.TrackLayout]], str]:
     return lambda tracks: f'{base}; codecs="{",".join(t.codec for t in tracks)}"'
 
 
-class _Watcher(threading.Thread):
-    """Feeds each finished ffmpeg file to its RenditionMonitor while ffmpeg is still running.
+class _Events(Protocol):
+    def is_set(self) -> bool: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+def _watch(work: Path, tracks: tuple[TrackOutput, ...], monitors: dict[str, RenditionMonitor],
+           exited: _Events, abort: _Events) -> None:
+    """Feed each finished ffmpeg file to its RenditionMonitor while ffmpeg is still running.
 
     The dash muxer writes each representation's files in order (init, then seg 1, 2, ...), so a file is
     complete once the next one of the same representation exists, or once ffmpeg has exited.
     """
+    next_segment = {t.id: 0 for t in tracks}  # 0: init not read yet
 
-    def __init__(self, plan: Plan, work: Path, monitors: dict[str, RenditionMonitor]) -> None:
-        super().__init__(name="msetool-fragment-watcher", daemon=True)
-        self.plan = plan
-        self.work = work
-        self.monitors = monitors
-        self.ffmpeg_exited = threading.Event()
-        self.abort = threading.Event()
+    def advance(t: TrackOutput, done: bool) -> bool:
+        folder, m = work / REP_DIR.format(t.representation), monitors[t.id]
+        progressed = False
+        n = next_segment[t.id]
+        if n == 0:
+            if not ((folder / "init.mp4").exists() and (done or (folder / "seg-00001.m4s").exists())):
+                return False
+            m.start(folder / "init.mp4", f"{t.id}/init.mp4", _mime_for(t.kind))
+            n = next_segment[t.id] = 1
+            progressed = True
+        while not abort.is_set():
+            seg = folder / f"seg-{n:05d}.m4s"
+            if not (seg.exists() and (done or (folder / f"seg-{n + 1:05d}.m4s").exists())):
+                break
+            m.add_segment(seg, f"{t.id}/seg-{n:05d}.m4s")
+            n = next_segment[t.id] = n + 1
+            progressed = True
+        return progressed
+
+    while not abort.is_set():
+        done = exited.is_set()
+        progressed = False
+        for t in tracks:
+            progressed = advance(t, done) or progressed
+        if done and not progressed:
+            return
+        if not progressed:
+            for m in monitors.values():
+                m.idle()
+            exited.wait(0.05)
+
+
+WatchResult = dict[str, tuple[RenditionMonitor, RenditionCheck | None]]
+
+
+class _Watcher:
+    """Runs :func:`_watch` for every track in one background thread while ffmpeg runs.
+
+    One thread, not a process per track: the check is pure-Python CPU work, and on a two-core machine a
+    process per track measured no faster (ffmpeg needs a core too) while adding fork and pickling.
+    """
+
+    def __init__(self, work: Path, plan: Plan, check: bool) -> None:
+        validator = default_validator() if check else None
+        self.check = check
+        self.tracks = plan.tracks
+        self.monitors = {t.id: RenditionMonitor(t.id, validator, simulate=check) for t in plan.tracks}
+        self.exited = threading.Event()
+        self.aborted = threading.Event()
         self.error: BaseException | None = None
-        self.next_segment = {t.id: 0 for t in plan.tracks}  # 0: init not read yet
+        self.thread = threading.Thread(target=self._run, args=(work,), daemon=True)
 
-    def run(self) -> None:
+    def _run(self, work: Path) -> None:
         try:
-            while not self.abort.is_set():
-                exited = self.ffmpeg_exited.is_set()
-                progressed = False
-                for t in self.plan.tracks:
-                    progressed = self._advance(t, exited) or progressed
-                if exited and not progressed:
-                    return
-                if not progressed:
-                    for m in self.monitors.values():
-                        m.idle()
-                    self.ffmpeg_exited.wait(0.05)
+            _watch(work, self.tracks, self.monitors, self.exited, self.aborted)
         except BaseException as e:
             self.error = e
 
-    def _advance(self, t: TrackOutput, exited: bool) -> bool:
-        rep, m = t.representation, self.monitors[t.id]
-        progressed = False
-        n = self.next_segment[t.id]
-        if n == 0:
-            folder = self.work / REP_DIR.format(rep)
-            init = folder / "init.mp4"
-            first = folder / "seg-00001.m4s"
-            if not (init.exists() and (exited or first.exists())):
-                return False
-            m.start(init, f"{t.id}/init.mp4", _mime_for(t.kind))
-            n = self.next_segment[t.id] = 1
-            progressed = True
-        while not self.abort.is_set():
-            seg = self.work / REP_DIR.format(rep) / f"seg-{n:05d}.m4s"
-            nxt = self.work / REP_DIR.format(rep) / f"seg-{n + 1:05d}.m4s"
-            if not (seg.exists() and (exited or nxt.exists())):
-                break
-            m.add_segment(seg, f"{t.id}/seg-{n:05d}.m4s")
-            n = self.next_segment[t.id] = n + 1
-            progressed = True
-        return progressed
+    def start(self) -> None:
+        self.thread.start()
+
+    def ffmpeg_exited(self) -> None:
+        self.exited.set()
+
+    def stop(self) -> None:
+        self.aborted.set()
+        self.exited.set()
+        self.thread.join(timeout=10)
+
+    def results(self) -> WatchResult:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return {tid: (m, m.finish() if self.check else None) for tid, m in self.monitors.items()}
 
 
 def _quote(a: str) -> str:
