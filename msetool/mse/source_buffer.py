@@ -153,6 +153,18 @@ class SourceBuffer:
     def _warn(self, kind: str, message: str, time: float | None = None, **detail: Any) -> None:
         self.ms.warnings.append(Warning(kind, f"{self.id}: {message}", time, dict(detail)))
 
+    def _segment_not_rap(self, track: int, t: float, dropped: bool) -> None:
+        self._warn(
+            "segmentNotRap",
+            f"media segment does not start with a random access point on track {track}"
+            + (
+                ": its frames up to the next one are dropped"
+                if dropped
+                else " (it decodes only after the previous segment; a seek or abort() there stalls)"
+            ),
+            t,
+        )
+
     def _media_log(self, msg: str) -> None:
         self.log.append(msg)
 
@@ -485,7 +497,8 @@ class SourceBuffer:
                 f.offset,
             )
             return
-        first_in_segment = self.segment_first_frame.pop(f.track_id, False)
+        if self.segment_first_frame.pop(f.track_id, False) and tb.kind == "video" and not f.keyframe:
+            self._segment_not_rap(f.track_id, float(Fraction(f.pts, f.timescale)), tb.need_rap)
         while True:
             # CFP 1.1-1.2 (loop top): presentation and decode timestamps; 0 when generating timestamps
             if self.generate_timestamps:
@@ -528,12 +541,6 @@ class SourceBuffer:
             if tb.need_rap:
                 if not f.keyframe:
                     self.dropped_no_rap += 1
-                    if first_in_segment and tb.kind == "video":
-                        self._warn(
-                            "segmentNotRap",
-                            f"media segment does not start with a random access point on track {f.track_id}",
-                            float(pts),
-                        )
                     return
                 tb.need_rap = False
             # CFP 11-12: spliced audio / timed text frame unset
@@ -726,7 +733,8 @@ class SourceBuffer:
                 else max(p + (d if d > 0 else 1) for p, d in zip(pu, du_us, strict=False))
             )
             sm = Summary(pu[0], end, max(dmax, *steps) if steps else dmax, top, sum(sizes), keys)
-            self.segment_first_frame.pop(tb.track_id, None)
+            if self.segment_first_frame.pop(tb.track_id, None) and not audio and not fkey[0]:
+                self._segment_not_rap(tb.track_id, pu[0] / 1e6, False)
             tb.last_dts = dd[-1]
             tb.last_dur = du_us[-1]
             tb.last_processed_dts = dd[-1]
@@ -761,7 +769,8 @@ class SourceBuffer:
                 off,
             )
             return
-        first_in_segment = self.segment_first_frame.pop(tid, False)
+        if self.segment_first_frame.pop(tid, False) and not tb.is_audio and not key:
+            self._segment_not_rap(tid, pts / 1e6, tb.need_rap)
         is_audio = tb.is_audio
         if is_audio and not key:
             key = True  # all audio frames are keyframes for these codecs
@@ -820,12 +829,6 @@ class SourceBuffer:
             if tb.need_rap:
                 if not key:
                     self.dropped_no_rap += 1
-                    if first_in_segment and not is_audio:
-                        self._warn(
-                            "segmentNotRap",
-                            f"media segment does not start with a random access point on track {tid}",
-                            p / 1e6,
-                        )
                     return
                 tb.need_rap = False
             # signal a new coded frame group to the streams when needed
