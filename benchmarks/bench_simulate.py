@@ -8,8 +8,8 @@ Simulator time only: the coded frames of every segment are built up front (30 fp
 handed to ``SourceBuffer.append_events``; the clock covers appendBuffer() + the buffer append (segment
 parser loop, coded frame processing, the Chromium stream model, eviction checks) + reading ``buffered``
 after each append, which is what a scenario step does. Times are CPU seconds of this process
-(``time.process_time``), so other jobs on a shared machine disturb them less than wall time. Parsing bytes is the parsers' cost, measured by the
-validate benchmark. ``--separate`` puts video and audio in two SourceBuffers instead (7,200 appends).
+(``time.process_time``), so other jobs on a shared machine disturb them less than wall time. Parsing
+bytes is the parsers' cost, measured by the validate benchmark. ``--separate`` puts video and audio in two SourceBuffers instead (7,200 appends).
 """
 
 from __future__ import annotations
@@ -114,8 +114,8 @@ def main() -> None:
         t, n, final = run(args.hours, args.profile, not args.separate)
         times.append(t)
     print(
-        f"profile={args.profile} muxed={not args.separate} appends={n} median={statistics.median(times):.3f}s "
-        f"min={min(times):.3f}s per-append={statistics.median(times) / n * 1e6:.0f}us"
+        f"profile={args.profile} muxed={not args.separate} appends={n} "
+        f"median={statistics.median(times):.3f}s min={min(times):.3f}s per-append={statistics.median(times) / n * 1e6:.0f}us"
     )
     print(f"final buffered: {final}")
 
