@@ -9,7 +9,8 @@ handed to ``SourceBuffer.append_events``; the clock covers appendBuffer() + the 
 parser loop, coded frame processing, the Chromium stream model, eviction checks) + reading ``buffered``
 after each append, which is what a scenario step does. Times are CPU seconds of this process
 (``time.process_time``), so other jobs on a shared machine disturb them less than wall time. Parsing
-bytes is the parsers' cost, measured by the validate benchmark. ``--separate`` puts video and audio in two SourceBuffers instead (7,200 appends).
+bytes is the parsers' cost, measured by the validate benchmark. ``--separate`` puts video and audio in
+two SourceBuffers instead (7,200 appends).
 """
 
 from __future__ import annotations
@@ -115,7 +116,8 @@ def main() -> None:
         times.append(t)
     print(
         f"profile={args.profile} muxed={not args.separate} appends={n} "
-        f"median={statistics.median(times):.3f}s min={min(times):.3f}s per-append={statistics.median(times) / n * 1e6:.0f}us"
+        f"median={statistics.median(times):.3f}s min={min(times):.3f}s "
+        f"per-append={statistics.median(times) / n * 1e6:.0f}us"
     )
     print(f"final buffered: {final}")
 
