@@ -665,7 +665,7 @@ class SourceBuffer:
             if tb is None or tb.need_rap or tb.last_dts is None or tb.pending_group_start_pts is not None:
                 return False
             ts = fl[0].timescale
-            pt, dt, du, fsize, fkey, fest = map(list, zip(*map(_FIELDS, fl), strict=True))
+            pt, dt, du, fsize, fkey, fest = zip(*map(_FIELDS, fl), strict=True)
             if any(fest):
                 return False  # estimated durations: per-frame path
             if min(pt) < 0 or min(dt) < 0 or fl[-1].timescale != ts:  # one timescale per track
