@@ -82,8 +82,10 @@ window.play = async (url) => {{
   const heights = hls.levels.map(l => l.height);
   const low = heights.indexOf(Math.min(...heights)), high = heights.indexOf(Math.max(...heights));
   hls.currentLevel = low;
+  let switched = false;
   video.addEventListener('timeupdate', () => {{
-    if (video.currentTime > 2.5 && hls.nextLevel !== high && hls.currentLevel !== high) hls.nextLevel = high;
+    // immediate switch: flushes what is buffered ahead and reloads it from the other rendition
+    if (video.currentTime > 2.5 && !switched) {{ switched = true; hls.currentLevel = high; }}
   }});
   await video.play();
   const end = await waitEnd(video, 40);
@@ -156,3 +158,25 @@ def test_hls_plays_to_the_end_in_shaka(browser: Any, http_root: Server, ladder: 
 def test_players_are_pinned() -> None:
     lock = Path(__file__).resolve().parents[1] / "players" / "package-lock.json"
     assert lock.is_file() and '"shaka-player"' in lock.read_text() and '"hls.js"' in lock.read_text()
+
+
+@pytest.fixture(scope="session")
+def muxed_ladder(tmp_path_factory: pytest.TempPathFactory, http_root: Server, ladder: str) -> str:
+    src = media.make("frag-in-ladder", [*V, *A48, "-t", str(DURATION), "-map", "0:v", "-map", "1:a",
+                                        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                                        *AAC])
+    out = tmp_path_factory.mktemp("muxed") / "out"
+    fragment(src, out, "--muxed", "--rendition", "320x180@400k", "--rendition", "160x90@150k", "--no-check")
+    return publish(http_root, out, "muxed")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_muxed_hls_plays_to_the_end_in_hlsjs(browser: Any, http_root: Server, muxed_ladder: str) -> None:
+    check_played(play(browser, f"{http_root.url}/hls.html", muxed_ladder + "master.m3u8"))
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_muxed_dash_plays_to_the_end_in_shaka(browser: Any, http_root: Server, muxed_ladder: str) -> None:
+    check_played(play(browser, f"{http_root.url}/shaka.html", muxed_ladder + "manifest.mpd"))
