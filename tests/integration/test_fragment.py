@@ -94,6 +94,16 @@ def test_output_validates_clean(outputs: dict[str, tuple[Path, str, str]], case:
     assert "self-check (msetool validate): 0 error(s)" in stdout
 
 
+@pytest.mark.parametrize("case", ["sample", "bframes-copy", "audio44k-muxed", "vp9-opus"])
+def test_msetool_validate_cli_passes(outputs: dict[str, tuple[Path, str, str]], case: str) -> None:
+    """What a user runs on the output: `msetool validate <track folder> --type <mse.json type>`."""
+    out = outputs[case][0]
+    for r in load_manifest(out)["renditions"]:
+        res = msetool("validate", out / r["id"], "--type", r["type"], "--target-duration", "2")
+        assert res.returncode == 0, f"{r['id']}: {res.stdout}{res.stderr}"
+        assert "PASS" in res.stdout
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_layout_and_manifest(outputs: dict[str, tuple[Path, str, str]], case: str) -> None:
     out, _, _ = outputs[case]
