@@ -31,8 +31,10 @@ if TYPE_CHECKING:
               help="A video rendition to encode, e.g. 1280x720@3000k (repeatable).")
 @click.option("--ladder", is_flag=True,
               help="Encode the default ladder (720p/480p/360p, up to the source size).")
-@click.option("--video-codec", type=click.Choice(["h264", "av1", "vp9"]), default="h264", show_default=True)
-@click.option("--audio-codec", type=click.Choice(["aac", "opus"]), default="aac", show_default=True)
+@click.option("--video-codec", default="h264", show_default=True, metavar="h264|av1|vp9",
+              help="Video encoder when transcoding.")
+@click.option("--audio-codec", default="aac", show_default=True, metavar="aac|opus",
+              help="Audio encoder when transcoding.")
 @click.option("--audio-bitrate", type=click.IntRange(8, 1024), default=128, show_default=True, metavar="KBPS")
 @click.option("--preset", default="veryfast", show_default=True, help="x264 preset (h264 only).")
 @click.option("--no-check", is_flag=True, help="Skip validating and simulating the output.")

@@ -214,6 +214,8 @@ def test_bad_input_exit_codes(tmp_path: Path) -> None:
         "unsupported codec": ([mpeg2, "--out", tmp_path / "o3", "--copy"], "mpeg2video"),
         "unwritable output": ([SAMPLE, "--out", blocker / "o4"], "cannot create"),
         "bad rendition": ([SAMPLE, "--out", tmp_path / "o5", "--rendition", "720p"], "bad rendition"),
+        "unknown encoder": ([SAMPLE, "--out", tmp_path / "o6", "--video-codec", "mpeg4"],
+                            "unsupported video codec"),
         "output exists": ([SAMPLE, "--out", tmp_path], "already exists"),
     }
     for what, (args, message) in cases.items():
