@@ -89,8 +89,8 @@ class TrackBuffer:
         if self.stream is not None:
             r = TimeRanges(self.stream.buffered())
             if r and not _nan(duration) and duration != float("inf"):
-                # ChunkDemuxerStream::GetBufferedRanges clamps to [first start, duration)
-                r = r.intersection(TimeRanges.of(r.start, duration))
+                # ChunkDemuxerStream::GetBufferedRanges clamps to [first start, first start + duration)
+                r = r.intersection(TimeRanges.of(r.start, r.start + duration))
             return r
         assert self.store is not None
         return self.store.ranges()
