@@ -44,6 +44,7 @@ from msetool.stream import (
     ParseFailed,
     ParserEvent,
     ParseWarning,
+    reset_parser,
 )
 
 if TYPE_CHECKING:
@@ -929,9 +930,20 @@ class SourceBuffer:
     # reset parser state, abort()
 
     def _reset_parser_state(self) -> None:
-        """RST: flush nothing partial, unset last DTS/duration/highest end, need RAP, sequence group start."""
+        """RST: process what the parser can still complete, unset last DTS/duration/highest end, need RAP,
+        sequence group start, empty the input buffer."""
         if self.parser is not None:
-            self.parser.reset()
+            # RST 1: complete coded frames in the input buffer are processed first (Chromium's MP2T parser
+            # emits the PES packets and access units it held back when it is flushed)
+            offset_before = self.timestamp_offset
+            for ev in reset_parser(self.parser):
+                if isinstance(ev, FramesParsed) and ev.frames and self.first_init_received:
+                    try:
+                        self._coded_frame_processing(ev.frames)
+                    except _AppendFailed:
+                        break
+            if self.timestamp_offset != offset_before:
+                self.timestamp_offset_js = self.profile.to_js(self.timestamp_offset)
         if self.chromium:
             self._chromium_reset()
             self.preroll = None
