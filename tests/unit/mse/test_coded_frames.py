@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -328,3 +329,45 @@ def test_chromium_refines_estimated_video_duration_from_next_append() -> None:
     sb.remove(0.075, math.inf)
     sb.run_pending()
     assert fmt(sb) == "{ [0,75) }"  # the estimated frame now ends where the next one started
+
+
+class _HoldingParser:
+    """A parser that holds every frame back until it is reset, like Chromium's MP2T parser on abort()."""
+
+    generate_timestamps = False
+    in_media_segment = False
+
+    def __init__(self, held: list[Any]) -> None:
+        self.held = held
+        self.reset_events: list[Any] = []
+
+    def feed(self, data: bytes) -> list[Any]:
+        return [init_event("video"), MediaSegmentStarted(0)] if data == b"init" else []
+
+    def reset(self) -> None:
+        self.reset_events, self.held = self.held, []
+
+    def take_reset_events(self) -> list[Any]:
+        out, self.reset_events = self.reset_events, []
+        return out
+
+    def flush(self) -> list[Any]:
+        return []
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_abort_processes_frames_the_parser_completes_on_reset(profile: str) -> None:
+    from msetool.mime import parse_mime
+    from msetool.mse.media_source import MediaSource
+    from msetool.mse.source_buffer import SourceBuffer
+
+    ms = MediaSource(profile)
+    parser = _HoldingParser([FramesParsed(frames("0K 25 50", dur=25))])
+    sb = SourceBuffer(ms, "sb0", parse_mime("video/mp2t"), parser, ())  # type: ignore[arg-type]
+    ms.source_buffers.append(sb)
+    for data in (b"init", b"pes"):
+        sb.append_buffer(data)
+        sb.run_pending()
+    assert fmt(sb) == "{ }"
+    sb.abort()  # reset parser state step 1: complete frames are processed first
+    assert fmt(sb) == "{ [0,75) }"
