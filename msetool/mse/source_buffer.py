@@ -633,7 +633,7 @@ class SourceBuffer:
             # SourceBufferState::OnNewBuffers predicts the offset (crbug 850316)
             self.timestamp_offset = predicted
 
-    def _chromium_steady_batch(self, frames: Sequence[CodedFrame]) -> bool:
+    def _chromium_steady_batch(self, frames: Sequence[CodedFrame]) -> bool:  # noqa: C901 - one check list
         """The hot path: a batch that continues every track's coded frame group without any event.
 
         When, for every track, the frames carry on from the last decode timestamp within 2 x the last
@@ -682,54 +682,59 @@ class SourceBuffer:
                 pu = [x * 1_000_000 // ts + off for x in pt]
                 du_us = [du[0] * 1_000_000 // ts] * n if const_dur else [x * 1_000_000 // ts for x in du]
                 dd = pu if dt == pt else [x * 1_000_000 // ts + off for x in dt]
-            ends = list(map(add, pu, du_us))
+            # frame end timestamps; with one duration for the batch they follow PTS and need no list
+            d0 = du_us[0]
+            ends = None if const_dur else list(map(add, pu, du_us))
+            end_first = pu[0] + d0 if ends is None else ends[0]
+            end_last = pu[-1] + d0 if ends is None else ends[-1]
             last, ldur = tb.last_dts, tb.last_dur
-            if dd[0] < last or dd[0] - last > 2 * ldur or pu[0] < aws or ends[-1] > awe:
+            if dd[0] < last or dd[0] - last > 2 * ldur or pu[0] < aws or end_last > awe:
                 return False
             steps = list(map(sub, dd[1:], dd[:-1]))
-            dmin, dmax = (du_us[0], du_us[0]) if const_dur else (min(du_us), max(du_us))
+            dmin, dmax = (d0, d0) if const_dur else (min(du_us), max(du_us))
+            psteps = steps if dd is pu else list(map(sub, pu[1:], pu[:-1]))
             if n > 1:
                 if min(steps) < 0:
                     return False
                 if max(steps) > 2 * dmin and not all(map(le, steps, [2 * x for x in du_us])):
                     return False
-                psteps = steps if dd is pu else list(map(sub, pu[1:], pu[:-1]))
-                if min(psteps) < 0 or (not const_dur and min(map(sub, ends[1:], ends[:-1])) < 0):
+                if min(psteps) < 0 or (ends is not None and min(map(sub, ends[1:], ends[:-1])) < 0):
                     return False  # (equal durations and non-decreasing PTS give non-decreasing ends)
             he = tb.highest_end
             lk = tb.last_keyframe_pts
             lp = tb.last_processed_dts
-            if he is None or ends[0] < he or (lp is not None and lp > dd[0]):
+            if he is None or end_first < he or (lp is not None and lp > dd[0]):
                 return False
             keys = list(range(n)) if tb.is_audio else [i for i, k in enumerate(fkey) if k]
             if tb.is_audio:
                 # every frame is a keyframe: the highest end before it must be within [PTS - duration, PTS]
-                if not (he <= pu[0] <= he + du_us[0]):
+                if not (he <= pu[0] <= he + d0):
                     return False
-                if (
-                    n > 1
-                    and (min(map(sub, pu[1:], ends[:-1])) < 0 or max(map(sub, pu[1:], ends[:-1])) > dmin)
-                    and not all(
+                if n > 1:
+                    if ends is None:
+                        # gap to the previous frame's end = PTS step - duration, must lie in [0, duration]
+                        if min(psteps) < d0 or max(psteps) > 2 * d0:
+                            return False
+                    elif not all(
                         0 <= g <= d for g, d in zip(map(sub, pu[1:], ends[:-1]), du_us[1:], strict=True)
-                    )
-                ):
-                    return False
+                    ):
+                        return False
             else:
                 for i in keys:
-                    before = ends[i - 1] if i else he
+                    before = (pu[i - 1] + du_us[i - 1]) if i else he
                     if before > pu[i] or before + du_us[i] < pu[i]:
                         return False
             if (not keys or keys[0] != 0) and lk is not None and pu[0] < lk:
                 return False
-            plans.append((tb, fl, pu, dd, du_us, ends, keys, steps, dmax, fsize, fkey))
-        for tb, fl, pu, dd, du_us, ends, keys, steps, dmax, fsize, fkey in plans:
+            plans.append((tb, fl, pu, dd, du_us, end_last, keys, steps, dmax, fsize, fkey))
+        for tb, fl, pu, dd, du_us, end_last, keys, steps, dmax, fsize, fkey in plans:
             audio = tb.is_audio
             n = len(fl)
             sizes = fsize
             rows = list(zip(pu, dd, du_us, [True] * n if audio else fkey, sizes, [False] * n, strict=True))
             top = (pu[-1], du_us[-1]) if n == 1 or pu[-2] < pu[-1] else max(zip(pu, du_us, strict=False))
             end = (
-                ends[-1]
+                end_last
                 if min(du_us) > 0
                 else max(p + (d if d > 0 else 1) for p, d in zip(pu, du_us, strict=False))
             )
@@ -739,10 +744,10 @@ class SourceBuffer:
             tb.last_dts = dd[-1]
             tb.last_dur = du_us[-1]
             tb.last_processed_dts = dd[-1]
-            tb.highest_end = ends[-1]
+            tb.highest_end = end_last
             if keys:
                 tb.last_keyframe_pts = pu[keys[-1]]
-            self.group_end = max(self.group_end, ends[-1])
+            self.group_end = max(self.group_end, end_last)
             assert tb.stream is not None and not tb.queue
             tb.stream.append(rows, sm)
             tb.flushed_since_group_start = True
