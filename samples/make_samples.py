@@ -134,13 +134,41 @@ def add_base_data_offset(seg: bytes) -> bytes:
     return bytes(buf)
 
 
+def _trun_data_size(seg: bytes, traf: tuple[str, int, int]) -> tuple[int, int]:
+    """(offset of trun's data_offset field, total sample bytes) of a traf's single trun."""
+    _, h_off, _ = child(seg, traf, "tfhd")
+    h_flags = struct.unpack_from(">I", seg, h_off + 8)[0] & 0xFFFFFF
+    pos = h_off + 16 + (8 if h_flags & 0x1 else 0) + (4 if h_flags & 0x2 else 0) + (4 if h_flags & 0x8 else 0)
+    default_size = struct.unpack_from(">I", seg, pos)[0] if h_flags & 0x10 else 0
+    _, r_off, _ = child(seg, traf, "trun")
+    flags = struct.unpack_from(">I", seg, r_off + 8)[0] & 0xFFFFFF
+    count = struct.unpack_from(">I", seg, r_off + 12)[0]
+    p = r_off + 16
+    data_offset_at = p
+    p += 4 if flags & 0x1 else 0
+    p += 4 if flags & 0x4 else 0
+    per = 4 * bin(flags & 0xF00).count("1")
+    total = 0
+    for i in range(count):
+        q = p + i * per + (4 if flags & 0x100 else 0)
+        total += struct.unpack_from(">I", seg, q)[0] if flags & 0x200 else default_size
+    return data_offset_at, total
+
+
 def clear_default_base_is_moof(seg: bytes) -> bytes:
-    """Two-track fragment with neither base-data-offset nor default-base-is-moof (same byte layout)."""
+    """Two-track fragment with neither base-data-offset nor default-base-is-moof, written the way the
+    spec reads it: the first traf's data is addressed from the moof, each later traf's from the end of the
+    previous traf's data (ISO/IEC 14496-12 8.8.7.1), so its trun data_offset shrinks accordingly."""
     buf = bytearray(seg)
     for moof in (b for b in boxes(seg) if b[0] == "moof"):
+        base = moof[1]
         for traf in (b for b in boxes(seg, moof[1] + 8, moof[1] + moof[2]) if b[0] == "traf"):
             _, off, _ = child(seg, traf, "tfhd")
             set_u32(buf, off + 8, struct.unpack_from(">I", seg, off + 8)[0] & ~0x020000)
+            at, size = _trun_data_size(seg, traf)
+            data_offset = struct.unpack_from(">i", seg, at)[0]  # moof-relative as ffmpeg wrote it
+            struct.pack_into(">i", buf, at, data_offset - (base - moof[1]))
+            base = moof[1] + data_offset + size  # the next traf's base: end of this traf's data
     return bytes(buf)
 
 
