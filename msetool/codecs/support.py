@@ -9,9 +9,17 @@ media/filters/stream_parser_factory.cc (the container -> codec pattern table) an
 ``spec``: a UA that supports every codec the byte stream format specs name for the container, as long
 as the codec string is well formed (the spec leaves the codec list to the UA).
 
-Blink relaxes the codecs requirement for addSourceBuffer()/changeType(): ``video/mp4`` without a
-``codecs`` parameter is accepted there (isTypeSupported() would say false); the init segment's codecs are
-then not checked against the type.
+What Chromium 156's ``addSourceBuffer()`` does beyond the table, each seen in that build (headless, the
+oracle's flags) and matching stream_parser_factory.cc:
+
+- the container needs a non-empty ``codecs`` parameter for mp4, webm and mp2t (``video/mp4`` alone throws
+  NotSupportedError, although the spec lets a UA accept it);
+- ``audio/mpeg`` and ``audio/aac`` take no codecs (``audio/mpeg; codecs="mp3"`` throws);
+- the type/subtype is matched case-sensitively (``VIDEO/MP4; codecs=...`` throws, while isTypeSupported()
+  says true); parameter names are not (``CODECS=`` works);
+- the legacy ids ``vp8``/``vp9`` (and ``vp8.0``/``vp9.0``) are WebM-only; MP4 needs ``vp09.PP.LL.DD``;
+- MP3 (``mp4a.69``, ``mp4a.6B``, ``mp3``) is refused in MP4; in MPEG-2 TS ``mp4a.69``/``mp4a.6B`` are
+  accepted and the bare ``mp3`` is not.
 """
 
 from __future__ import annotations
@@ -91,6 +99,10 @@ def check_type(text: str, profile: str = "chromium") -> Support:
     allowed = table.get(mime.essence)
     if allowed is None:
         return Support(False, f"{mime.essence} is not a byte stream format this UA supports")
+    if profile == "chromium":
+        refusal = _chromium_container_refusal(text, mime.essence, mime.codecs)
+        if refusal:
+            return Support(False, refusal)
     families: list[str] = []
     for c in mime.codecs:
         try:
@@ -101,19 +113,59 @@ def check_type(text: str, profile: str = "chromium") -> Support:
         if fam not in allowed:
             return Support(False, f"codec {c!r} ({fam}) is not supported in {mime.essence}")
         if profile == "chromium":
-            if codec.chromium_rejects:
-                return Support(False, codec.chromium_rejects)
-            aot = getattr(codec, "audio_object_type", None)
-            if fam == "aac" and aot is not None and aot not in _CHROMIUM_AAC_AOTS:
-                return Support(False, f"AAC object type {aot} is not supported by Chromium MSE")
+            refusal = codec.chromium_rejects or _chromium_codec_refusal(c, codec, mime.essence)
+            if refusal:
+                return Support(False, refusal)
         families.append(fam)
     return Support(True, "", tuple(families))
 
 
+_NEEDS_CODECS = {"video/mp4", "audio/mp4", "video/webm", "audio/webm", "video/mp2t"}
+_NO_CODECS = {"audio/mpeg", "audio/aac"}
+
+
+def _chromium_container_refusal(text: str, essence: str, codecs: tuple[str, ...]) -> str:
+    written = text.split(";", 1)[0].strip()
+    if written != written.lower():
+        return f"Chromium matches the MIME type case-sensitively: write {essence!r}, not {written!r}"
+    if essence in _NEEDS_CODECS and not codecs:
+        return f"Chromium's addSourceBuffer() needs a codecs parameter for {essence}"
+    if essence in _NO_CODECS and codecs:
+        return f"Chromium's addSourceBuffer() takes no codecs parameter for {essence}"
+    return ""
+
+
+def _chromium_codec_refusal(text: str, codec: object, essence: str) -> str:
+    family = getattr(codec, "family", "")
+    if getattr(codec, "legacy", False) and essence.endswith("/mp4"):
+        return f"Chromium accepts the legacy id {text!r} only in WebM; MP4 needs vp09.PP.LL.DD"
+    if getattr(codec, "legacy", False) and "." in text:
+        return f"Chromium knows the legacy id as {text.split('.', maxsplit=1)[0]!r}, not {text!r}"
+    if family == "mp3" and essence.endswith("/mp4"):
+        return "Chromium 156 (this Linux build) does not support MP3 in MP4"
+    if family == "mp3" and essence == "video/mp2t" and text.strip().lower() == "mp3":
+        return "Chromium names MP3 in MPEG-2 TS mp4a.69 or mp4a.6B, not 'mp3'"
+    aot = getattr(codec, "audio_object_type", None)
+    if family == "aac" and aot is not None and aot not in _CHROMIUM_AAC_AOTS:
+        return f"AAC object type {aot} is not supported by Chromium MSE"
+    return ""
+
+
 def is_type_supported(text: str, profile: str = "chromium") -> bool:
-    """``MediaSource.isTypeSupported()``: like check_type but mp4/webm need a codecs parameter."""
-    s = check_type(text, profile)
-    if not s.supported:
+    """``MediaSource.isTypeSupported()``: more lenient than addSourceBuffer() in Chromium 156.
+
+    It matches the type case-insensitively, accepts ``video/mp2t`` without codecs and the bare ``mp3``
+    in TS (which addSourceBuffer() then refuses), and needs codecs only for mp4 and webm.
+    """
+    try:
+        mime = parse_mime(text)
+    except UsageError:
         return False
-    mime = parse_mime(text)
-    return not (mime.subtype in ("mp4", "webm") and not mime.codecs)
+    if mime.subtype in ("mp4", "webm") and not mime.codecs:
+        return False
+    if profile == "chromium" and mime.essence == "video/mp2t":
+        codecs = tuple("mp4a.69" if c.strip().lower() == "mp3" else c for c in mime.codecs)
+        if not codecs:
+            return True
+        mime = parse_mime(f'{mime.essence}; codecs="{",".join(codecs)}"')
+    return check_type(str(mime), profile).supported
