@@ -19,7 +19,7 @@ import click
 from msetool.bmff.reader import iter_boxes
 from msetool.bmff.segments import Mp4Init, SegmentError, expand_fragment, read_init
 from msetool.bmff.tree import Box, BoxIssue
-from msetool.cli.common import format_option, handle_errors
+from msetool.cli.common import handle_errors
 from msetool.errors import ParseError, UsageError
 from msetool.report import exitcodes
 from msetool.source import FileSource
@@ -222,7 +222,10 @@ def _inspect_webm_json(path: Path) -> dict[str, Any]:
 @click.command("inspect")
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@format_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="Output format.",
+)
 @click.option("--samples", is_flag=True,
               help="Include every sample (DTS, PTS, duration, size, offset, sync).")
 @click.option("--depth", type=int, default=None, help="Print the tree down to this depth only (text).")
@@ -233,8 +236,6 @@ def inspect(files: tuple[Path, ...], fmt: str, samples: bool, depth: int | None,
 
     Exit codes: 0 readable, 1 structural problems found, 2 usage or I/O error.
     """
-    if fmt not in ("text", "json"):
-        raise UsageError("inspect supports --format text or json")
     problems = False
     results: list[dict[str, Any]] = []
     # Files are read in append order: media segments use the last init segment seen, as in MSE.
