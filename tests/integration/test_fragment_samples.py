@@ -18,7 +18,7 @@ AUDIO = 'audio/mp4; codecs="mp4a.40.2"'
 MUXED = 'video/mp4; codecs="avc1.4D400D,mp4a.40.2"'
 
 APPEND_JS = """
-async ([base, files, type]) => {
+async ([base, files, type, waitMs]) => {
   const ms = new MediaSource();
   const v = document.createElement('video');
   document.body.appendChild(v);
@@ -37,7 +37,7 @@ async ([base, files, type]) => {
     buffered = [];  // after each successful append (reading it later throws once the element failed)
     for (let i = 0; i < sb.buffered.length; i++) buffered.push([sb.buffered.start(i), sb.buffered.end(i)]);
   }
-  for (let i = 0; i < 30 && !v.error; i++) await new Promise(r => setTimeout(r, 100));
+  for (let i = 0; i < waitMs / 100 && !v.error; i++) await new Promise(r => setTimeout(r, 100));
   return {failed, buffered, error: v.error ? v.error.message : null};
 }
 """
@@ -78,7 +78,7 @@ def test_chromium_does_what_the_readme_says(browser: Any, http_root: Server, nam
     page = browser.new_page()
     try:
         page.goto(f"{http_root.url}/blank.html")
-        got = page.evaluate(APPEND_JS, [url, files_of(name), mime])
+        got = page.evaluate(APPEND_JS, [url, files_of(name), mime, 500 if error is None else 3000])
     finally:
         page.close()
     if failing != ANY:
