@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -33,18 +34,21 @@ wheel's), `MSETOOL_CHROMIUM` for the browser (default `/usr/bin/chromium`).
 """
 
 
+_CTX: dict[str, Any] = {
+    "terminal_width": 100,
+    "max_content_width": 100,
+    "help_option_names": ["-h", "--help"],
+}
+
+
 def _help(name: str, cmd: click.Command) -> str:
-    ctx = click.Context(
-        cmd, info_name=f"msetool {name}", terminal_width=100, max_content_width=100, help_option_names=["-h", "--help"]
-    )
+    ctx = click.Context(cmd, info_name=f"msetool {name}", **_CTX)
     return cmd.get_help(ctx)
 
 
 def render() -> str:
     parts = [HEADER]
-    group_ctx = click.Context(
-        cli, info_name="msetool", terminal_width=100, max_content_width=100, help_option_names=["-h", "--help"]
-    )
+    group_ctx = click.Context(cli, info_name="msetool", **_CTX)
     parts.append("## msetool\n\n```text\n" + cli.get_help(group_ctx) + "\n```\n")
     for name in COMMANDS:
         cmd = cli.get_command(group_ctx, name)
