@@ -2968,6 +2968,411 @@ case("pat_aw_video_mid_gop_start_bframes", "pattern", "B-frames appendWindowStar
 )
 
 
+# --- round 4: WebM duration estimation, SBR signalling, more audio-only WebM --------------------------------
+
+EBML_MASTERS = {0x1654AE6B, 0xAE, 0xE0, 0xE1}  # Tracks, TrackEntry, Video, Audio
+
+
+def ebml_drop_in_init(init: bytes, target: int) -> bytes:
+    """Remove every ``target`` element inside the init's Tracks (sizes of its masters fixed in place)."""
+    _eid, n = ebml_id(init, 0)
+    size, sn, _ = vint(init, n)
+    seg = n + sn + size
+    _sid, n2 = ebml_id(init, seg)
+    _s, sn2, _ = vint(init, seg + n2)
+
+    def rebuild(data: bytes, start: int, end: int) -> bytes:
+        out = b""
+        p = start
+        while p < end:
+            eid, en = ebml_id(data, p)
+            esz, esn, _ = vint(data, p + en)
+            body_at = p + en + esn
+            if eid == target:
+                p = body_at + esz
+                continue
+            if eid in EBML_MASTERS:
+                body = rebuild(data, body_at, body_at + esz)
+                out += data[p : p + en] + ((1 << (7 * esn)) | len(body)).to_bytes(esn, "big") + body
+            else:
+                out += data[p : body_at + esz]
+            p = body_at + esz
+        return out
+
+    head = seg + n2 + sn2
+    return init[:head] + rebuild(init, head, len(init))
+
+
+def webm_vorbis() -> tuple[bytes, list[bytes]]:
+    return webm("vorbisonly", [*asrc(44100, 2), "-t", "3", "-c:a", "libvorbis", "-q:a", "2"], dash=False)
+
+
+def webm_vp8() -> tuple[bytes, list[bytes]]:
+    return webm(
+        "vp8only",
+        [
+            *vsrc("24"),
+            "-t",
+            "3",
+            "-c:v",
+            "libvpx",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-b:v",
+            "200k",
+            "-g",
+            "24",
+            "-keyint_min",
+            "24",
+            "-an",
+        ],
+    )
+
+
+case("webm_vorbis_audio", "webm", "Vorbis-only WebM, in order, remove(1, 1.5), endOfStream")(
+    lambda: {
+        "sourceBuffers": [sb('audio/webm; codecs="vorbis"')],
+        "ops": [
+            *inorder(len(webm_vorbis()[1]), ext=".webm", iext=".webm"),
+            {"op": "remove", "start": 1, "end": 1.5},
+            {"op": "endOfStream"},
+        ],
+        "files": segfiles(*webm_vorbis(), ext=".webm", iext=".webm"),
+    }
+)
+case(
+    "webm_vp8_no_default_duration",
+    "webm",
+    "VP8 24 fps WebM whose TrackEntry has no DefaultDuration "
+    "(last-frame duration estimated), clusters 1,3, endOfStream",
+)(
+    lambda: {
+        "sourceBuffers": [sb('video/webm; codecs="vp8"')],
+        "ops": [ap("init.webm"), ap("seg1.webm"), ap("seg3.webm"), {"op": "endOfStream"}],
+        "files": segfiles(
+            ebml_drop_in_init(webm_vp8()[0], 0x23E383), webm_vp8()[1], ext=".webm", iext=".webm"
+        ),
+    }
+)
+case(
+    "webm_vp9_no_default_duration_seq",
+    "webm",
+    "VP9 WebM without DefaultDuration in sequence mode: clusters 3,1,2",
+)(
+    lambda: {
+        "sourceBuffers": [sb('video/webm; codecs="vp9"')],
+        "ops": [
+            {"op": "set", "mode": "sequence"},
+            ap("init.webm"),
+            ap("seg3.webm"),
+            ap("seg1.webm"),
+            ap("seg2.webm"),
+        ],
+        "files": segfiles(
+            ebml_drop_in_init(webm_vp9()[0], 0x23E383), webm_vp9()[1], ext=".webm", iext=".webm"
+        ),
+    }
+)
+case("webm_vp8_each_cluster_unknown_eos", "webm", "VP8 unknown-size clusters, endOfStream after each of 2")(
+    lambda: {
+        "sourceBuffers": [sb('video/webm; codecs="vp8"')],
+        "ops": [
+            ap("init.webm"),
+            ap("seg1.webm"),
+            {"op": "endOfStream"},
+            ap("seg2.webm"),
+            {"op": "endOfStream"},
+        ],
+        "files": segfiles(
+            webm_vp8()[0], [unknown_size_cluster(c) for c in webm_vp8()[1]], ext=".webm", iext=".webm"
+        ),
+    }
+)
+case(
+    "webm_opus_unknown_sequence_gap",
+    "webm",
+    "Opus unknown-size clusters in sequence mode 2,4 then timestampOffset=0, 1",
+)(
+    lambda: {
+        "sourceBuffers": [sb('audio/webm; codecs="opus"')],
+        "ops": [
+            {"op": "set", "mode": "sequence"},
+            ap("init.webm"),
+            ap("seg2.webm"),
+            ap("seg4.webm"),
+            {"op": "set", "timestampOffset": 0},
+            ap("seg1.webm"),
+        ],
+        "files": segfiles(
+            webm_opus()[0], [unknown_size_cluster(c) for c in webm_opus()[1]], ext=".webm", iext=".webm"
+        ),
+    }
+)
+for _codec in ("mp4a.40.5", "mp4a.40.29", "mp4a.40.02", "mp4a.40"):
+    case(
+        f"fmp4_aac22k_type_{_codec.replace('.', '_')}",
+        "fmp4",
+        f"AAC-LC 22.05 kHz fMP4 declared as {_codec} (implicit SBR signalling?)",
+    )(
+        lambda c=_codec: {
+            "sourceBuffers": [sb(f'audio/mp4; codecs="{c}"')],
+            "ops": [ap("init.mp4"), ap("seg1.m4s"), ap("seg2.m4s"), {"op": "endOfStream"}],
+            "files": segfiles(
+                *fmp4(
+                    "aac22k",
+                    [
+                        *asrc(22050),
+                        "-t",
+                        "3",
+                        "-c:a",
+                        "aac",
+                        "-vn",
+                        "-movflags",
+                        "+empty_moov+default_base_moof",
+                        "-frag_duration",
+                        "1000000",
+                    ],
+                )
+            ),
+        }
+    )
+
+
+def adts22() -> list[bytes]:
+    return Src.get(
+        "adts22",
+        lambda: adts_frames(
+            ff(
+                "adts22", [*asrc(22050), "-t", "3", "-c:a", "aac", "-b:a", "32k", "-f", "adts"], ".aac"
+            ).read_bytes()
+        ),
+    )
+
+
+case("adts_22k_aw", "adts_mp3", "ADTS 22.05 kHz mono, appendWindow [0.5, 1.9), endOfStream")(
+    lambda: {
+        "sourceBuffers": [sb("audio/aac")],
+        "ops": [
+            {"op": "set", "appendWindowStart": 0.5, "appendWindowEnd": 1.9},
+            ap("a.aac"),
+            {"op": "endOfStream"},
+        ],
+        "files": {"a.aac": b"".join(adts22())},
+    }
+)
+case("mp3_in_ts_audio_only", "ts", "TS audio-only MP3 (mp4a.6B)")(
+    lambda: {
+        "sourceBuffers": [sb('video/mp2t; codecs="mp4a.6B"')],
+        "ops": [ap(f"seg{i}.ts") for i in range(1, 4)],
+        "files": ts_files(ts("tsmp3only", [*asrc(44100, 2), "-t", "3", "-c:a", "libmp3lame", "-b:a", "96k"])),
+    }
+)
+case("ts_audio_mp2t_type", "ts", "AAC-only TS declared as audio/mp2t")(
+    lambda: {
+        "sourceBuffers": [sb('audio/mp2t; codecs="mp4a.40.2"')],
+        "ops": [ap("seg1.ts"), ap("seg2.ts")],
+        "files": ts_files(ts_aac_only()),
+    }
+)
+
+
+# --- round 5: codec strings and types (addSourceBuffer support, init vs declared codecs) -------------------
+
+_AVC_TYPES = [
+    ("avc1_high_declared", 'video/mp4; codecs="avc1.64001F"'),
+    ("avc1_baseline_declared", 'video/mp4; codecs="avc1.42E01E"'),
+    ("avc3_declared", 'video/mp4; codecs="avc3.4D401E"'),
+    ("avc1_lowercase", 'video/mp4; codecs="avc1.4d401e"'),
+    ("avc1_upper_prefix", 'video/mp4; codecs="AVC1.4D401E"'),
+    ("avc1_short", 'video/mp4; codecs="avc1.4D40"'),
+    ("avc1_bare", 'video/mp4; codecs="avc1"'),
+    ("avc1_bad_hex", 'video/mp4; codecs="avc1.4D40ZZ"'),
+    ("avc1_unquoted", "video/mp4; codecs=avc1.4D401E"),
+    ("avc1_level_99", 'video/mp4; codecs="avc1.4D4063"'),
+    ("no_codecs", "video/mp4"),
+    ("mime_uppercase", 'VIDEO/MP4; codecs="avc1.4D401E"'),
+    ("avc1_in_audio_mp4", 'audio/mp4; codecs="avc1.4D401E"'),
+    ("avc1_plus_unused_aac", 'video/mp4; codecs="avc1.4D401E, mp4a.40.2"'),
+    ("avc1_and_opus_declared", 'video/mp4; codecs="avc1.4D401E,opus"'),
+    ("vp9_short_in_mp4", 'video/mp4; codecs="vp9"'),
+    ("hev1_declared", 'video/mp4; codecs="hev1.1.6.L93.B0"'),
+    ("extra_param", 'video/mp4; codecs="avc1.4D401E"; foo=bar'),
+]
+for _n, _t in _AVC_TYPES:
+    case(f"brk_codecs_{_n}", "broken", f"H.264 Main fMP4 appended to addSourceBuffer('{_t}')")(
+        lambda t=_t: {**v_case([ap("init.mp4"), ap("seg1.m4s"), ap("seg2.m4s")]), "sourceBuffers": [sb(t)]}
+    )
+
+_AAC_TYPES = [
+    ("aac_declared_he", 'audio/mp4; codecs="mp4a.40.5"'),
+    ("aac_declared_mp4a_67", 'audio/mp4; codecs="mp4a.67"'),
+    ("aac_declared_mp4a_40_1", 'audio/mp4; codecs="mp4a.40.1"'),
+    ("aac_declared_mp4a_40_42", 'audio/mp4; codecs="mp4a.40.42"'),
+    ("aac_declared_opus", 'audio/mp4; codecs="opus"'),
+    ("aac_declared_flac", 'audio/mp4; codecs="flac"'),
+    ("aac_in_video_mp4", 'video/mp4; codecs="mp4a.40.2"'),
+    ("aac_declared_Opus_case", 'audio/mp4; codecs="Opus"'),
+    ("aac_declared_ec3", 'audio/mp4; codecs="ec-3"'),
+]
+for _n, _t in _AAC_TYPES:
+    case(f"brk_codecs_{_n}", "broken", f"AAC-LC fMP4 appended to addSourceBuffer('{_t}')")(
+        lambda t=_t: {
+            **aac_case(48000, [ap("init.mp4"), ap("seg1.m4s"), ap("seg2.m4s")]),
+            "sourceBuffers": [sb(t)],
+        }
+    )
+
+_WEBM_TYPES = [
+    ("webm_vp9_declared_vp8", 'video/webm; codecs="vp8"'),
+    ("webm_vp9_declared_vp09_long", 'video/webm; codecs="vp09.00.10.08"'),
+    ("webm_vp9_declared_vp9_opus", 'video/webm; codecs="vp9,opus"'),
+    ("webm_vp9_no_codecs", "video/webm"),
+    ("webm_vp9_as_audio_webm", 'audio/webm; codecs="vp9"'),
+    ("webm_vp9_declared_av1", 'video/webm; codecs="av01.0.00M.08"'),
+]
+for _n, _t in _WEBM_TYPES:
+    case(f"brk_codecs_{_n}", "broken", f"VP9 WebM appended to addSourceBuffer('{_t}')")(
+        lambda t=_t: _webm_case(*webm_vp9(), t)
+    )
+case("brk_codecs_ts_declared_video_only", "broken", "TS with H.264+AAC declared as avc1 only")(
+    lambda: {
+        "sourceBuffers": [sb('video/mp2t; codecs="avc1.4D401E"')],
+        "ops": [ap("seg1.ts"), ap("seg2.ts")],
+        "files": ts_files(ts_avc_aac()),
+    }
+)
+case("brk_codecs_ts_declared_aac_only", "broken", "TS with H.264+AAC declared as mp4a.40.2 only")(
+    lambda: {
+        "sourceBuffers": [sb('video/mp2t; codecs="mp4a.40.2"')],
+        "ops": [ap("seg1.ts"), ap("seg2.ts")],
+        "files": ts_files(ts_avc_aac()),
+    }
+)
+case("brk_codecs_ts_no_codecs", "broken", "TS with H.264+AAC declared as plain video/mp2t")(
+    lambda: {
+        "sourceBuffers": [sb("video/mp2t")],
+        "ops": [ap("seg1.ts"), ap("seg2.ts")],
+        "files": ts_files(ts_avc_aac()),
+    }
+)
+case("brk_codecs_adts_with_codecs", "broken", 'ADTS declared as audio/aac; codecs="mp4a.40.2"')(
+    lambda: {
+        "sourceBuffers": [sb('audio/aac; codecs="mp4a.40.2"')],
+        "ops": [ap("p1.aac"), ap("p2.aac")],
+        "files": {"p1.aac": chunks(adts(48000), 4)[0], "p2.aac": chunks(adts(48000), 4)[1]},
+    }
+)
+case("brk_codecs_mp3_codecs_param", "broken", 'MP3 declared as audio/mpeg; codecs="mp3"')(
+    lambda: {
+        "sourceBuffers": [sb('audio/mpeg; codecs="mp3"')],
+        "ops": [ap("p1.mp3"), ap("p2.mp3")],
+        "files": {"p1.mp3": chunks(mp3(False)[1], 4)[0], "p2.mp3": chunks(mp3(False)[1], 4)[1]},
+    }
+)
+case("brk_codecs_adts_as_mpeg", "broken", "ADTS AAC appended to audio/mpeg")(
+    lambda: {
+        "sourceBuffers": [sb("audio/mpeg")],
+        "ops": [ap("p1.aac"), ap("p2.aac")],
+        "files": {"p1.aac": chunks(adts(48000), 4)[0], "p2.aac": chunks(adts(48000), 4)[1]},
+    }
+)
+case("brk_codecs_mp3_as_audio_mp3", "broken", "MP3 declared as audio/mp3")(
+    lambda: {
+        "sourceBuffers": [sb("audio/mp3")],
+        "ops": [ap("p1.mp3")],
+        "files": {"p1.mp3": chunks(mp3(False)[1], 4)[0]},
+    }
+)
+
+
+# --- round 6: decoder-level corruption, negative audio offsets ---------------------------------------------
+
+
+def corrupt_nal_payloads(seg: bytes, seed: int) -> bytes:
+    """Random bytes inside every slice NAL of the mdat (NAL lengths and headers kept): a decoder problem,
+    not a container one."""
+    rnd = random.Random(seed)
+    m = moof_size(seg)
+    out = bytearray(seg)
+    p, end = m + 8, len(seg)
+    while p + 4 <= end:
+        n = struct.unpack(">I", out[p : p + 4])[0]
+        if n == 0 or p + 4 + n > end:
+            break
+        if out[p + 4] & 0x1F in (1, 5) and n > 16:
+            out[p + 4 + 8 : p + 4 + n] = rnd.randbytes(n - 8)
+        p += 4 + n
+    return bytes(out)
+
+
+def corrupt_mdat(seg: bytes, seed: int) -> bytes:
+    m = moof_size(seg)
+    return seg[: m + 8] + random.Random(seed).randbytes(len(seg) - m - 8)
+
+
+case("brk_video_nal_payload_garbage", "broken", "seg2's slice NAL payloads randomised (NAL framing intact)")(
+    lambda: brk_v(_seg(1, lambda s: corrupt_nal_payloads(s, 1)), [*ALL3, {"op": "endOfStream"}])
+)
+case("brk_audio_payload_garbage", "broken", "AAC seg2's mdat payload randomised, then seg3, endOfStream")(
+    lambda: {
+        **aac_case(48000, [*ALL3, {"op": "endOfStream"}]),
+        "files": segfiles(
+            aac(48000)[0], [aac(48000)[1][0], corrupt_mdat(aac(48000)[1][1], 2), *aac(48000)[1][2:]]
+        ),
+    }
+)
+case("brk_opus_payload_garbage", "broken", "Opus seg2's mdat payload randomised")(
+    lambda: {
+        "sourceBuffers": [sb('audio/mp4; codecs="opus"')],
+        "ops": [*ALL3, {"op": "endOfStream"}],
+        "files": segfiles(
+            opus_mp4()[0], [opus_mp4()[1][0], corrupt_mdat(opus_mp4()[1][1], 3), *opus_mp4()[1][2:]]
+        ),
+    }
+)
+case(
+    "pat_tso_negative_audio",
+    "pattern",
+    "AAC timestampOffset=-0.5 (frames before 0 trimmed), all, then timestampOffset=-1.01 seg3",
+)(
+    lambda: aac_case(
+        44100,
+        [
+            {"op": "set", "timestampOffset": -0.5},
+            *ALL4,
+            {"op": "set", "timestampOffset": -1.01},
+            ap("seg3.m4s"),
+        ],
+    )
+)
+case("pat_tso_negative_opus", "pattern", "Opus timestampOffset=-0.25 then all")(
+    lambda: {
+        "sourceBuffers": [sb('audio/mp4; codecs="opus"')],
+        "ops": [{"op": "set", "timestampOffset": -0.25}, *ALL4],
+        "files": segfiles(*opus_mp4()),
+    }
+)
+case("pat_tso_negative_muxed", "pattern", "muxed A/V timestampOffset=-0.5 then seg1, seg2")(
+    lambda: mux_case([{"op": "set", "timestampOffset": -0.5}, ap("init.mp4"), ap("seg1.m4s"), ap("seg2.m4s")])
+)
+case("pat_tso_negative_adts", "adts_mp3", "ADTS timestampOffset=-0.3 then parts 1, 2")(
+    lambda: {
+        "sourceBuffers": [sb("audio/aac")],
+        "ops": [{"op": "set", "timestampOffset": -0.3}, ap("p1.aac"), ap("p2.aac")],
+        "files": {"p1.aac": chunks(adts(48000), 4)[0], "p2.aac": chunks(adts(48000), 4)[1]},
+    }
+)
+case("pat_tso_negative_webm_opus", "webm", "Opus WebM timestampOffset=-0.4 then all")(
+    lambda: {
+        "sourceBuffers": [sb('audio/webm; codecs="opus"')],
+        "ops": [{"op": "set", "timestampOffset": -0.4}, *inorder(3, ext=".webm", iext=".webm")],
+        "files": segfiles(*webm_opus(), ext=".webm", iext=".webm"),
+    }
+)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # writing, recording, comparing
 
