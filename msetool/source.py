@@ -44,6 +44,7 @@ class FileSource:
     """A file read with ``pread``; the only place the core touches a file descriptor."""
 
     def __init__(self, path: str | os.PathLike[str], name: str | None = None) -> None:
+        self._fd = -1  # set first: __del__ runs even when os.open raises
         self.path = os.fspath(path)
         self.name = name if name is not None else self.path
         self._fd = os.open(self.path, os.O_RDONLY)

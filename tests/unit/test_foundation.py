@@ -63,3 +63,12 @@ def test_sources_agree(tmp_path: Path) -> None:
         assert f.size == b.size == len(data)
         for off, n in [(0, 8), (2550, 100), (3000, 5), (100, 0)]:
             assert f.read_at(off, n) == b.read_at(off, n)
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_filesource_missing_file_raises_oserror_only(tmp_path: Path) -> None:
+    import gc
+
+    with pytest.raises(FileNotFoundError):
+        FileSource(tmp_path / "missing")
+    gc.collect()  # an exception in __del__ would be reported as unraisable here
