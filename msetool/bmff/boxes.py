@@ -696,6 +696,10 @@ _TRUN_COLUMNS = (
 )
 #: More samples than this in one trun is refused (a corrupt count would otherwise allocate gigabytes).
 MAX_TRUN_SAMPLES = 1 << 24
+#: Samples a trun may declare without per-sample fields (nothing in the bytes bounds that count, and every
+#: sample becomes a row of the sample table): about 70 minutes of 60 fps video in one run. With per-sample
+#: fields the count is bounded by the bytes that hold them, as Chromium bounds it (TrackFragmentRun::Parse).
+MAX_UNIFORM_TRUN_SAMPLES = 1 << 18
 
 
 @decoder("trun")
@@ -714,13 +718,18 @@ def _trun(r: Reader, box: Box) -> None:
         f["first_sample_flags"] = r.u32()
     cols = [name for bit, name in _TRUN_COLUMNS if flags & bit]
     k = len(cols)
-    if not k or not n:
-        return
+    # The count is checked before anything is built from it: by the bytes that must hold the per-sample
+    # fields, or, without fields, by a fixed ceiling.
     if n > MAX_TRUN_SAMPLES:
         raise r.fail(f"sample_count {n} exceeds {MAX_TRUN_SAMPLES}")
+    if not k and n > MAX_UNIFORM_TRUN_SAMPLES:
+        raise r.fail(f"sample_count {n} without per-sample fields exceeds the implementation limit "
+                     f"{MAX_UNIFORM_TRUN_SAMPLES}")
     need = n * k * 4
     if need > r.remaining:
         raise r.fail(f"sample_count {n} needs {need} bytes of sample fields, {r.remaining} left")
+    if not k or not n:
+        return
     signed_cto = version != 0 and flags & TRUN_SAMPLE_CTO
     values = struct.unpack_from(f">{n * k}I", r.data, r.pos)
     r.pos += need
@@ -765,14 +774,26 @@ def _sgpd(r: Reader, box: Box) -> None:
     n = r.u32()
     f["entry_count"] = n
     entries: list[Any] = []
+    if version != 1 and gt != "seig":
+        f["entries"] = entries  # entry sizes unknown without the grouping type's definition
+        return
+    if gt == "seig" and n * 2 > r.remaining:
+        # SampleGroupDescription::Parse: at least two bytes per entry before anything is allocated
+        raise r.fail(f"entry_count {n} needs at least {n * 2} bytes, {r.remaining} left")
+    seig = gt == "seig"
     for _ in range(n):
+        # Chromium ignores groups other than seig: their entries are read while bytes remain, never failing
+        # and never letting the count drive the loop past the bytes (every entry consumes some).
         length = default_length
         if version == 1 and default_length == 0:
+            if not seig and r.remaining < 4:
+                break
             length = r.u32()
-        if version == 0 and gt != "seig":
-            break  # entry sizes unknown without the grouping type's definition
-        body = r.sub(length if length else (20 if gt == "seig" else 0))
-        if gt == "seig":
+        want = length if length else (20 if seig else 0)
+        if not seig and want > r.remaining:
+            break
+        body = r.sub(want)
+        if seig:
             e: dict[str, Any] = {}
             body.skip(1)
             b = body.u8()

@@ -252,6 +252,26 @@ def sample_flags_of(i: int, trun: Box, tfhd: Box, trex: dict[str, int] | None) -
     return int((trex or {}).get("default_sample_flags", 0))
 
 
+#: Samples a moof may declare beyond what its bytes hold (see :func:`sample_budget_error`).
+UNIFORM_SAMPLE_BUDGET = 1 << 18
+
+
+def sample_budget_error(moof: Box) -> SegmentError | None:
+    """Every sample becomes a row of a sample table, so the moof's declared sample count must be bounded by
+    its bytes, never by a count field alone: runs with per-sample fields spend at least 4 bytes of the moof
+    per sample; runs without them share a fixed budget (truns are 16 bytes, so many small runs could
+    otherwise declare billions of samples)."""
+    total = 0
+    for traf in moof.all("traf"):
+        for trun in traf.all("trun"):
+            total += int(trun.fields.get("sample_count", 0))
+    limit = UNIFORM_SAMPLE_BUDGET + moof.size // 4
+    if total > limit:
+        return SegmentError(f"the moof declares {total} samples, more than its {moof.size} bytes can "
+                            f"describe (implementation limit {limit})", moof.offset, moof.path, "BMFF-BOX-03")
+    return None
+
+
 def expand_traf(
     traf: Box,
     moof: Box,
@@ -336,6 +356,10 @@ def expand_fragment(moof: Box, init: Mp4Init, *, dialect: Dialect = "chromium") 
     """Expand every traf of ``moof`` against ``init``; unknown tracks become problems, not exceptions."""
     mfhd = moof.child("mfhd")
     frag = Fragment(moof, mfhd.get("sequence_number") if mfhd is not None else None)
+    too_many = sample_budget_error(moof)
+    if too_many is not None:
+        frag.problems.append((too_many.message, too_many.offset, too_many.path, too_many.rule))
+        return frag
     next_base: int | None = None
     for traf in moof.all("traf"):
         tfhd = traf.child("tfhd")

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import msetool.bmff.rules  # noqa: F401  (registers the rule ids used below)
 from msetool.bmff.avc import check_avc_sample
 from msetool.bmff.reader import parse_boxes, printable_type
-from msetool.bmff.segments import Mp4Init, Mp4Track, SegmentError, expand_traf, read_init
+from msetool.bmff.segments import Mp4Init, Mp4Track, SegmentError, expand_traf, read_init, sample_budget_error
 from msetool.bmff.tree import Box, BoxIssue
 from msetool.codecs.derive import original_format
 from msetool.codecs.rfc6381 import CodecError, codec_family
@@ -628,6 +628,9 @@ class BmffStreamParser:
         trafs = moof.all("traf")
         if not trafs and not self._chromium:
             raise _Fail("moof has no traf", pos, moof.path, "BMFF-MEDIA-06")
+        too_many = sample_budget_error(moof)
+        if too_many is not None:
+            raise _Fail(too_many.message, too_many.offset, too_many.path, too_many.rule)
         runs: list[_Run] = []
         next_base: int | None = None
         if not self._chromium and len(trafs) > 1:
