@@ -22,6 +22,7 @@ from msetool.errors import UsageError
 from msetool.mime import MimeType, parse_mime
 from msetool.report import exitcodes
 from msetool.report.summary import Report, StreamInfo
+from msetool.rules.catalog import finding
 from msetool.rules.findings import Finding, Severity
 from msetool.scenario import Op, Scenario, load_scenario
 from msetool.source import FileSource
@@ -184,13 +185,17 @@ class _Stream:
     moves_timeline: bool = False
 
 
-def scenario_streams(sc: Scenario) -> list[_Stream]:
+def scenario_streams(sc: Scenario, profile: str = "chromium") -> list[_Stream]:
     """Each SourceBuffer's byte stream in op order, the way the page would have fed it.
+
+    A call the browser refuses contributes nothing: changeType() to a type ``check_type`` refuses (or to
+    '') throws, so the stream keeps its type and parser.
 
     Inside a ``batch`` the page does not wait: an append made while another is pending throws (its bytes
     never arrive), as do changeType and endOfStream; an abort() right after an append discards that
     append's bytes (they were still queued).
     """
+    from msetool.codecs.support import check_type
     from msetool.rules.engine import Reset, Slice
 
     streams = {sb.id: _Stream(sb.id, sb.type) for sb in sc.source_buffers}
@@ -234,8 +239,11 @@ def scenario_streams(sc: Scenario) -> list[_Stream]:
         elif op.op == "changeType" and st is not None:
             if pending is not None and pending.get(st.id) is not None:
                 return  # InvalidStateError
-            st.items.append(Reset("changeType", parse_mime(str(op.args["type"]))))
-            st.type = str(op.args["type"])
+            new_type = op.args.get("type")
+            if not isinstance(new_type, str) or not check_type(new_type, profile).supported:
+                return  # TypeError ('') / NotSupportedError: it throws, the SourceBuffer keeps its type
+            st.items.append(Reset("changeType", parse_mime(new_type)))
+            st.type = new_type
         elif op.op == "set":
             sid = op.sb or default
             if sid in streams and (
@@ -265,9 +273,22 @@ def _validate_scenario(path: str, options: Any) -> tuple[list[Finding], list[str
     files: list[str] = []
     infos: list[StreamInfo] = []
     models = []
-    for st in scenario_streams(sc):
+    for st in scenario_streams(sc, options.profile):
         first = next((sb.type for sb in sc.source_buffers if sb.id == st.id), None)
-        mime = parse_mime(first) if first else None
+        try:
+            mime = parse_mime(first) if first else None
+        except UsageError as e:  # addSourceBuffer() throws: nothing of this SourceBuffer reaches a parser
+            files.extend(f for f in st.files if f not in files)
+            findings.append(
+                finding(
+                    "GEN-MIME-01",
+                    f"addSourceBuffer({first!r}) throws ({e}): nothing can be appended",
+                    file=st.files[0] if st.files else "",
+                    offset=None,
+                )
+            )
+            infos.append(StreamInfo(st.id, first, None, list(st.files)))
+            continue
         opts = replace(options, raw_timeline=False) if st.moves_timeline else options
         v = validate_stream(st.items, mime, opts)
         findings.extend(v.findings)

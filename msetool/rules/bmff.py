@@ -24,6 +24,7 @@ from msetool.bmff.tree import Box, BoxIssue
 from msetool.rules.catalog import finding
 from msetool.rules.engine import SPEC_ERRORS, CheckContext, ensure_rule
 from msetool.rules.findings import Finding, Severity
+from msetool.source import ByteSource
 
 with contextlib.suppress(ImportError):
     importlib.import_module("msetool.bmff.rules")  # the parser's rule ids, registered first
@@ -478,11 +479,56 @@ def _browser_sees(path: str, *, decoded: bool) -> bool:
     return not decoded or types[-1] in CHROMIUM_DECODED
 
 
-def _issue_findings(issues: list[BoxIssue], ends_with_abort: bool, size: int) -> Iterable[Finding]:
+#: Chromium's BoxReader refuses any box whose size exceeds this ("support for boxes larger than 2^31 has
+#: been removed"), complete or not.
+MAX_BOX_SIZE = 0x7FFFFFFF
+
+
+def chromium_waits_at(source: ByteSource, offset: int, end: int) -> bool:
+    """Whether Chromium's BoxReader, handed the top-level bytes ``source[offset:end]``, waits for more data
+    (kNeedMoreData) instead of failing. Its header checks come first (size 0, a size smaller than the header
+    or above 2^31-1 fail), then a declared size beyond the bytes available means "wait"; only a complete
+    box has its type checked. So bytes that are no box at all still fail nothing while their "size" runs
+    past the data: the parser swallows every later append into the pending box."""
+    head = source.read_at(offset, 16)
+    if len(head) < 8:
+        return True
+    size = int.from_bytes(head[:4], "big")
+    hsize = 8
+    if size == 1:
+        if len(head) < 16:
+            return True
+        size = int.from_bytes(head[8:16], "big")
+        hsize = 16
+    if size == 0 or size < hsize or size > MAX_BOX_SIZE:
+        return False
+    return offset + size > end
+
+
+def _issue_findings(
+    issues: list[BoxIssue], ends_with_abort: bool, size: int, source: ByteSource | None = None
+) -> Iterable[Finding]:
     garbage_at = {i.offset for i in issues if i.kind == "garbage"}
     for i in issues:
         if i.kind == "to-end" and i.offset in garbage_at:
             continue  # a zero "size" read from bytes that are not a box at all
+        if (
+            i.kind == "garbage"
+            and not i.path
+            and "too few" not in i.message
+            and source is not None
+            and chromium_waits_at(source, i.offset, size)
+        ):
+            if not ends_with_abort:
+                yield finding(
+                    "GEN-TRUNC-01",
+                    f"{i.message}, and its size field runs past the end of the data: the browser waits for "
+                    "the rest of this 'box' and swallows every later append into it (nothing more is "
+                    "buffered)",
+                    offset=i.offset,
+                    box=i.path,
+                )
+            continue
         if i.kind == "truncated":
             if ends_with_abort:
                 continue
@@ -1078,8 +1124,17 @@ def check_stream(ctx: CheckContext) -> list[Finding]:
             out.extend(_check_moof(pending_moof, pending_mdats, st, size, ctx.ends_with_abort))
         pending_moof, pending_mdats = None, []
 
+    cut: Box | None = None
     for box in iter_boxes(ctx.source, issues=issues):
         t = box.type
+        if box.truncated and box.size <= MAX_BOX_SIZE:
+            # The data ends inside this box: Chromium waits for the rest (an abort() discards it) and never
+            # parses it, so what the missing bytes would have held (mvex, a tfhd field, ...) is no finding,
+            # and neither is its type.
+            cut = box
+            if t == "mdat" and pending_moof is not None:
+                pending_mdats.append(box)
+            break
         if t not in TOP_LEVEL:
             out.append(
                 finding(
@@ -1120,7 +1175,11 @@ def check_stream(ctx: CheckContext) -> list[Finding]:
             pending_moof = box
         prev = box
     close_moof()
-    out.extend(_issue_findings(issues, ctx.ends_with_abort, size))
+    if cut is not None:
+        issues = [
+            i for i in issues if i.offset < cut.offset or (i.kind == "truncated" and i.path == cut.path)
+        ]
+    out.extend(_issue_findings(issues, ctx.ends_with_abort, size, ctx.source))
     return [_with_consequence(f) for f in out]
 
 

@@ -84,3 +84,38 @@ def test_ops_go_to_their_source_buffer(tmp_path: Path) -> None:
         streams(tmp_path, [{"op": "append", "file": "a", "sb": "nope"}])
     with pytest.raises(UsageError):
         streams(tmp_path, [{"op": "append", "file": "missing"}])
+
+
+def test_change_type_the_browser_refuses_changes_nothing(tmp_path: Path) -> None:
+    # changeType('') throws TypeError, an unsupported type NotSupportedError (MP3 is no MSE codec in MP4
+    # for Chromium): the SourceBuffer keeps its type and parser, so the stream is not cut.
+    got = streams(
+        tmp_path,
+        [
+            {"op": "append", "file": "a"},
+            {"op": "changeType", "type": "video/x-nope"},
+            {"op": "changeType", "type": ""},
+            {"op": "changeType", "type": 'audio/mp4; codecs="mp4a.6B"'},
+            {"op": "append", "file": "b"},
+            {"op": "changeType", "type": 'audio/mp4; codecs="mp4a.40.2"'},
+            {"op": "append", "file": "c"},
+        ],
+    )
+    assert got["s0"] == [("a", 0, None), ("b", 0, None), "changeType", ("c", 0, None)]
+
+
+def test_add_source_buffer_type_that_is_no_mime_type_is_a_finding(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from msetool.cli.main import cli
+
+    (tmp_path / "a").write_bytes(b"\0\0\0\x08free")
+    (tmp_path / "case.json").write_text(
+        json.dumps({"sourceBuffers": [{"id": "s", "type": ";;"}], "ops": [{"op": "append", "file": "a"}]})
+    )
+    r = CliRunner().invoke(cli, ["validate", "--scenario", str(tmp_path / "case.json"), "--format", "json"])
+    assert r.exit_code == 1, r.output
+    doc = json.loads(r.stdout)
+    assert [x["rule"] for f in doc["files"] for x in f["findings"]] == ["GEN-MIME-01"]

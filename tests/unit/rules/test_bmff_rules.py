@@ -173,3 +173,55 @@ def test_every_broken_segment_is_reported_not_only_the_first(run: RunValidation)
         "part2.m4s",
         "part3.m4s",
     ]
+
+
+def test_abort_after_a_partial_init_segment_reports_nothing_about_the_cut_moov(run: RunValidation) -> None:
+    # Chromium parses a top-level box only once all of it is there: a moov cut short and then aborted never
+    # reached its parser, so neither the missing mvex nor the missing stsd is a finding.
+    v = run([CLEAN_INIT[:150], Reset("abort"), CLEAN_INIT, fmp4.fragment()])
+    assert not rules(v, Severity.ERROR), [(f.rule, f.message) for f in v.findings]
+    assert "GEN-TRUNC-01" not in rules(v)
+
+
+def test_abort_inside_a_moof_reports_nothing_about_its_missing_fields(run: RunValidation) -> None:
+    seg = fmp4.fragment(sequence=2, decode_time=120)
+    # moof header (8) + mfhd (16) + traf header (8) + tfhd header (8): cut inside the tfhd payload
+    v = run([CLEAN_INIT, fmp4.fragment(), seg[:42], Reset("abort"), seg])
+    assert not rules(v, Severity.ERROR), [(f.rule, f.message) for f in v.findings]
+
+
+def test_stream_ending_inside_a_moov_waits_it_does_not_fail(run: RunValidation) -> None:
+    v = run([CLEAN_INIT[:150]])
+    assert not rules(v, Severity.ERROR)
+    assert "GEN-TRUNC-01" in rules(v, Severity.WARNING)
+
+
+def _garbage(size_field: int, total: int, kind: bytes = b"\x8a\x01\xfe\x02") -> bytes:
+    return (size_field.to_bytes(4, "big") + kind + bytes(range(256)) * 40)[:total]
+
+
+def test_garbage_whose_size_runs_past_the_data_makes_the_browser_wait(run: RunValidation) -> None:
+    # Chromium's BoxReader checks the size before the type: a "box" declared bigger than what was appended
+    # is waited for (every later append disappears into it), not rejected.
+    v = run(
+        [CLEAN_INIT, fmp4.fragment(), _garbage(950_000_000, 100), fmp4.fragment(sequence=2, decode_time=120)]
+    )
+    assert not rules(v, Severity.ERROR), [(f.rule, f.message) for f in v.findings]
+    hit = next(f for f in v.findings if f.rule == "GEN-TRUNC-01")
+    assert hit.file == "part2.m4s" and hit.offset == 0
+    # a printable but invalid top-level type is waited for the same way
+    v = run([CLEAN_INIT, fmp4.fragment(), b"\0\x10\0\0junk" + b"x" * 50])
+    assert not rules(v, Severity.ERROR)
+
+
+@pytest.mark.parametrize(
+    ("size_field", "total"),
+    [(100, 200), (0, 100), (4, 100), (0x80000000, 100)],
+    ids=["complete", "size 0", "smaller than header", "above 2^31-1"],
+)
+def test_garbage_the_browser_rejects_at_once(run: RunValidation, size_field: int, total: int) -> None:
+    v = run(
+        [CLEAN_INIT, fmp4.fragment(), _garbage(size_field, total), fmp4.fragment(sequence=2, decode_time=120)]
+    )
+    errs = [f for f in v.findings if f.severity == Severity.ERROR]
+    assert errs and errs[0].file == "part2.m4s", [(f.rule, f.message) for f in v.findings]
