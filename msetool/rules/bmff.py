@@ -217,6 +217,18 @@ _RULES: list[tuple[str, str, str, str, str]] = [
         f"{ISO} §movie-fragment-relative-addressing",
     ),
     (
+        "BMFF-MEDIA-32",
+        "error",
+        "Trafs addressed per ISO BMFF (no default-base-is-moof): Chromium reads other bytes",
+        "The offsets only make sense the ISO way (each traf's data_offset counted from the end of the "
+        "previous traf's data); Chromium counts every data_offset from the moof, so a traf's samples are "
+        "read from bytes that are not its data (the moof itself, another track's samples). The append "
+        "succeeds, then the decoder fails: the media element reports PIPELINE_ERROR_DECODE ('Failed to send "
+        "audio packet for decoding') and playback stops.",
+        f"{ISO} §movie-fragment-relative-addressing; ISO/IEC 14496-12 §8.8.7.1; "
+        f"{CHR_MP4}/track_run_iterator.cc",
+    ),
+    (
         "BMFF-MEDIA-08",
         "warning",
         "A trun has no data_offset",
@@ -861,6 +873,81 @@ def _sample_sizes(trun: Box, tfhd: Box | None, td: TrackDefaults | None) -> tupl
     return n * size, (n if size == 0 else 0)
 
 
+Span = tuple[int, int, int]  # (start, end, track_ID) of one trun's sample data, stream offsets
+
+
+def trun_spans(moof: Box, tracks: dict[int, TrackDefaults], *, iso: bool) -> list[Span] | None:
+    """Where each trun's sample data lies, read the ISO BMFF way (8.8.7.1: without base-data-offset and
+    default-base-is-moof, the first traf is based at the moof and each later traf at the end of the data of
+    the one before; a trun without data_offset follows the previous trun) or Chromium's way (every trun at
+    moof start + data_offset, read as unsigned; no data_offset: the moof start). None when a traf or trun
+    could not be read."""
+    spans: list[Span] = []
+    prev_end: int | None = None
+    for traf in moof.all("traf"):
+        tfhd = traf.child("tfhd")
+        if tfhd is None or not tfhd.decoded:
+            return None
+        tid = int(tfhd.get("track_ID", 0))
+        if "base_data_offset" in tfhd.fields:
+            base = int(tfhd.get("base_data_offset", 0))
+        elif iso and not tfhd.get("default_base_is_moof") and prev_end is not None:
+            base = prev_end
+        else:
+            base = moof.offset
+        pos = base
+        traf_end: int | None = None
+        for trun in traf.all("trun"):
+            if not trun.decoded:
+                return None
+            if "data_offset" in trun.fields:
+                off = int(trun.get("data_offset", 0))
+                pos = base + (off if iso or off >= 0 else off + (1 << 32))
+            elif not iso:
+                pos = base
+            nbytes, _zeros = _sample_sizes(trun, tfhd, tracks.get(tid))
+            if nbytes:
+                spans.append((pos, pos + nbytes, tid))
+                traf_end = pos + nbytes if traf_end is None else max(traf_end, pos + nbytes)
+            pos += nbytes
+        if traf_end is not None:
+            prev_end = traf_end
+    return spans
+
+
+def _consistent(spans: list[Span], mdats: list[Box]) -> bool:
+    """Every run inside one mdat payload, no two runs sharing a byte: offsets a muxer wrote that way."""
+    if not spans or not mdats:
+        return False
+    for a, b, _t in spans:
+        if not any(m.payload_offset <= a and b <= m.end for m in mdats):
+            return False
+    ordered = sorted(spans)
+    return all(n[0] >= p[1] for p, n in itertools.pairwise(ordered))
+
+
+def addressed_per_iso(moof: Box, mdats: list[Box], tracks: dict[int, TrackDefaults]) -> str | None:
+    """A message when the muxer evidently addressed the trafs the ISO way and Chromium reads other bytes:
+    the ISO reading lays every run inside the mdat without overlap and Chromium's moof-relative reading
+    does not (the writer meant ISO, so Chromium decodes garbage). None otherwise: the offsets agree, only
+    make sense moof-relative (Chromium plays it; a spec-following UA would not), or fit neither reading."""
+    iso = trun_spans(moof, tracks, iso=True)
+    chromium = trun_spans(moof, tracks, iso=False)
+    if iso is None or chromium is None or iso == chromium:
+        return None
+    if not _consistent(iso, mdats) or _consistent(chromium, mdats):
+        return None
+    for (a, b, tid), (c, d, _t) in zip(iso, chromium, strict=True):
+        if (a, b) != (c, d):
+            return (
+                f"track {tid}: the tfhds lack default-base-is-moof and the data offsets follow ISO BMFF "
+                f"(each traf's data counted from the end of the previous traf's): its samples are at "
+                f"[{a}, {b}), Chromium reads them from [{c}, {d}) (moof start + data_offset), which is not "
+                "its data, so the decoder fails (PIPELINE_ERROR_DECODE) once they play"
+            )
+    return None
+
+
 def _check_trun_data(
     moof: Box,
     trun: Box,
@@ -948,7 +1035,11 @@ def _check_moof(
         t.child("tfhd") and t.child("tfhd").get("default_base_is_moof")  # type: ignore[union-attr]
         for t in trafs
     ):
-        add("BMFF-MEDIA-07W", f"{len(trafs)} trafs and not every tfhd sets default-base-is-moof", moof)
+        meant_iso = addressed_per_iso(moof, mdats, st.tracks)
+        if meant_iso is not None:
+            add("BMFF-MEDIA-32", meant_iso, moof)
+        else:
+            add("BMFF-MEDIA-07W", f"{len(trafs)} trafs and not every tfhd sets default-base-is-moof", moof)
     ranges: list[tuple[int, int, int, Box]] = []
     no_base_flag = False
     data_range = (min(m.payload_offset for m in mdats), max(m.end for m in mdats)) if mdats else None

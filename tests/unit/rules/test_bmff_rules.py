@@ -225,3 +225,57 @@ def test_garbage_the_browser_rejects_at_once(run: RunValidation, size_field: int
     )
     errs = [f for f in v.findings if f.severity == Severity.ERROR]
     assert errs and errs[0].file == "part2.m4s", [(f.rule, f.message) for f in v.findings]
+
+
+def _muxed_fragment(*, iso: bool, base_is_moof: bool = False, audio_size: int = 12) -> bytes:
+    """moof with a video traf (track 1) then an audio traf (track 2), one mdat: video samples, then audio.
+
+    ``iso``: the audio data_offset counts from the end of the video data (ISO/IEC 14496-12 8.8.7.1 without
+    default-base-is-moof); otherwise from the moof start (what Chromium always does)."""
+    video = (40, 20)
+    vflags = (fmp4.KEY, fmp4.NONKEY)
+    mfhd = fmp4.full("mfhd", 0, 0, b"\0\0\0\1")
+
+    def traf(tid: int, sizes: tuple[int, ...], flags: tuple[int, ...], off: int) -> bytes:
+        tfhd = fmp4.full("tfhd", 0, 0x020000 if base_is_moof else 0, tid.to_bytes(4, "big"))
+        tfdt = fmp4.full("tfdt", 1, 0, bytes(8))
+        body = len(sizes).to_bytes(4, "big") + off.to_bytes(4, "big", signed=True)
+        body += b"".join(
+            d.to_bytes(4, "big") + s.to_bytes(4, "big") + f.to_bytes(4, "big")
+            for d, s, f in zip((40,) * len(sizes), sizes, flags, strict=True)
+        )
+        return fmp4.box("traf", tfhd + tfdt + fmp4.full("trun", 0, 0x701, body))
+
+    def moof(voff: int, aoff: int) -> bytes:
+        return fmp4.box(
+            "moof", mfhd + traf(1, video, vflags, voff) + traf(2, (audio_size,), (fmp4.KEY,), aoff)
+        )
+
+    head = len(moof(0, 0)) + 8
+    aoff = 0 if iso else head + sum(video)
+    payload = b"".join(fmp4.sample(s, f) for s, f in zip(video, vflags, strict=True)) + b"\x21" * audio_size
+    return moof(head, aoff) + fmp4.box("mdat", payload)
+
+
+MUXED_INIT = fmp4.init([fmp4.trak(1), fmp4.trak(2, handler="soun")])
+
+
+def test_trafs_addressed_per_iso_are_a_decode_error_in_chromium(run: RunValidation) -> None:
+    # Audio small enough that Chromium's moof-relative read stays inside the moof: no two runs overlap, yet
+    # Chromium decodes the moof's own bytes as audio (PIPELINE_ERROR_DECODE in the browser).
+    v = run([MUXED_INIT, _muxed_fragment(iso=True)], 'video/mp4; codecs="avc1.4D400D,mp4a.40.2"')
+    hit = next(f for f in v.findings if f.rule == "BMFF-MEDIA-32")
+    assert hit.severity == Severity.ERROR and hit.file == "part1.m4s" and hit.offset == 0
+    assert "BMFF-MEDIA-31" not in rules(v)
+
+
+def test_trafs_addressed_from_the_moof_without_the_flag_only_warn(run: RunValidation) -> None:
+    # Chromium reads the right bytes; an ISO-following UA would not.
+    v = run([MUXED_INIT, _muxed_fragment(iso=False)], 'video/mp4; codecs="avc1.4D400D,mp4a.40.2"')
+    assert not rules(v, Severity.ERROR), [(f.rule, f.message) for f in v.findings]
+    assert "BMFF-MEDIA-07W" in rules(v, Severity.WARNING)
+    v = run(
+        [MUXED_INIT, _muxed_fragment(iso=False, base_is_moof=True)],
+        'video/mp4; codecs="avc1.4D400D,mp4a.40.2"',
+    )
+    assert not rules(v, Severity.ERROR) and "BMFF-MEDIA-07W" not in rules(v)
