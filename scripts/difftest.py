@@ -3373,6 +3373,250 @@ case("pat_tso_negative_webm_opus", "webm", "Opus WebM timestampOffset=-0.4 then 
 )
 
 
+case("brk_video_nal_garbage_first", "broken", "seg1's slice NAL payloads randomised (decoded at preroll)")(
+    lambda: brk_v(_seg(0, lambda s: corrupt_nal_payloads(s, 4)), [*ALL3, {"op": "endOfStream"}])
+)
+case("brk_audio_payload_garbage_first", "broken", "AAC seg1's payload randomised (decoded at preroll)")(
+    lambda: {
+        **aac_case(48000, [*ALL3, {"op": "endOfStream"}]),
+        "files": segfiles(aac(48000)[0], [corrupt_mdat(aac(48000)[1][0], 5), *aac(48000)[1][1:]]),
+    }
+)
+case("brk_vp9_payload_garbage_first", "broken", "VP9 WebM cluster 1 block payloads randomised")(
+    lambda: _webm_case(
+        webm_vp9()[0], [_garble_blocks(webm_vp9()[1][0], 6), *webm_vp9()[1][1:3]], 'video/webm; codecs="vp9"'
+    )
+)
+
+
+def _garble_blocks(cl: bytes, seed: int) -> bytes:
+    rnd = random.Random(seed)
+    out = bytearray(cl)
+    _cid, cn = ebml_id(cl, 0)
+    _size, sn, _ = vint(cl, cn)
+    p = cn + sn
+    while p < len(cl):
+        eid, en = ebml_id(cl, p)
+        esz, esn, _ = vint(cl, p + en)
+        if eid == 0xA3 and esz > 8:
+            b = p + en + esn
+            out[b + 4 : b + esz] = rnd.randbytes(esz - 4)
+        p += en + esn + esz
+    return bytes(out)
+
+
+# --- round 8: the audio memory limit (Chromium: 12 MiB per audio stream) ----------------------------------
+
+
+def aac_big() -> tuple[bytes, list[bytes]]:
+    return fmp4(
+        "aacbig",
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "anoisesrc=color=white:sample_rate=48000:amplitude=0.5",
+            "-ac",
+            "2",
+            "-t",
+            "440",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "256k",
+            "-vn",
+            "-movflags",
+            "+empty_moov+default_base_moof",
+            "-frag_duration",
+            "20000000",
+        ],
+    )
+
+
+case(
+    "pat_quota_audio_evict",
+    "pattern",
+    "~14 MB of AAC (256 kb/s, 20 s fragments) appended in order: the 12 MiB "
+    "audio limit makes Chromium evict from the front (or throw QuotaExceededError)",
+)(
+    lambda: {
+        "sourceBuffers": [sb('audio/mp4; codecs="mp4a.40.2"')],
+        "ops": inorder(len(aac_big()[1])),
+        "files": segfiles(*aac_big()),
+    }
+)
+case(
+    "pat_quota_audio_out_of_order",
+    "pattern",
+    "the 256 kb/s AAC: last 12 fragments first, then the first 11 (eviction around the playback position 0)",
+)(
+    lambda: {
+        "sourceBuffers": [sb('audio/mp4; codecs="mp4a.40.2"')],
+        "ops": [ap("init.mp4")]
+        + [ap(f"seg{i}.m4s") for i in range(len(aac_big()[1]) - 11, len(aac_big()[1]) + 1)]
+        + [ap(f"seg{i}.m4s") for i in range(1, 12)],
+        "files": segfiles(*aac_big()),
+    }
+)
+
+
+# --- round 9: memory accounting per format (ADTS, MP3, Opus) ------------------------------------------------
+
+NOISE = ["-f", "lavfi", "-i", "anoisesrc=color=white:sample_rate=48000:amplitude=0.5", "-ac", "2"]
+
+
+def big_frames(name: str, args: list[str], suffix: str) -> list[bytes]:
+    def make() -> list[bytes]:
+        data = ff(name, [*NOISE, "-t", "440", *args], suffix).read_bytes()
+        return adts_frames(data) if suffix == ".aac" else mp3_frames(data)[1]
+
+    return Src.get(name, make)
+
+
+def _quota_parts(frames: list[bytes], n: int) -> dict[str, bytes]:
+    return {f"p{i}": c for i, c in enumerate(chunks(frames, n), 1)}
+
+
+def _quota_ops(n: int) -> Ops:
+    return [ap(f"p{i}") for i in range(n - 11, n + 1)] + [ap(f"p{i}") for i in range(1, n - 11)]
+
+
+case(
+    "pat_quota_adts", "adts_mp3", "~14 MB of ADTS AAC (256 kb/s) in 22 parts, last 12 first: eviction sizes"
+)(
+    lambda: {
+        "sourceBuffers": [sb("audio/aac")],
+        "ops": _quota_ops(22),
+        "files": _quota_parts(
+            big_frames("adtsbig", ["-c:a", "aac", "-b:a", "256k", "-f", "adts"], ".aac"), 22
+        ),
+    }
+)
+case("pat_quota_mp3", "adts_mp3", "~17 MB of MP3 (320 kb/s) in 22 parts, last 12 first: eviction sizes")(
+    lambda: {
+        "sourceBuffers": [sb("audio/mpeg")],
+        "ops": _quota_ops(22),
+        "files": _quota_parts(
+            big_frames(
+                "mp3big",
+                [
+                    "-c:a",
+                    "libmp3lame",
+                    "-b:a",
+                    "320k",
+                    "-write_xing",
+                    "0",
+                    "-id3v2_version",
+                    "0",
+                    "-f",
+                    "mp3",
+                ],
+                ".mp3",
+            ),
+            22,
+        ),
+    }
+)
+
+
+def opus_big() -> tuple[bytes, list[bytes]]:
+    return fmp4(
+        "opusbig",
+        [
+            *NOISE,
+            "-t",
+            "440",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "256k",
+            "-vn",
+            "-movflags",
+            "+empty_moov+default_base_moof",
+            "-frag_duration",
+            "20000000",
+        ],
+    )
+
+
+case(
+    "pat_quota_opus_mp4", "pattern", "~14 MB of Opus fMP4 (256 kb/s), last 12 fragments first: eviction sizes"
+)(
+    lambda: {
+        "sourceBuffers": [sb('audio/mp4; codecs="opus"')],
+        "ops": [ap("init.mp4")]
+        + [ap(f"seg{i}.m4s") for i in range(len(opus_big()[1]) - 11, len(opus_big()[1]) + 1)]
+        + [ap(f"seg{i}.m4s") for i in range(1, len(opus_big()[1]) - 11)],
+        "files": segfiles(*opus_big()),
+    }
+)
+
+
+# --- round 10: edit lists ---------------------------------------------------------------------------------
+
+
+def insert_elst(init: bytes, nth_trak: int, entries: list[tuple[int, int]], version: int = 0) -> bytes:
+    """An edts/elst with (segment_duration, media_time) entries inserted before the nth trak's mdia."""
+    elst_payload = bytes([version, 0, 0, 0]) + struct.pack(">I", len(entries))
+    rate = b"\x00\x01\x00\x00"
+    entries_b = b""
+    for dur, mt in entries:
+        entries_b += (struct.pack(">Qq", dur, mt) if version else struct.pack(">Ii", dur, mt)) + rate
+    elst = struct.pack(">I4s", 8 + len(elst_payload) + len(entries_b), b"elst") + elst_payload + entries_b
+    edts = struct.pack(">I4s", 8 + len(elst), b"edts") + elst
+    off, _size, anc = find_box(init, "moov/trak/mdia", nth_trak)
+    trak_off = off  # insert right before mdia
+    out = bytearray(init[:trak_off] + edts + init[trak_off:])
+    _adjust_sizes(out, anc, len(edts))
+    return bytes(out)
+
+
+def _aac_with_elst(entries: list[tuple[int, int]], sr: int = 48000) -> dict[str, bytes]:
+    init, segs = aac(sr)
+    return segfiles(remove_box(init, "moov/trak/edts") if b"edts" in init else init, segs) | {
+        "init.mp4": insert_elst(remove_box(init, "moov/trak/edts") if b"edts" in init else init, 0, entries)
+    }
+
+
+case("fmp4_aac_elst_1024", "fmp4", "AAC 48k with an elst media_time=1024 (priming) added")(
+    lambda: {**aac_case(48000, ALL4), "files": _aac_with_elst([(0, 1024)])}
+)
+case("fmp4_aac44_elst_2112", "fmp4", "AAC 44.1k with elst media_time=2112, segments 2,1")(
+    lambda: {
+        **aac_case(44100, [ap("init.mp4"), ap("seg2.m4s"), ap("seg1.m4s")]),
+        "files": _aac_with_elst([(0, 2112)], 44100),
+    }
+)
+case("fmp4_aac_elst_empty_edit", "fmp4", "AAC with an empty edit (media_time -1, 0.5 s) then a normal edit")(
+    lambda: {**aac_case(48000, ALL3), "files": _aac_with_elst([(500, -1), (0, 0)])}
+)
+case("fmp4_aac_elst_two_edits", "fmp4", "AAC with two normal edits (media_time 1024 and 48000)")(
+    lambda: {**aac_case(48000, ALL3), "files": _aac_with_elst([(1000, 1024), (1000, 48000)])}
+)
+
+
+def _video_with_elst(
+    src: Callable[[], tuple[bytes, list[bytes]]], mt: int, version: int = 0
+) -> dict[str, bytes]:
+    init, segs = src()
+    return segfiles(insert_elst(init, 0, [(0, mt)], version), segs)
+
+
+case(
+    "fmp4_bframes_elst_cancel",
+    "fmp4",
+    "B-frames 25 fps with elst media_time = 2 frames (cancels the composition delay), 3,1,2",
+)(
+    lambda: {
+        **v_case([ap("init.mp4"), ap("seg3.m4s"), ap("seg1.m4s"), ap("seg2.m4s")], avc_bf25),
+        "files": _video_with_elst(avc_bf25, 2 * 512),
+    }
+)
+case("fmp4_video_elst_v1_large", "fmp4", "video elst v1 media_time = 1.5 s (content starts at -1.5 s)")(
+    lambda: {**v_case(ALL3), "files": _video_with_elst(avc30, 15360 * 3 // 2, 1)}
+)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # writing, recording, comparing
 
@@ -3535,8 +3779,11 @@ def main() -> int:
             n, bad = simulate_diffs(cj, gold)
             vbad = validate_diff(cj, gold)
             if (bad or vbad) and args.confirm and not args.no_browser:
-                with ChromiumHarness() as slow:
-                    gold = record(slow, cj, gold_path)
+                if harness is None:
+                    harness = ChromiumHarness(settle=fast)
+                    harness.start()
+                slow = ChromiumHarness(browser=harness._browser, settle=Settle())
+                gold = record(slow, cj, gold_path)
                 n, bad = simulate_diffs(cj, gold)
                 vbad = validate_diff(cj, gold)
             cat = json.loads(cj.read_text())["category"]
