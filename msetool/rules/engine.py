@@ -239,6 +239,9 @@ class ValidateOptions:
     #: Whether decode times are the timeline (False when a scenario moves segments with timestampOffset or
     #: sequence mode: gaps and overlaps between raw tfdt values then say nothing about ``buffered``).
     raw_timeline: bool = True
+    #: Builds the byte stream parser instead of the format registry (None: ``parser_for``). For a caller that
+    #: already parsed the same bytes (``fragment``'s self-check simulates them) and can replay the events.
+    parser_factory: Callable[[MimeType, Profile], ByteStreamParser] | None = None
 
 
 @dataclass(slots=True)
@@ -419,9 +422,13 @@ class _RunResult:
     fed: int = 0  # total bytes the returned parser has been fed
 
 
-def _new_parser(mime: MimeType, profile: Profile) -> ByteStreamParser | None:
+def _new_parser(
+    mime: MimeType,
+    profile: Profile,
+    factory: Callable[[MimeType, Profile], ByteStreamParser] | None = None,
+) -> ByteStreamParser | None:
     try:
-        return parser_for(mime, profile)
+        return (factory or parser_for)(mime, profile)
     except (KeyError, ImportError, AttributeError):
         return None
 
@@ -444,7 +451,7 @@ def _run_parser(
     omap = _OffsetMap(fed if parser is not None else 0)
     last_init: tuple[int, int] | None = None
     if parser is None:
-        parser = _new_parser(mime, options.profile)
+        parser = _new_parser(mime, options.profile, options.parser_factory)
         if parser is None:
             return _RunResult(events, findings, None, None), None
         if prime:
@@ -459,7 +466,7 @@ def _run_parser(
             # "media segment before init segment": stop instead.
             if last_init is None and not prime:
                 break
-            fresh = _new_parser(mime, options.profile)
+            fresh = _new_parser(mime, options.profile, options.parser_factory)
             if fresh is None:
                 break
             parser, failed = fresh, False
