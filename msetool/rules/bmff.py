@@ -229,6 +229,17 @@ _RULES: list[tuple[str, str, str, str, str]] = [
         f"{CHR_MP4}/track_run_iterator.cc",
     ),
     (
+        "BMFF-MEDIA-33",
+        "error",
+        "The first H.264 frame has no decodable slice",
+        "Every slice header of the frame the element decodes first (prerolled at the start of the timeline) "
+        "is impossible: a slice_type above 9, a non-intra slice in an IDR NAL unit, a picture parameter set "
+        "that does not exist, first_mb_in_slice past the picture. The decoder finds no frame and the media "
+        "element reports PIPELINE_ERROR_DECODE ('Failed to send video packet for decoding'): playback "
+        "cannot start and later appends throw.",
+        "ITU-T H.264 §7.3.3; Chromium media/filters/ffmpeg_video_decoder.cc",
+    ),
+    (
         "BMFF-MEDIA-08",
         "warning",
         "A trun has no data_offset",
@@ -397,6 +408,12 @@ class TrackDefaults:
     default_sample_flags: int = 0
     iv_size: int = 0
     encrypted: bool = False
+    #: H.264 (avc1/avc3 with a readable avcC): NAL length size, PPS ids of avcC, macroblocks per frame
+    avc_length: int = 0
+    avc_pps: frozenset[int] = frozenset()
+    avc_mbs: int = 0
+    #: lowest baseMediaDecodeTime whose first sample was checked (first frame the element decodes)
+    first_checked: int | None = None
 
 
 @dataclass(slots=True)
@@ -798,8 +815,106 @@ def _check_sample_entries(stsd: Box, td: TrackDefaults) -> list[Finding]:
                 )
             )
             continue
+        if cfg.type == "avcC" and td.avc_length == 0:
+            with contextlib.suppress(Exception):
+                td.avc_length = int(cfg.fields["lengthSizeMinusOne"]) + 1
+                td.avc_pps = frozenset(
+                    _pps_id(bytes(p)) for p in cfg.fields.get("pictureParameterSets", []) if len(p) > 1
+                )
+                w, h = int(entry.get("width") or 0), int(entry.get("height") or 0)
+                td.avc_mbs = ((w + 15) // 16) * ((h + 15) // 16)
         out.extend(_check_config(real, entry, cfg, td))
     return out
+
+
+class _Bits:
+    """MSB-first reader of an RBSP (emulation prevention bytes already removed); reads past the end
+    raise IndexError."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def bit(self) -> int:
+        b = (self.data[self.pos >> 3] >> (7 - (self.pos & 7))) & 1
+        self.pos += 1
+        return b
+
+    def ue(self) -> int:
+        zeros = 0
+        while self.bit() == 0:
+            zeros += 1
+            if zeros > 31:
+                raise ValueError("Exp-Golomb code longer than 32 bits")
+        v = 0
+        for _ in range(zeros):
+            v = (v << 1) | self.bit()
+        return (1 << zeros) - 1 + v
+
+
+def _rbsp(nal: bytes, limit: int = 64) -> bytes:
+    """The first ``limit`` payload bytes of a NAL unit with emulation_prevention_three_bytes removed."""
+    out = bytearray()
+    zeros = 0
+    for b in nal[1 : 1 + limit + limit // 2]:
+        if zeros >= 2 and b == 3:
+            zeros = 0
+            continue
+        out.append(b)
+        zeros = zeros + 1 if b == 0 else 0
+        if len(out) >= limit:
+            break
+    return bytes(out)
+
+
+def _pps_id(nal: bytes) -> int:
+    return _Bits(_rbsp(nal)).ue()
+
+
+def undecodable_avc_frame(sample: bytes, td: TrackDefaults) -> str | None:
+    """Why FFmpeg's H.264 decoder (Chromium's) finds no frame in ``sample``, or None when it may decode.
+
+    The decoder skips a slice whose header is impossible and fails the packet ("no frame!") when no slice
+    of it is left; only the first fields are read (first_mb_in_slice, slice_type, pic_parameter_set_id),
+    whose limits do not depend on the rest of the SPS. A sample with no slice at all is left alone."""
+    n = td.avc_length
+    pps = set(td.avc_pps)
+    pos = 0
+    slices = 0
+    reasons: list[str] = []
+    while pos + n <= len(sample):
+        size = int.from_bytes(sample[pos : pos + n], "big")
+        nal = sample[pos + n : pos + n + size]
+        pos += n + size
+        if not nal or len(nal) < size:
+            return None  # framing problems are the parser's business (BMFF-MEDIA-21 and friends)
+        t = nal[0] & 0x1F
+        if t == 8:
+            with contextlib.suppress(Exception):
+                pps.add(_pps_id(nal))
+            continue
+        if t not in (1, 5):
+            continue
+        slices += 1
+        try:
+            r = _Bits(_rbsp(nal))
+            first_mb, slice_type, pps_id = r.ue(), r.ue(), r.ue()
+        except (IndexError, ValueError):
+            reasons.append("a slice header that ends early")
+            continue
+        if slice_type > 9:
+            reasons.append(f"slice_type {slice_type}")
+        elif t == 5 and slice_type % 5 not in (2, 4):
+            reasons.append(f"a non-intra slice (slice_type {slice_type}) in an IDR NAL unit")
+        elif pps and pps_id not in pps:
+            reasons.append(f"pic_parameter_set_id {pps_id}, which does not exist")
+        elif td.avc_mbs and first_mb >= 2 * td.avc_mbs:
+            reasons.append(f"first_mb_in_slice {first_mb} past the {td.avc_mbs} macroblocks of the picture")
+        else:
+            return None
+    if not slices or len(reasons) < slices:
+        return None
+    return ", ".join(dict.fromkeys(reasons))
 
 
 def _check_config(real: str, entry: Box, cfg: Box, td: TrackDefaults) -> list[Finding]:
@@ -1011,8 +1126,51 @@ def _check_trun_data(
     return out
 
 
+def _first_frame(
+    moof: Box, traf: Box, tfhd: Box, td: TrackDefaults, *, source: ByteSource, run_end: int
+) -> Finding | None:
+    """BMFF-MEDIA-33 for the first H.264 sample of the track's earliest fragment (the frame a paused
+    element decodes first), read where Chromium reads it."""
+    if not td.avc_length or td.encrypted:
+        return None
+    tfdt = traf.child("tfdt")
+    bmdt = int(tfdt.get("base_media_decode_time", 0)) if tfdt is not None and tfdt.decoded else 0
+    if td.first_checked is not None and bmdt >= td.first_checked:
+        return None
+    td.first_checked = bmdt
+    trun = next((t for t in traf.all("trun") if t.decoded and t.get("sample_count", 0)), None)
+    if trun is None:
+        return None
+    col = trun.get("sample_size")
+    size = (
+        int(col[0])
+        if isinstance(col, list) and col
+        else int(tfhd.get("default_sample_size") or td.default_sample_size)
+    )
+    off = int(trun.get("data_offset", 0))
+    start = moof.offset + (off if off >= 0 else off + (1 << 32))
+    if size <= 0 or size > 8 << 20 or start + size > run_end:
+        return None
+    why = undecodable_avc_frame(source.read_at(start, size), td)
+    if why is None:
+        return None
+    return finding(
+        "BMFF-MEDIA-33",
+        f"track {td.track_id}: the first frame (decode time {bmdt}) has no slice the decoder can start: "
+        f"{why}; the media element fails with PIPELINE_ERROR_DECODE",
+        offset=trun.offset,
+        box=trun.path,
+    )
+
+
 def _check_moof(
-    moof: Box, mdats: list[Box], st: _State, run_end: int, ends_with_abort: bool
+    moof: Box,
+    mdats: list[Box],
+    st: _State,
+    run_end: int,
+    ends_with_abort: bool,
+    *,
+    source: ByteSource | None = None,
 ) -> list[Finding]:
     out: list[Finding] = []
 
@@ -1067,6 +1225,11 @@ def _check_moof(
         sdi = tfhd.get("sample_description_index")
         if td is not None and sdi is not None and td.entries and not 1 <= sdi <= td.entries:
             add("BMFF-MEDIA-29", f"track {tid}: sample_description_index {sdi}, stsd has {td.entries}", tfhd)
+        if td is not None and source is not None and traf.child("tfdt") is not None:
+            with contextlib.suppress(Exception):
+                ff = _first_frame(moof, traf, tfhd, td, source=source, run_end=run_end)
+                if ff is not None:
+                    out.append(ff)
         if traf.child("tfdt") is None:
             add(
                 "BMFF-MEDIA-10",
@@ -1212,7 +1375,9 @@ def check_stream(ctx: CheckContext) -> list[Finding]:
     def close_moof() -> None:
         nonlocal pending_moof, pending_mdats
         if pending_moof is not None and not pending_moof.truncated:
-            out.extend(_check_moof(pending_moof, pending_mdats, st, size, ctx.ends_with_abort))
+            out.extend(
+                _check_moof(pending_moof, pending_mdats, st, size, ctx.ends_with_abort, source=ctx.source)
+            )
         pending_moof, pending_mdats = None, []
 
     cut: Box | None = None
