@@ -12,21 +12,39 @@ exits, which keeps msetool's overhead beyond ffmpeg small on long inputs.
 - Simulation appends init and every segment, in order, to a SourceBuffer of msetool's MSE model (Chromium
   profile) and reads ``buffered`` per track. If the simulator is unavailable or fails, buffered ranges
   come from the timing read back from the segments, and the summary says so.
+- The byte stream parser runs once per segment, not twice: it is most of the check's cost, and validation
+  and simulation need the same events. The simulator's parser is wrapped in a :class:`_Recorder` that
+  keeps each append's events; validation then gets a :class:`_Replay` parser that hands them back (through
+  ``ValidateOptions.parser_factory``) and never reads the segments' sample bytes. Replay is used only
+  where it cannot change the result: every file of the batch was appended once, whole, in order, to a
+  parser that never failed. Anything else (a failed append, simulation off or broken, an engine without
+  the hook) validates with a fresh parser as ``msetool validate`` does.
 """
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from msetool.fragment import layout
 from msetool.fragment.manifests import Presentation
 from msetool.rules.findings import Finding, Severity
+from msetool.stream import FramesParsed, ParseFailed, ParserEvent
 
 Range = tuple[float, float]
-Validator = Callable[[list[tuple[Path, str]], str], list[Finding]]
+ParserFactory = Callable[[Any, Any], Any]
+
+
+class Validator(Protocol):
+    """Validates ``files`` (path, name) as one SourceBuffer's appends of type ``mime``; ``parser_factory``
+    (optional) builds the byte stream parser instead of the format registry."""
+
+    def __call__(self, files: list[tuple[Path, str]], mime: str,
+                 parser_factory: ParserFactory | None = None) -> list[Finding]: ...
 
 
 @dataclass(slots=True)
@@ -38,6 +56,8 @@ class RenditionCheck:
     buffered: dict[str, list[Range]] = field(default_factory=dict)
     #: "simulator" (msetool's MSE model) or "segment timing" (read-back fallback).
     buffered_source: str = "segment timing"
+    #: files validated from the simulator's recorded parser events (not parsed a second time)
+    replayed: int = 0
 
 
 @dataclass(slots=True)
@@ -109,15 +129,170 @@ def default_validator() -> Validator | None:
     except ImportError:
         return None
 
-    def run(files: list[tuple[Path, str]], mime: str) -> list[Finding]:
+    try:
+        from msetool.rules.engine import ValidateOptions
+
+        hook = "parser_factory" in {f.name for f in dataclasses.fields(ValidateOptions)}
+    except ImportError:
+        hook = False
+
+    def run(files: list[tuple[Path, str]], mime: str, parser_factory: ParserFactory | None = None
+            ) -> list[Finding]:
         sources = [FileSource(path, name=name) for path, name in files]
         try:
-            return list(validate_stream(sources, mime).findings)
+            options = ValidateOptions(parser_factory=parser_factory) if hook and parser_factory else None
+            return list(validate_stream(sources, mime, options).findings)
         finally:
             for s in sources:
                 s.close()
 
     return run
+
+
+@dataclass(slots=True)
+class _Recorded:
+    """What the simulator's parser returned for one append: a whole file, fed in one piece."""
+
+    name: str
+    start: int  # parser offset of the file's first byte
+    size: int
+    events: list[ParserEvent]
+    in_media_segment: bool
+
+
+class _Recorder:
+    """Wraps the simulator's byte stream parser and keeps every append's events (see the module docstring).
+
+    The SourceBuffer feeds it exactly what a player would (one file per appendBuffer), so the recorded
+    events are those of the one real parser run; ``failed`` is set once any of them is a ParseFailed, after
+    which nothing is recorded (validation then re-parses, restarting as ``msetool validate`` does).
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.generate_timestamps = bool(inner.generate_timestamps)
+        self.fed = 0
+        self.name = ""
+        self.records: dict[str, _Recorded] = {}
+        self.failed = False
+
+    def __getattr__(self, attr: str) -> Any:  # anything else the SourceBuffer asks of its parser
+        return getattr(self.inner, attr)
+
+    @property
+    def in_media_segment(self) -> bool:
+        return bool(self.inner.in_media_segment)
+
+    def feed(self, data: bytes) -> list[ParserEvent]:
+        events: list[ParserEvent] = self.inner.feed(data)
+        start, self.fed = self.fed, self.fed + len(data)
+        if not self.failed:
+            if any(isinstance(e, ParseFailed) for e in events) or self.name in self.records:
+                self.failed = True
+                self.records.clear()
+            else:
+                self.records[self.name] = _Recorded(self.name, start, len(data), events,
+                                                    self.in_media_segment)
+        return events
+
+    def reset(self) -> None:
+        self.failed = True  # a reset would make replayed events depend on where it happened
+        self.records.clear()
+        self.inner.reset()
+
+    def flush(self) -> list[ParserEvent]:
+        events: list[ParserEvent] = self.inner.flush()
+        return events
+
+    def replay(self, names: list[str]) -> _Replay | None:
+        """A parser replaying ``names`` (the files of one validation run, in order), or None when any of
+        them was not recorded whole and cleanly."""
+        if self.failed:
+            return None
+        recs = [self.records.get(n) for n in names]
+        if any(r is None for r in recs):
+            return None
+        return _Replay([r for r in recs if r is not None])
+
+    def forget(self, keep: set[str]) -> None:
+        """Drop the events of files validation will not replay again (memory stays per batch)."""
+        for n in [n for n in self.records if n not in keep]:
+            del self.records[n]
+
+
+class _Replay:
+    """A byte stream parser that returns what :class:`_Recorder` recorded for the same files.
+
+    Each file's events come back when its last byte is fed, with offsets moved from the simulator's
+    parser's coordinates to this parser's (bytes fed since it was created). Frame offsets are left as they
+    were: validation reads only the events' offsets. It declares every byte skippable, so validation never
+    reads sample data.
+    """
+
+    generate_timestamps = False
+
+    def __init__(self, files: list[_Recorded]) -> None:
+        self.files = files
+        self.ends: list[int] = []
+        pos = 0
+        for f in files:
+            pos += f.size
+            self.ends.append(pos)
+        self.sim_starts = [f.start for f in files]
+        self.fed = 0
+        self.i = 0  # next file whose events are due
+
+    @property
+    def in_media_segment(self) -> bool:
+        return self.files[self.i - 1].in_media_segment if self.i else False
+
+    def feed(self, data: bytes) -> list[ParserEvent]:
+        return self.skip(len(data))
+
+    def skippable(self) -> int:
+        return self.ends[self.i] - self.fed if self.i < len(self.files) else 0
+
+    def skip(self, n: int) -> list[ParserEvent]:
+        self.fed += n
+        out: list[ParserEvent] = []
+        while self.i < len(self.files) and self.ends[self.i] <= self.fed:
+            out += [self._moved(e) for e in self.files[self.i].events]
+            self.i += 1
+        return out
+
+    def _moved(self, ev: ParserEvent) -> ParserEvent:
+        if isinstance(ev, FramesParsed):
+            return ev
+        j = bisect.bisect_right(self.sim_starts, ev.offset) - 1
+        if j < 0 or ev.offset >= self.sim_starts[j] + self.files[j].size:
+            # refers to bytes outside this run: pin it to the start of the file that emitted it
+            return dataclasses.replace(ev, offset=self.ends[self.i] - self.files[self.i].size)
+        here = self.ends[j] - self.files[j].size
+        return dataclasses.replace(ev, offset=ev.offset - self.sim_starts[j] + here)
+
+    def reset(self) -> None:
+        pass
+
+    def flush(self) -> list[ParserEvent]:
+        return []
+
+
+class _ReplayFactory:
+    """``ValidateOptions.parser_factory`` for one validation run: the replay first; a real parser when the
+    engine asks again (it restarts after a failure, primed with the init segment, which the replay, bound to
+    the run's files in order, cannot follow)."""
+
+    def __init__(self, replay: _Replay) -> None:
+        self.replay: _Replay | None = replay
+        self.used = False
+
+    def __call__(self, mime: Any, profile: Any) -> Any:
+        if self.replay is not None:
+            r, self.replay, self.used = self.replay, None, True
+            return r
+        from msetool.stream import parser_for
+
+        return parser_for(mime, profile)
 
 
 class _Simulation:
@@ -129,6 +304,9 @@ class _Simulation:
         self.ms: Any = MediaSource("chromium")
         self.sb: Any = self.ms.add_source_buffer("check", mime)
         self.error: str | None = None
+        self.recorder: _Recorder | None = None
+        if self.sb.parser is not None:
+            self.recorder = self.sb.parser = _Recorder(self.sb.parser)
 
         #: bytes appended per track id, compared with Chromium's per-stream memory limits at the end.
         self.appended = 0
@@ -137,6 +315,8 @@ class _Simulation:
     def append(self, data: bytes, name: str) -> None:
         if self.error is not None:
             return
+        if self.recorder is not None:
+            self.recorder.name = name
         self.sb.append_buffer(data, name)
         self.sb.run_pending()
         self.appended += len(data)
@@ -195,6 +375,8 @@ class RenditionMonitor:
         self._validated_any = False
         self._sim: _Simulation | None = None
         self.sim_problem: str | None = None
+        #: files validated from the simulator's recorded parser events instead of a second parse
+        self.replayed = 0
 
     def start(
         self, init_path: Path, init_name: str, mime_of: Callable[[list[layout.TrackLayout]], str]
@@ -240,11 +422,20 @@ class RenditionMonitor:
 
     def _validate(self) -> None:
         assert self.validator is not None and self._init is not None
-        for f in self.validator([self._init, *self._pending], self.mime):
+        files = [self._init, *self._pending]
+        factory = None
+        recorder = self._sim.recorder if self._sim is not None else None
+        if recorder is not None:
+            replay = recorder.replay([name for _p, name in files])
+            factory = _ReplayFactory(replay) if replay is not None else None
+            recorder.forget({self._init[1], self._pending[-1][1]} if self._pending else {self._init[1]})
+        for f in self.validator(files, self.mime, factory):
             key = (f.rule, f.file, f.offset, f.message)
             if key not in self._seen:
                 self._seen.add(key)
                 self.findings.append(f)
+        if factory is not None and factory.used:
+            self.replayed += len(files)
         self._validated_any = True
         self._pending = self._pending[-1:]  # overlap: the next batch re-reads the boundary segment
 
@@ -252,7 +443,7 @@ class RenditionMonitor:
         if self.validator is not None and self._init is not None and (
                 len(self._pending) > 1 or not self._validated_any):
             self._validate()
-        rc = RenditionCheck(self.rid, self.mime)
+        rc = RenditionCheck(self.rid, self.mime, replayed=self.replayed)
         rc.findings = trap_findings(self.traps, self.rid) + self.findings
         if self._sim is not None:
             try:
@@ -279,12 +470,13 @@ def _fixed(mime: str) -> Callable[[list[layout.TrackLayout]], str]:
 
 
 def self_check(root: Path, p: Presentation, traps: list[str] | None = None,
-               validator: Validator | None = None, simulate: bool = True) -> CheckReport:
+               validator: Validator | None = None, simulate: bool = True, *, batch: int = 200
+               ) -> CheckReport:
     """Check an output folder after the fact (the packaging path uses RenditionMonitor directly)."""
     validator = validator or default_validator()
     report = CheckReport(validator="msetool validate" if validator else "built-in")
     for r in p.renditions:
-        m = RenditionMonitor(r.id, validator, simulate)
+        m = RenditionMonitor(r.id, validator, simulate, batch)
         m.start(root / r.init, r.init, _fixed(r.type))
         for s in r.segments:
             m.add_segment(root / s.file, s.file)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from msetool.fragment import layout
-from msetool.fragment.check import merge_ranges, self_check
+from msetool.fragment.check import CheckReport, default_validator, merge_ranges, self_check
 from msetool.fragment.manifests import Presentation, RenditionEntry, SegmentEntry
-from msetool.rules.findings import Severity
+from msetool.rules.findings import Finding, Severity
 
 SETS = Path(__file__).resolve().parents[3] / "samples" / "segments"
 
@@ -72,3 +72,36 @@ def test_gap_splits_the_buffered_range() -> None:
 def test_merge_ranges_bridges_small_gaps_only() -> None:
     assert merge_ranges([(2.0, 3.0), (0.0, 1.0), (1.05, 2.0)], 0.1) == [(0.0, 3.0)]
     assert merge_ranges([(0.0, 1.0), (1.5, 2.0)], 0.1) == [(0.0, 1.0), (1.5, 2.0)]
+
+
+def _reparse_always(files: list[tuple[Path, str]], mime: str, parser_factory: object = None) -> list[Finding]:
+    """``msetool validate``'s engine with its own parser: the replay is never taken."""
+    base = default_validator()
+    assert base is not None
+    return base(files, mime)
+
+
+def _keys(report: CheckReport) -> list[tuple[str, str, str | None, int | None, str]]:
+    return sorted((f.rule, f.severity.value, f.file, f.offset, f.message) for f in report.findings)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SETS.iterdir() if (p / "init.mp4").exists()))
+def test_replayed_parser_events_validate_like_a_second_parse(name: str) -> None:
+    # batch=1: several validation runs per rendition, each overlapping the previous one by a segment
+    replayed = self_check(SETS, presentation(name), batch=1)
+    reparsed = self_check(SETS, presentation(name), validator=_reparse_always, batch=1)
+    assert _keys(replayed) == _keys(reparsed)
+    assert [r.buffered for r in replayed.renditions] == [r.buffered for r in reparsed.renditions]
+    assert reparsed.renditions[0].replayed == 0
+    if name.startswith("clean"):
+        # every file of every run came from the simulator's one parse (init once per run, overlaps twice)
+        (rc,) = replayed.renditions
+        assert rc.replayed >= len(presentation(name).renditions[0].segments) + 1
+
+
+def test_a_failed_append_is_validated_by_a_fresh_parser() -> None:
+    # base-data-offset makes Chromium's parser fail: the recorded events stop there, so validation must
+    # not replay them (it restarts a parser per file and reports every segment)
+    report = self_check(SETS, presentation("base-data-offset"), batch=1)
+    assert report.renditions[0].replayed == 0
+    assert len({f.file for f in report.findings if f.severity is Severity.ERROR}) > 1
