@@ -1,9 +1,13 @@
 """Format-neutral segment model shared by every byte stream format.
 
 The readers (``bmff``, ``webm``, ``ts``, ``mpeg``) turn bytes into these objects; the rules and the
-simulator only ever see these objects, so one simulator serves four formats. Timestamps stay in integer
-ticks of the track's timescale: converting to seconds is the consumer's decision (the spec profile keeps
-exact rationals, the Chromium profile truncates to microseconds).
+simulator only ever see these objects, so one simulator serves four formats. Bytes that are valid byte
+stream format but that a decoder refuses are not parse failures: readers mark them with ``decode_error``
+(on a :class:`CodedFrame`, or on a :class:`TrackInfo` for a decoder configuration), and the simulator turns
+them into the media element's decode error where the browser's pipeline would decode them.
+
+Timestamps stay in integer ticks of the track's timescale: converting to seconds is the consumer's
+decision (the spec profile keeps exact rationals, the Chromium profile truncates to microseconds).
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ class TrackInfo:
     presentation_offset: int = 0
     #: Default frame duration in ticks when the stream does not carry one (WebM DefaultDuration, trex).
     default_duration: int | None = None
+    #: Why the browser's decoder refuses this track's configuration (e.g. a WebM OpusHead whose channel
+    #: count differs from the track's), or None. The byte stream is still valid: the append succeeds and
+    #: the media element errors when the pipeline initializes its decoders (the simulator models that).
+    decode_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +84,10 @@ class CodedFrame:
     #: Chromium replaces such a duration by the real gap when the next frame arrives and never trims
     #: it in audio splicing (source_buffer_range.cc AdjustEstimatedDurationForNewAppend).
     duration_estimated: bool = False
+    #: Why the browser's decoder cannot decode this frame (it reads bytes that are not this frame), or
+    #: None. The byte stream is still valid: the append succeeds and the media element errors if the
+    #: paused element's pipeline decodes the frame (the simulator models where it does).
+    decode_error: str | None = None
 
     @property
     def pts_s(self) -> Fraction:

@@ -116,6 +116,55 @@ class _Run:
     missing_encryption_info: str | None = None
 
 
+def _misaddressed_trafs(trafs: list[Box], moof: Box, init: Mp4Init, chromium: bool) -> dict[int, str]:
+    """Track fragments whose samples Chromium reads from bytes the writer did not mean (decode errors).
+
+    With several trafs, no base-data-offset and no default-base-is-moof, ISO/IEC 14496-12 8.8.7.1 makes
+    the second and later trafs count their data_offset from the end of the previous traf's data, while
+    Chromium's TrackRunIterator counts every one from the moof. Where the two readings differ and only
+    the ISO one lays the trafs' samples out without overlap, the writer meant ISO: Chromium still parses
+    the segment but hands those tracks' decoders other tracks' bytes (measured in Chromium 156:
+    PIPELINE_ERROR_DECODE "Failed to send audio packet for decoding"). Returns track_ID -> reason.
+    """
+    if not chromium or len(trafs) < 2:
+        return {}
+    tfhds = [t.child("tfhd") for t in trafs]
+    if all(h is not None and h.get("default_base_is_moof") for h in tfhds):
+        return {}
+    moof_rel: dict[int, list[tuple[int, int]]] = {}
+    iso: dict[int, list[tuple[int, int]]] = {}
+    next_base: int | None = None
+    for traf, tfhd in zip(trafs, tfhds, strict=True):
+        track = init.track(tfhd.get("track_ID")) if tfhd is not None else None
+        if tfhd is None or track is None or track.trex is None:
+            return {}
+        try:
+            c = expand_traf(traf, moof, track, dialect="chromium")
+            i = expand_traf(traf, moof, track, dialect="iso",
+                            base_offset=None if tfhd.get("default_base_is_moof") else next_base)
+        except SegmentError:
+            return {}
+        next_base = i.data_end if i.data_end is not None else next_base
+        moof_rel[track.track_id] = list(zip(c.offset, c.size, strict=True))
+        iso[track.track_id] = list(zip(i.offset, i.size, strict=True))
+
+    def overlapping(layout: dict[int, list[tuple[int, int]]]) -> bool:
+        end, owner = -1, None
+        for o, e, tid in sorted((o, o + n, tid) for tid, samples in layout.items() for o, n in samples if n):
+            if o < end and tid != owner:
+                return True
+            if e > end:
+                end, owner = e, tid
+        return False
+
+    differ = [tid for tid in moof_rel if moof_rel[tid] != iso[tid]]
+    if not differ or overlapping(iso) or not overlapping(moof_rel):
+        return {}
+    return {tid: f"track {tid}: no default-base-is-moof, so ISO/IEC 14496-12 addressing puts this traf's "
+                 "data after the previous traf's, but Chromium reads it relative to the moof (other "
+                 "bytes)" for tid in differ}
+
+
 def _fourcc_text(t: str) -> str:
     return t if printable_type(t) else "0x" + t.encode("latin-1").hex()
 
@@ -154,6 +203,9 @@ class BmffStreamParser:
     """ByteStreamParser for ``video/mp4`` and ``audio/mp4`` (see the module docstring)."""
 
     generate_timestamps = False
+    #: track_ID -> why Chromium cannot decode the current moof's samples of that track (see
+    #: _misaddressed_trafs); the frames carry it as CodedFrame.decode_error
+    _decode_errors: dict[int, str] = {}  # noqa: RUF012 - replaced per moof, never mutated
 
     def __init__(self, mime: MimeType | None = None, profile: Profile = "chromium") -> None:
         self.mime = mime
@@ -686,6 +738,7 @@ class BmffStreamParser:
                                      [table.keyframe[i] for i in sl], length_size, missing))
                 assert n == (len(sl) if sl is not None else len(table.dts))
         runs.sort(key=lambda r: r.start)
+        self._decode_errors = _misaddressed_trafs(trafs, moof, init, self._chromium)
         highest = pos
         for r in runs:
             for o, s in zip(r.offset, r.size, strict=True):
@@ -834,6 +887,6 @@ class BmffStreamParser:
         if run.avc_length_size is not None:
             key = self._analyze_avc(events, run, i, off, size)
         self._pending.append(CodedFrame(run.track_id, run.dts[i], run.pts[i], run.duration[i], run.timescale,
-                                        key, size, off))
+                                        key, size, off, decode_error=self._decode_errors.get(run.track_id)))
         self._si += 1
         return True

@@ -43,10 +43,19 @@ class MediaSource:
         #: (code, message) once the media element reported an error
         self.element_error: tuple[int, str] | None = None
         self.last_append_error: AppendError | None = None
+        #: the reader's reason for the frame or decoder configuration behind a pipeline decode error
+        self.decode_error_reason: str | None = None
         #: Chromium's demuxer was marked end of stream (endOfStream() without error); only then does
         #: ChunkDemuxer extend the last ranges in buffered. An append error leaves readyState "ended"
         #: with the demuxer in its error state instead.
         self.eos_marked = False
+        #: Chromium's ChunkDemuxer left its normal states: PARSE_ERROR after an append error or
+        #: endOfStream(error), SHUTDOWN after a pipeline (decode) error. MarkEndOfStream then returns at
+        #: once: endOfStream() changes readyState only (no duration change, no "ended" buffered rule).
+        self.demuxer_stopped = False
+        #: the paused element's pipeline has prerolled (every active track buffered PREROLL from its
+        #: start); it then decodes nothing more
+        self.prerolled = False
 
     # -- helpers -----------------------------------------------------------------------------------------
 
@@ -231,6 +240,12 @@ class MediaSource:
         """#end-of-stream-algorithm: readyState "ended", sourceended, then by error."""
         self.ready_state = "ended"
         self._event("mediaSource", "sourceended")
+        if self.profile.chromium:
+            if self.demuxer_stopped:
+                # ChunkDemuxer::MarkEndOfStream returns at once in PARSE_ERROR / SHUTDOWN (F7)
+                return
+            if error is not None:
+                self.demuxer_stopped = True  # ReportError_Locked: PARSE_ERROR
         if error is None:
             self.eos_marked = True
             if self.profile.chromium and not self.have_metadata():
@@ -262,6 +277,104 @@ class MediaSource:
             self._element_error(3, f"PipelineStatus::CHUNK_DEMUXER_ERROR_APPEND_FAILED: {message}")
         else:
             self._element_error(3, "PipelineStatus::CHUNK_DEMUXER_ERROR_EOS_STATUS_DECODE_ERROR")
+
+    # -- the media element's pipeline (decoding) -------------------------------------------------------
+
+    #: a buffered range that starts this close to 0 is where the pipeline's initial seek to 0 lands
+    #: (source_buffer_stream.cc kSeekToStartFudgeRoom)
+    SEEK_TO_START_FUDGE_US = 1_000_000
+    #: how much of each track the paused element decodes before it has enough data (HAVE_ENOUGH_DATA) and
+    #: stops reading (audio_renderer_algorithm.cc starting capacity 200 ms; measured in Chromium 156: a
+    #: bad frame at 0.1 s behind 0.088 s of good data is decoded, one at 0.3 s behind 0.288 s is not)
+    PREROLL_US = 200_000
+
+    def _start_range(self, sb: SourceBuffer, tid: int) -> tuple[Any, Any] | None:
+        """The track range the paused element's pipeline plays from (its first, if it starts near 0)."""
+        r = sb.tracks[tid].ranges(self.duration)
+        if not r:
+            return None
+        start, end = r[0]
+        if start >= self.profile.micro(self.SEEK_TO_START_FUDGE_US):
+            return None
+        return start, end
+
+    def pipeline_decode(self) -> None:
+        """After an append: what the paused element's pipeline decodes, and the decode errors that gives.
+
+        The pipeline starts once every SourceBuffer has an initialization segment (HAVE_METADATA): its
+        decoders are configured from the first initialization segments, so a configuration the decoder
+        refuses is DECODER_ERROR_NOT_SUPPORTED (MEDIA_ERR_SRC_NOT_SUPPORTED: the element detaches the
+        MediaSource). Paused at 0, it then reads each track from the start of its first range (if that
+        starts within kSeekToStartFudgeRoom of 0) until it has PREROLL of it, and decodes those frames; an
+        undecodable frame among them is PIPELINE_ERROR_DECODE (MEDIA_ERR_DECODE): the MediaSource stays
+        "open", appendBuffer() throws from then on (the element's error is set), other calls work; the
+        demuxer is shut down. The append itself succeeded (no error event on the SourceBuffer). Measured
+        in Chromium 156 (docs/simulate.md, difference 20).
+        """
+        if self.element_error is not None or self.ready_state == "closed" or not self.have_metadata():
+            return
+        for sb in self.active:
+            for kind, reason in sb.config_errors:
+                self._element_error(
+                    4,
+                    f"PipelineStatus::DECODER_ERROR_NOT_SUPPORTED: {kind} decoder initialization failed "
+                    "with DecoderStatus::Codes::kUnsupportedConfig",
+                )
+                self.decode_error_reason = reason
+                self.demuxer_stopped = True
+                self.warnings.append(
+                    Warning(
+                        "decodeError",
+                        f"{sb.id}: the {kind} decoder refuses the initialization segment's configuration "
+                        f"({reason}): the media element fails with MEDIA_ERR_SRC_NOT_SUPPORTED",
+                        None,
+                        {"reason": reason},
+                    )
+                )
+                return
+        if self.prerolled:
+            for sb in self.source_buffers:
+                sb.undecodable = []
+            return
+        preroll = self.profile.micro(self.PREROLL_US)
+        for sb in self.active:
+            bad, sb.undecodable = sb.undecodable, []
+            for kind, pts, dur, size, key, reason in bad:
+                for tid in sb.track_order:
+                    tb = sb.tracks[tid]
+                    if tb.kind != kind:
+                        continue
+                    start = self._start_range(sb, tid)
+                    if start is None or not (start[0] <= pts < start[1]) or pts >= start[0] + preroll:
+                        continue
+                    us = round(float(self.profile.to_js(pts)) * 1_000_000)
+                    dus = round(float(self.profile.to_js(dur)) * 1_000_000)
+                    self._element_error(
+                        3,
+                        f"PipelineStatus::PIPELINE_ERROR_DECODE: Failed to send {kind} packet for decoding: "
+                        f"{{timestamp={us} duration={dus} size={size} is_key_frame={int(key)} encrypted=0}}",
+                    )
+                    self.decode_error_reason = reason
+                    self.demuxer_stopped = True
+                    self.warnings.append(
+                        Warning(
+                            "decodeError",
+                            f"{sb.id}: the {kind} frame at {self.profile.to_js(pts):.6f} s cannot be "
+                            f"decoded ({reason}): the media element fails with MEDIA_ERR_DECODE",
+                            float(self.profile.to_js(pts)),
+                            {"reason": reason},
+                        )
+                    )
+                    return
+        # HAVE_ENOUGH_DATA: every active track buffered PREROLL from where the pipeline starts
+        enough = True
+        for sb in self.active:
+            for tid in sb.track_order:
+                start = self._start_range(sb, tid)
+                if start is None or start[1] - start[0] < preroll:
+                    enough = False
+        if enough and self.active:
+            self.prerolled = True
 
     def _element_error(self, code: int, message: str) -> None:
         self.element_error = (code, message)

@@ -69,6 +69,7 @@ CHROMIUM_CODEC_NAMES = {
 
 
 _FIELDS = attrgetter("pts", "dts", "duration", "size", "keyframe", "duration_estimated")
+_DECODE_ERROR = attrgetter("decode_error")
 _SIZE = attrgetter("size")
 
 
@@ -144,6 +145,11 @@ class SourceBuffer:
         self.dropped_no_rap = 0
         self.muxed_sequence_warned = False
         self.log: list[str] = []
+        #: frames marked undecodable that coded frame processing buffered and the media element's
+        #: pipeline has not looked at yet: (track kind, PTS, duration, size, keyframe, reason), model times
+        self.undecodable: list[tuple[str, Any, Any, int, bool, str]] = []
+        #: decoder configurations of the first initialization segment the decoder refuses: (kind, reason)
+        self.config_errors: list[tuple[str, str]] = []
 
     # -------------------------------------------------------------------------------------------------
     # helpers
@@ -283,6 +289,8 @@ class SourceBuffer:
         self.updating = False
         self._event("update")
         self._event("updateend")
+        # the media element's pipeline reads what the append buffered (decode errors surface after updateend)
+        self.ms.pipeline_decode()
 
     def _append_warnings(self) -> None:
         if self.dropped_by_window:
@@ -381,6 +389,7 @@ class SourceBuffer:
                 self.tracks[t.track_id] = tb
                 self.track_order.append(t.track_id)
             self.first_init_received = True
+            self.config_errors = [(t.kind, t.decode_error) for t in av if t.decode_error is not None]
             ms.on_first_init(self)
         self.codec_by_kind = {}
         for t in av:
@@ -565,6 +574,8 @@ class SourceBuffer:
             self._spec_replaced = getattr(self, "_spec_replaced", 0) + replaced
             # CFP 16: add the coded frame
             store.add((pts, dts, dur, f.keyframe, f.size))
+            if f.decode_error is not None:
+                self.undecodable.append((tb.kind, pts, dur, f.size, f.keyframe, f.decode_error))
             tb.last_dts = dts  # CFP 17
             tb.last_dur = dur  # CFP 18
             if tb.highest_end is None or end > tb.highest_end:  # CFP 19
@@ -578,7 +589,7 @@ class SourceBuffer:
 
     def _chromium_process(self, frames: Sequence[CodedFrame]) -> None:
         """FrameProcessor::ProcessFrames for one parser batch."""
-        if self._chromium_steady_batch(frames):
+        if not any(map(_DECODE_ERROR, frames)) and self._chromium_steady_batch(frames):
             return
         ticks = self.profile.ticks
         per_track: dict[int, list[list[Any]]] = {}
@@ -589,7 +600,8 @@ class SourceBuffer:
                 base = self.gen_base.setdefault(f.track_id, f.dts)
                 p = ticks(f.pts - base, ts)
                 e = ticks(f.pts - base + f.duration, ts)
-                row = [p, p, e - p, f.keyframe, f.size, f.track_id, f.offset, f.duration_estimated]
+                row = [p, p, e - p, f.keyframe, f.size, f.track_id, f.offset, f.duration_estimated,
+                       f.decode_error]
             else:
                 p = ticks(f.pts, ts)
                 row = [
@@ -601,6 +613,7 @@ class SourceBuffer:
                     f.track_id,
                     f.offset,
                     f.duration_estimated,
+                    f.decode_error,
                 ]
             per_track.setdefault(f.track_id, []).append(row)
         # MergeBufferQueues: each track's frames must be in DTS order
@@ -611,7 +624,15 @@ class SourceBuffer:
         if len(per_track) == 1:
             merged = next(iter(per_track.values()))
         else:
-            merged = sorted((r for rows in per_track.values() for r in rows), key=lambda r: (r[1], r[5]))
+            # StreamParser MergeBufferQueues: audio queues first, then the others, each in parser order;
+            # on equal DTS the earlier queue wins, so an audio frame precedes a video frame with the same
+            # DTS (and becomes the coded frame group start signalled to every track)
+            # (the queues of one kind are a std::map keyed by track id)
+            tracks = self.tracks
+            order = {tid: (0 if tid in tracks and tracks[tid].is_audio else 1, tid) for tid in per_track}
+            merged = sorted(
+                (r for rows in per_track.values() for r in rows), key=lambda r: (r[1], order[r[5]])
+            )
         if self.mode == "sequence" and len(self.tracks) > 1 and not self.muxed_sequence_warned:
             self.muxed_sequence_warned = True
             self._warn(
@@ -766,7 +787,7 @@ class SourceBuffer:
             self.group_start = self.group_end
 
     def _chromium_process_frame(self, row: list[Any]) -> None:  # noqa: C901 - one spec step list
-        pts, dts, dur, key, size, tid, off, est = row
+        pts, dts, dur, key, size, tid, off, est, bad = row
         tb = self.tracks.get(tid)
         if tb is None:
             self._fail(
@@ -886,6 +907,8 @@ class SourceBuffer:
             tb.pending_group_start_pts = None
             tb.last_processed_dts = d
             tb.queue.append((p, d, fdur, key, size, est))
+            if bad is not None:
+                self.undecodable.append((tb.kind, p, fdur, size, key, bad))
             # CFP 17-20
             tb.last_dts = d
             tb.last_dur = dur

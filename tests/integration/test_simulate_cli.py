@@ -196,3 +196,19 @@ def test_batch_calls_while_an_append_is_pending(
     # abort() right after appendBuffer(): the append never runs
     assert [e["type"] for e in second["events"]] == ["updatestart", "abort", "updateend"]
     assert second["state"]["sourceBuffers"]["sb0"]["buffered"] == seg1_range
+
+
+def test_moof_relative_misaddressed_audio_is_a_decode_error_not_an_append_error() -> None:
+    """samples/segments/muxed-no-base-flag (ffmpeg-made, byte surgery in samples/make_samples.py): the
+    audio traf addressed per ISO 14496-12, which Chromium reads from the moof. Chromium 156 appends every
+    byte, then the element fails with PIPELINE_ERROR_DECODE and later appends throw."""
+    d = Path(__file__).resolve().parents[2] / "samples" / "segments" / "muxed-no-base-flag"
+    files = [str(d / "init.mp4")] + [str(d / f"seg-0000{i}.m4s") for i in (1, 2)]
+    res = CliRunner().invoke(simulate, [*files, "--format", "json"])
+    steps = json.loads(res.stdout)["steps"]
+    assert steps[1]["error"] is None and steps[1]["exception"] is None
+    err = steps[1]["state"]["video"]["error"]
+    assert err["code"] == 3 and "Failed to send audio packet for decoding" in err["message"]
+    assert steps[1]["state"]["mediaSource"]["readyState"] == "open"
+    assert any(w["kind"] == "decodeError" for w in steps[1]["warnings"])
+    assert steps[2]["exception"] == "InvalidStateError"

@@ -371,3 +371,13 @@ def test_abort_processes_frames_the_parser_completes_on_reset(profile: str) -> N
     assert fmt(sb) == "{ }"
     sb.abort()  # reset parser state step 1: complete frames are processed first
     assert fmt(sb) == "{ [0,75) }"
+
+
+def test_chromium_dts_ties_across_tracks_put_audio_first() -> None:
+    """MergeBufferQueues takes audio queues first: a video frame sharing the audio frame's DTS comes after
+    it, so the group starts at the audio PTS and the video range (B-frames, first PTS 80) starts at 0."""
+    _, sb = make("video", "audio", profile="chromium")
+    video = frames("80|0K 160|40 120|80 240|120K 200|160", dur=40, track=1)
+    audio = frames(" ".join(str(t) for t in range(0, 240, 20)), dur=20, track=2)
+    append(sb, segment(video, audio))
+    assert fmt(sb) == "{ [0,240) }"
