@@ -3617,6 +3617,93 @@ case("fmp4_video_elst_v1_large", "fmp4", "video elst v1 media_time = 1.5 s (cont
 )
 
 
+# --- round 11: top-level boxes around segments (emsg, prft, styp, sidx, uuid), WebM DocType and Cues --------
+
+
+def _box(typ: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I4s", 8 + len(payload), typ) + payload
+
+
+EMSG = _box(
+    b"emsg", bytes([0, 0, 0, 0]) + b"urn:test\x00" + b"1\x00" + struct.pack(">IIII", 1000, 0, 500, 7) + b"hi"
+)
+EMSG1 = _box(
+    b"emsg", bytes([1, 0, 0, 0]) + struct.pack(">IQII", 1000, 0, 500, 7) + b"urn:test\x00" + b"1\x00" + b"hi"
+)
+STYP = _box(b"styp", b"msdh" + struct.pack(">I", 0) + b"msdhmsix")
+PRFT = _box(b"prft", bytes([1, 0, 0, 0]) + struct.pack(">IQQ", 1, 0x1234, 0))
+UUID = _box(b"uuid", bytes(16) + b"payload")
+
+
+def _sidx(seg: bytes) -> bytes:
+    return _box(
+        b"sidx",
+        bytes([0, 0, 0, 0])
+        + struct.pack(">IIIIHH", 1, 15360, 0, 0, 0, 1)
+        + struct.pack(">III", len(seg) & 0x7FFFFFFF, 2 * 15360, 0x90000000),
+    )
+
+
+for _n, _pre, _d in [
+    ("emsg_v0", lambda s: EMSG + s, "an emsg v0 box before every moof"),
+    ("emsg_v1", lambda s: EMSG1 + s, "an emsg v1 box before every moof"),
+    ("styp_sidx", lambda s: STYP + _sidx(s) + s, "styp + sidx before every moof"),
+    ("prft", lambda s: PRFT + s, "a prft box before every moof"),
+    ("uuid", lambda s: UUID + s, "a uuid box before every moof"),
+    (
+        "emsg_between_moof_mdat",
+        lambda s: s[: moof_size(s)] + EMSG + s[moof_size(s) :],
+        "an emsg between moof and mdat (trun offsets now wrong)",
+    ),
+]:
+    case(f"fmp4_box_{_n}", "fmp4", f"H.264 fMP4 with {_d}")(
+        lambda p=_pre: brk_v(lambda i, s: (i, [p(x) for x in s]), [*ALL3, {"op": "endOfStream"}])
+    )
+
+
+def _webm_doctype(init: bytes, doctype: bytes) -> bytes:
+    _eid, n = ebml_id(init, 0)
+    size, sn, _ = vint(init, n)
+    body = init[n + sn : n + sn + size]
+    out = b""
+    p = 0
+    while p < len(body):
+        eid, en = ebml_id(body, p)
+        esz, esn, _ = vint(body, p + en)
+        if eid == 0x4282:
+            out += body[p : p + en] + bytes([0x80 | len(doctype)]) + doctype
+        else:
+            out += body[p : p + en + esn + esz]
+        p += en + esn + esz
+    return init[:n] + bytes([0x80 | len(out)]) + out + init[n + sn + size :]
+
+
+case("webm_doctype_matroska", "webm", "VP9 WebM whose EBML DocType says 'matroska'")(
+    lambda: _webm_case(_webm_doctype(webm_vp9()[0], b"matroska"), webm_vp9()[1], 'video/webm; codecs="vp9"')
+)
+case("webm_doctype_garbage", "broken", "VP9 WebM whose EBML DocType says 'xyz'")(
+    lambda: _webm_case(_webm_doctype(webm_vp9()[0], b"xyz"), webm_vp9()[1], 'video/webm; codecs="vp9"')
+)
+case("webm_cues_between_clusters", "webm", "VP9: a Cues element (one CuePoint) between clusters 1 and 2")(
+    lambda: _webm_case(
+        webm_vp9()[0],
+        [
+            webm_vp9()[1][0] + bytes.fromhex("1C53BB6B8CBB8AB38100B785F78101F182"),
+            webm_vp9()[1][1],
+            webm_vp9()[1][2],
+        ],
+        'video/webm; codecs="vp9"',
+    )
+)
+case("webm_tags_after_tracks", "webm", "VP9 init with a Tags element after Tracks")(
+    lambda: _webm_case(
+        webm_vp9()[0] + bytes.fromhex("1254C3678B73738867C88545A380448780"),
+        webm_vp9()[1],
+        'video/webm; codecs="vp9"',
+    )
+)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # writing, recording, comparing
 
