@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import accumulate
 from typing import Any, Literal
 
 from msetool.bmff.boxes import (
@@ -272,6 +273,19 @@ def sample_budget_error(moof: Box) -> SegmentError | None:
     return None
 
 
+def _keyframe(fl: int, sdtp_entry: int, video: bool, iso: bool, trun: Box) -> bool:
+    """Random access per the sample's flags: a sync sample; for Chromium also not "depends on others" in
+    video (sdtp's sample_depends_on when the flags leave it unknown)."""
+    depends = (fl >> 24) & 3
+    if depends == 0:
+        depends = (sdtp_entry >> 4) & 3
+    if depends == 3 and not iso:
+        raise SegmentError("Reserved value used in sample dependency info.", trun.offset, trun.path,
+                           "BMFF-MEDIA-16")
+    sync = not fl & SAMPLE_IS_NON_SYNC
+    return sync and not (depends == 1 and video) if not iso else sync
+
+
 def expand_traf(
     traf: Box,
     moof: Box,
@@ -326,29 +340,40 @@ def expand_traf(
         if ctos is not None and not iso and trun.version == 0:
             ctos = [c - (1 << 32) if c & 0x80000000 else c for c in ctos]
         table.runs.append((data_pos, n))
-        for i in range(n):
-            du = durs[i] if durs is not None else d_dur
-            sz = sizes[i] if sizes is not None else d_size
-            fl = sample_flags_of(i, trun, tfhd, trex)
-            depends = (fl >> 24) & 3
-            if depends == 0 and i < len(sdtp_entries):
-                depends = (sdtp_entries[i] >> 4) & 3
-            if depends == 3 and not iso:
-                raise SegmentError("Reserved value used in sample dependency info.", trun.offset, trun.path,
-                                   "BMFF-MEDIA-16")
-            sync = not fl & SAMPLE_IS_NON_SYNC
-            key = sync and not (depends == 1 and video) if not iso else sync
-            cto = ctos[i] if ctos is not None else 0
-            table.dts.append(dts)
-            table.pts.append(dts + cto - shift)
-            table.duration.append(du)
-            table.size.append(sz)
-            table.offset.append(data_pos)
-            table.keyframe.append(key)
-            table.flags.append(fl)
-            table.run.append(ri)
-            dts += du
-            data_pos += sz
+        if not n:
+            continue
+        # Columns, not per-sample objects: the same precedence as sample_flags_of, computed once per run.
+        durs = list(durs) if durs is not None else [d_dur] * n
+        sizes = list(sizes) if sizes is not None else [d_size] * n
+        fcol = tf.get("sample_flags")
+        fcol = list(fcol) if fcol is not None else [sample_flags_of(1, trun, tfhd, trex)] * n
+        if "first_sample_flags" in tf:
+            fcol[0] = int(tf["first_sample_flags"])
+        keys: list[bool] = []
+        if sdtp_entries:
+            for i, fl in enumerate(fcol):
+                keys.append(_keyframe(fl, sdtp_entries[i] if i < len(sdtp_entries) else 0, video, iso, trun))
+        else:
+            known = {fl: _keyframe(fl, 0, video, iso, trun) for fl in set(fcol)}
+            keys = [known[fl] for fl in fcol]
+        dcol = list(accumulate(durs[:-1], initial=dts))
+        if ctos is not None:
+            pcol = [d + c - shift for d, c in zip(dcol, ctos, strict=True)]
+        elif shift:
+            pcol = [d - shift for d in dcol]
+        else:
+            pcol = list(dcol)
+        ocol = list(accumulate(sizes[:-1], initial=data_pos))
+        table.dts += dcol
+        table.pts += pcol
+        table.duration += durs
+        table.size += sizes
+        table.offset += ocol
+        table.keyframe += keys
+        table.flags += fcol
+        table.run += [ri] * n
+        dts = dcol[-1] + durs[-1]
+        data_pos = ocol[-1] + sizes[-1]
     return table
 
 

@@ -114,6 +114,12 @@ class _Run:
     avc_length_size: int | None = None
     #: why the run's samples have no decryption info (Chromium fails on the first sample), or None
     missing_encryption_info: str | None = None
+    #: indexes of the samples whose H.264 bytes are analysed (None: all of them)
+    check: set[int] | None = None
+    #: the run is the first of its track fragment
+    first_of_traf: bool = False
+    #: every time of the run fits Chromium's int64 microseconds (so no sample needs the check)
+    representable: bool = False
 
 
 def _misaddressed_trafs(trafs: list[Box], moof: Box, init: Mp4Init, chromium: bool) -> dict[int, str]:
@@ -215,8 +221,21 @@ class BmffStreamParser:
         self._has_flac = mime is None or not mime.codecs or any(
             c.strip().lower() == "flac" for c in mime.codecs)
         self._buf = bytearray()
-        self._start = 0  # index in _buf of stream offset _head
-        self._head = 0  # stream offset of the first byte still held
+        self._start = 0  # index in _buf of stream offset _bhead
+        self._head = 0  # stream offset of the first byte Chromium's queue still holds (ByteQueue head)
+        #: stream offset of the first byte physically held in _buf (>= _head: bytes between the two were
+        #: skipped, see skip(); the few of them still needed are kept in _pins)
+        self._bhead = 0
+        #: saved byte ranges before _bhead that are still needed, keyed by start offset: box headers of the
+        #: mdat chain and H.264 samples awaiting analysis
+        self._pins: dict[int, bytes] = {}
+        #: which H.264 samples get Chromium's NAL preparation check: "all" (what Chromium does, the default),
+        #: or "rap" (the first sample of each track fragment and the container's sync samples: what decides
+        #: random access, so bytes of the other samples need never be read)
+        self.sample_checks: str = "all"
+        self._checks: list[tuple[int, int]] = []  # (offset, size) of samples to analyse, by offset
+        self._ci = 0
+        self._checked: set[tuple[int, int]] = set()
         self._tail = 0  # stream offset after the last byte fed
         self._limit = 0  # max parse offset of the current slice
         self._state = _BOXES
@@ -249,6 +268,8 @@ class BmffStreamParser:
             return
         self._drop(self._tail)
         self._limit = self._tail
+        self._pins = {}
+        self._checks = []
         self._skip_to = None
         self._skip_fail = None
         self._runs = []
@@ -261,9 +282,111 @@ class BmffStreamParser:
     def feed(self, data: bytes) -> list[ParserEvent]:
         if self._state == _ERROR:
             return []
-        events: list[ParserEvent] = []
         self._buf += data
         self._tail += len(data)
+        return self._run_slices()
+
+    # -- fast path (msetool.rules.engine): bytes nothing will read need not be fed ---
+    def skippable(self) -> int:
+        """How many of the next bytes no check will read (the rest of an mdat, samples that are not
+        analysed); :meth:`skip` advances past them with the same events feeding them would give."""
+        if self._state == _ERROR:
+            return 0
+        if self._state == _BOXES:
+            if self._skip_to is not None and self._head >= self._tail:
+                return max(0, self._skip_to - self._tail)
+            return 0
+        need, _want, _pins = self._plan()
+        return max(0, need - self._tail)
+
+    def wanted(self) -> int:
+        """How many more bytes the parser needs before it can decide anything (0: no idea, feed a chunk)."""
+        if self._state == _ERROR:
+            return 0
+        if self._state == _BOXES:
+            if self._skip_to is not None:
+                return 0
+            pos = self._head
+            if self._tail - pos < 16:
+                return pos + 16 - self._tail
+            try:
+                hdr = self._header(pos, self._tail)
+            except _Fail:
+                return 0
+            if hdr is not None and hdr[0] in ("moov", "moof"):
+                return max(0, pos + hdr[1] - self._tail)
+            return 0
+        _need, want, _pins = self._plan()
+        return max(0, want - self._tail)
+
+    def skip(self, n: int) -> list[ParserEvent]:
+        """Advance past ``n`` bytes without their values (at most :meth:`skippable`)."""
+        if self._state == _ERROR or n <= 0:
+            return []
+        if n > self.skippable():
+            raise ValueError(f"cannot skip {n} bytes here")
+        if self._state != _BOXES:
+            _need, _want, pins = self._plan()
+            for pos, length in pins:
+                if len(self._pins.get(pos, b"")) < length:
+                    i = self._idx(pos)
+                    self._pins[pos] = bytes(self._buf[i : i + length])
+        # Nothing before the tail is read from the buffer any more (what is still needed is pinned).
+        self._buf = bytearray()
+        self._start = 0
+        self._tail += n
+        self._bhead = self._tail
+        return self._run_slices()
+
+    def _plan(self) -> tuple[int, int, list[tuple[int, int]]]:
+        """In a media segment: (first offset >= tail whose bytes will be read, end of what to read next, byte
+        ranges before the tail still needed). Read are the box headers between the moof and the end of its
+        samples (ReadAndDiscardMDATsUntil) and the samples to analyse; everything else is skippable."""
+        tail = self._tail
+        pins: list[tuple[int, int]] = []
+        p = self._mdat_tail
+        need = want = tail
+        while True:
+            if p >= self._highest_end:
+                need, want = p, p  # boxes after the segment are read whole by the box loop
+                break
+            if p + 8 > tail:
+                need, want = p, p + 16
+                break
+            src, i = self._src(p)
+            size, raw = _HDR.unpack_from(src, i)
+            h = 8
+            if size == 1:
+                if p + 16 > tail:
+                    need, want = p, p + 16
+                    break
+                size = _U64.unpack_from(src, i + 8)[0]
+                h = 16
+            if raw != b"mdat" or size < h:
+                need, want = p, p  # not an mdat: its bytes are fed
+                break
+            if p >= self._bhead:
+                pins.append((p, h))
+            p += size
+        checks = self._checks
+        while self._ci < len(checks) and checks[self._ci] in self._checked:
+            self._ci += 1
+        for j in range(self._ci, len(checks)):
+            o, sz = checks[j]
+            if (o, sz) in self._checked or o + sz <= self._bhead:
+                continue  # done, pinned already, or before the queue head (never emitted)
+            if o + sz <= tail:
+                if o >= self._bhead:
+                    pins.append((o, sz))
+                continue
+            if o < need:
+                need = max(o, tail)
+                want = o + sz
+            break
+        return need, max(want, need), pins
+
+    def _run_slices(self) -> list[ParserEvent]:
+        events: list[ParserEvent] = []
         while True:
             if self._chromium:
                 self._limit = min(self._tail, self._limit + CHROMIUM_SLICE)
@@ -280,6 +403,7 @@ class BmffStreamParser:
                 self._state = _ERROR
                 self._buf = bytearray()
                 self._start = 0
+                self._pins = {}
                 return events
             self._flush_frames(events)
             if self._limit >= self._tail:
@@ -292,14 +416,22 @@ class BmffStreamParser:
         if upto <= self._head:
             return
         upto = min(upto, self._tail)
-        self._start += upto - self._head
         self._head = upto
-        if self._start > 1 << 20 and self._start > len(self._buf) // 2:
-            del self._buf[: self._start]
-            self._start = 0
+        if upto > self._bhead:
+            self._start += upto - self._bhead
+            self._bhead = upto
+            if self._start > 1 << 20 and self._start > len(self._buf) // 2:
+                del self._buf[: self._start]
+                self._start = 0
 
     def _idx(self, offset: int) -> int:
-        return self._start + offset - self._head
+        return self._start + offset - self._bhead
+
+    def _src(self, offset: int) -> tuple[bytes | bytearray, int]:
+        """Where the byte at ``offset`` is: the buffer, or a pinned range that starts at ``offset``."""
+        if offset >= self._bhead:
+            return self._buf, self._start + offset - self._bhead
+        return self._pins[offset], 0
 
     def _flush_frames(self, events: list[ParserEvent]) -> None:
         if self._pending:
@@ -331,8 +463,8 @@ class BmffStreamParser:
         avail = limit - pos
         if avail < 8:
             return None
-        i = self._idx(pos)
-        size, raw = _HDR.unpack_from(self._buf, i)
+        src, i = self._src(pos)
+        size, raw = _HDR.unpack_from(src, i)
         box_type = bytes(raw).decode("latin-1")
         hsize = 8
         if size == 0:
@@ -341,7 +473,7 @@ class BmffStreamParser:
         if size == 1:
             if avail < 16:
                 return None
-            size = _U64.unpack_from(self._buf, i + 8)[0]
+            size = _U64.unpack_from(src, i + 8)[0]
             hsize = 16
         if size < hsize:
             raise _Fail(f"box '{_fourcc_text(box_type)}' declares size {size}, smaller than its header", pos,
@@ -729,20 +861,19 @@ class BmffStreamParser:
             for ri, (start, n) in enumerate(table.runs):
                 sl = [i for i in range(len(table.run)) if table.run[i] == ri] if len(table.runs) > 1 else None
                 if sl is None:
-                    runs.append(_Run(tid, table.timescale, start, table.dts, table.pts, table.duration,
-                                     table.size, table.offset, table.keyframe, length_size, missing))
+                    run = _Run(tid, table.timescale, start, table.dts, table.pts, table.duration,
+                               table.size, table.offset, table.keyframe, length_size, missing)
                 else:
-                    runs.append(_Run(tid, table.timescale, start, [table.dts[i] for i in sl],
-                                     [table.pts[i] for i in sl], [table.duration[i] for i in sl],
-                                     [table.size[i] for i in sl], [table.offset[i] for i in sl],
-                                     [table.keyframe[i] for i in sl], length_size, missing))
+                    run = _Run(tid, table.timescale, start, [table.dts[i] for i in sl],
+                               [table.pts[i] for i in sl], [table.duration[i] for i in sl],
+                               [table.size[i] for i in sl], [table.offset[i] for i in sl],
+                               [table.keyframe[i] for i in sl], length_size, missing)
+                run.first_of_traf = ri == 0
+                runs.append(run)
                 assert n == (len(sl) if sl is not None else len(table.dts))
         runs.sort(key=lambda r: r.start)
         self._decode_errors = _misaddressed_trafs(trafs, moof, init, self._chromium)
-        highest = pos
-        for r in runs:
-            for o, s in zip(r.offset, r.size, strict=True):
-                highest = max(highest, o + s)
+        highest = self._layout(runs, pos)
         self._runs = runs
         self._ri = 0
         self._si = 0
@@ -751,6 +882,33 @@ class BmffStreamParser:
         self._highest_end = highest
         self._state = _WAITING
         events.append(MediaSegmentStarted(pos, moof.path))
+
+    def _layout(self, runs: list[_Run], pos: int) -> int:
+        """Per-moof preparation of the runs: which samples get analysed (and so which bytes are needed),
+        whether their times are representable; returns the end of the last sample's data."""
+        highest = pos
+        checks: list[tuple[int, int]] = []
+        for r in runs:
+            if r.offset:
+                highest = max(highest, *map(int.__add__, r.offset, r.size))
+                if self._chromium:
+                    lim = _MAX_SECONDS * r.timescale
+                    r.representable = max(*map(abs, r.duration), *map(abs, r.pts), *map(abs, r.dts), 0) < lim
+            if r.avc_length_size is None:
+                continue
+            if self.sample_checks != "all":
+                r.check = {i for i, k in enumerate(r.keyframe) if k}
+                if r.first_of_traf:
+                    r.check.add(0)
+                checks += [(r.offset[i], r.size[i]) for i in r.check if r.size[i] > 0]
+            else:
+                checks += [(o, sz) for o, sz in zip(r.offset, r.size, strict=True) if sz > 0]
+        checks.sort()
+        self._checks = checks
+        self._ci = 0
+        self._checked = set()
+        self._pins = {}
+        return highest
 
     @staticmethod
     def _avc_length_size(track: Mp4Track, tfhd: Box) -> int | None:
@@ -838,7 +996,9 @@ class BmffStreamParser:
     def _analyze_avc(self, events: list[ParserEvent], run: _Run, i: int, off: int, size: int) -> bool:
         """H.264 samples as Chromium prepares them (AVCBitstreamConverter::ConvertAndAnalyzeFrame)."""
         assert run.avc_length_size is not None
-        check = check_avc_sample(self._buf, run.avc_length_size, self._idx(off), size)
+        src, at = self._src(off)
+        check = check_avc_sample(src, run.avc_length_size, at, size)
+        self._checked.add((off, size))
         key = run.keyframe[i]
         if not check.converted:
             raise _Fail("Failed to prepare video sample for decode", off, "", "BMFF-MEDIA-30")
@@ -852,6 +1012,38 @@ class BmffStreamParser:
         if key and not check.first_nal_ok:
             raise _Fail("Failed to prepare video sample for decode", off, "", "BMFF-MEDIA-30")
         return key
+
+    def _emit_batch(self, events: list[ParserEvent], run: _Run, i: int) -> int:
+        """Emit the run's samples from ``i`` on while nothing about them needs the slow path (present,
+        non-empty, not too large); returns the index after the last one emitted. Chromium profile only:
+        the mdat bookkeeping done after each sample is then done once per batch, which is the same because
+        within a run offsets only grow and a failure drops the slice's frames either way."""
+        offs, sizes, keys = run.offset, run.size, run.keyframe
+        dts, pts, dur = run.dts, run.pts, run.duration
+        tid, ts = run.track_id, run.timescale
+        head, limit = self._head, self._limit
+        bad = self._decode_errors.get(tid)
+        analyse = run.avc_length_size is not None
+        check = run.check
+        pend = self._pending
+        n = len(offs)
+        j = i
+        while j < n:
+            off = offs[j]
+            size = sizes[j]
+            if off < head or off + size > limit or size == 0 or size > INT32_MAX:
+                break
+            key = keys[j]
+            if analyse and (check is None or j in check):
+                key = self._analyze_avc(events, run, j, off, size)
+            pend.append(CodedFrame(tid, dts[j], pts[j], dur[j], ts, key, size, off, decode_error=bad))
+            j += 1
+        if j - 1 > i:
+            # the bookkeeping after the last-but-one sample reaches furthest (the caller's call after the
+            # last one stops at the next run, or at the moof when none is left)
+            self._si = j - 1
+            self._discard_mdats_until(self._max_clear_offset(), events)
+        return j
 
     def _enqueue_sample(self, events: list[ParserEvent]) -> bool:
         if self._ri >= len(self._runs):
@@ -868,6 +1060,11 @@ class BmffStreamParser:
             self._si = 0
             return True
         i = self._si
+        if run.representable and run.missing_encryption_info is None:
+            j = self._emit_batch(events, run, i)
+            if j > i:
+                self._si = j
+                return True
         off, size = run.offset[i], run.size[i]
         if off < self._head or off + size > self._limit or (size == 0 and off >= self._limit):
             return False
@@ -884,7 +1081,7 @@ class BmffStreamParser:
         if self._chromium:
             self._check_representable(run, i, off)
         key = run.keyframe[i]
-        if run.avc_length_size is not None:
+        if run.avc_length_size is not None and (run.check is None or i in run.check):
             key = self._analyze_avc(events, run, i, off, size)
         self._pending.append(CodedFrame(run.track_id, run.dts[i], run.pts[i], run.duration[i], run.timescale,
                                         key, size, off, decode_error=self._decode_errors.get(run.track_id)))

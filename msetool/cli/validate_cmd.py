@@ -379,6 +379,12 @@ def _emit(report: Report, fmt: str) -> None:
 @click.option(
     "--html", "html_path", type=click.Path(dir_okay=False), help="Also write a self-contained HTML report."
 )
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Read and check every sample's bytes (H.264 NAL lengths and IDR analysis of every frame). By "
+    "default only the samples that decide random access are read and other sample data is skipped.",
+)
 def validate(
     inputs: tuple[str, ...],
     *,
@@ -390,6 +396,7 @@ def validate(
     target_duration: float | None,
     profile: str,
     html_path: str | None = None,
+    deep: bool = False,
 ) -> None:
     """Check segments against the MSE byte stream format rules and the declared codecs.
 
@@ -410,6 +417,7 @@ def validate(
         target_duration=target_duration,
         profile=profile,
         html_path=html_path,
+        deep=deep,
     )
 
 
@@ -424,6 +432,7 @@ def _validate(
     target_duration: float | None,
     profile: str,
     html_path: str | None = None,
+    deep: bool = False,
 ) -> None:
     from msetool.rules.engine import ValidateOptions, validate_stream
 
@@ -434,7 +443,8 @@ def _validate(
     if not scenario and not inputs:
         raise UsageError("nothing to validate: give files, folders or --scenario CASE.json")
     level = Severity(fail_on) if fail_on else (Severity.WARNING if strict else Severity.ERROR)
-    options = ValidateOptions(profile=profile, target_duration=target_duration)  # type: ignore[arg-type]
+    options = ValidateOptions(profile=profile, target_duration=target_duration,  # type: ignore[arg-type]
+                              deep=deep)
     if scenario:
         findings, files, streams = _validate_scenario(scenario, options)
     else:

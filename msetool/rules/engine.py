@@ -32,7 +32,9 @@ on bad bytes; if one does anyway the engine reports an internal finding instead 
 
 Parsers may offer an optional fast path, ``skippable() -> int`` and ``skip(n) -> list[ParserEvent]``: the
 number of upcoming bytes they will not look at (an ``mdat`` payload) and a way to advance past them; the
-engine then never reads those bytes from disk.
+engine then never reads those bytes from disk. ``wanted() -> int`` (optional) says how many bytes the parser
+needs before it can skip again, so the engine reads no more than that; a ``sample_checks`` attribute is set
+to ``"rap"`` unless ``ValidateOptions.deep`` (analyse only the samples that decide random access).
 
 A *run* is what one parser sees between resets: the whole list of files for ``validate FILES``, or the
 appends between two ``abort()``/``changeType()`` calls of a scenario.
@@ -236,6 +238,9 @@ class ValidateOptions:
     max_per_rule: int = 5
     #: Chunk size used to feed the parser.
     chunk_size: int = 4 * 1024 * 1024
+    #: Analyse every sample's bytes (``validate --deep``). Off, a parser offering ``sample_checks`` analyses
+    #: only the samples that decide random access, and sample bytes nothing reads are skipped, not read.
+    deep: bool = False
     #: Whether decode times are the timeline (False when a scenario moves segments with timestampOffset or
     #: sequence mode: gaps and overlaps between raw tfdt values then say nothing about ``buffered``).
     raw_timeline: bool = True
@@ -425,12 +430,16 @@ class _RunResult:
 def _new_parser(
     mime: MimeType,
     profile: Profile,
+    deep: bool = True,
     factory: Callable[[MimeType, Profile], ByteStreamParser] | None = None,
 ) -> ByteStreamParser | None:
     try:
-        return (factory or parser_for)(mime, profile)
+        parser = (factory or parser_for)(mime, profile)
     except (KeyError, ImportError, AttributeError):
         return None
+    if not deep and hasattr(parser, "sample_checks"):
+        parser.sample_checks = "rap"
+    return parser
 
 
 def _run_parser(
@@ -451,7 +460,7 @@ def _run_parser(
     omap = _OffsetMap(fed if parser is not None else 0)
     last_init: tuple[int, int] | None = None
     if parser is None:
-        parser = _new_parser(mime, options.profile, options.parser_factory)
+        parser = _new_parser(mime, options.profile, options.deep, options.parser_factory)
         if parser is None:
             return _RunResult(events, findings, None, None), None
         if prime:
@@ -466,7 +475,7 @@ def _run_parser(
             # "media segment before init segment": stop instead.
             if last_init is None and not prime:
                 break
-            fresh = _new_parser(mime, options.profile, options.parser_factory)
+            fresh = _new_parser(mime, options.profile, options.deep, options.parser_factory)
             if fresh is None:
                 break
             parser, failed = fresh, False
@@ -490,6 +499,9 @@ def _run_parser(
                 evs = _safe_skip(parser, n)
             else:
                 n = min(options.chunk_size, sl.size - pos)
+                wanted = _wanted(parser)
+                if wanted > 0:
+                    n = min(n, wanted)
                 data = sl.source.read_at(sl.start + pos, n)
                 if not data:
                     break
@@ -565,6 +577,18 @@ def _skippable(parser: ByteStreamParser) -> int:
     """
     fn = getattr(parser, "skippable", None)
     if fn is None or not callable(getattr(parser, "skip", None)):
+        return 0
+    try:
+        n = fn()
+    except Exception:
+        return 0
+    return n if isinstance(n, int) and n > 0 else 0
+
+
+def _wanted(parser: ByteStreamParser) -> int:
+    """Bytes the parser needs next before it can say more (``parser.wanted()``, optional; 0: a chunk)."""
+    fn = getattr(parser, "wanted", None)
+    if fn is None:
         return 0
     try:
         n = fn()
