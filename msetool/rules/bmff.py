@@ -1131,13 +1131,18 @@ def _first_frame(
 ) -> Finding | None:
     """BMFF-MEDIA-33 for the first H.264 sample of the track's earliest fragment (the frame a paused
     element decodes first), read where Chromium reads it."""
-    if not td.avc_length or td.encrypted:
+    if not td.avc_length or td.encrypted or not td.timescale:
         return None
     tfdt = traf.child("tfdt")
     bmdt = int(tfdt.get("base_media_decode_time", 0)) if tfdt is not None and tfdt.decoded else 0
     if td.first_checked is not None and bmdt >= td.first_checked:
         return None
     td.first_checked = bmdt
+    if bmdt >= td.timescale:
+        # SourceBufferStream::ShouldSeekToStartOfBuffered: the element (at 0) starts from the first
+        # buffered range only when it begins before kSeekToStartFudgeRoom (1 s); a range that starts
+        # later is never decoded while paused (verified: a broken first frame at 1 s or 2 s is no error).
+        return None
     trun = next((t for t in traf.all("trun") if t.decoded and t.get("sample_count", 0)), None)
     if trun is None:
         return None
@@ -1171,6 +1176,7 @@ def _check_moof(
     ends_with_abort: bool,
     *,
     source: ByteSource | None = None,
+    timeline: bool = True,
 ) -> list[Finding]:
     out: list[Finding] = []
 
@@ -1225,7 +1231,7 @@ def _check_moof(
         sdi = tfhd.get("sample_description_index")
         if td is not None and sdi is not None and td.entries and not 1 <= sdi <= td.entries:
             add("BMFF-MEDIA-29", f"track {tid}: sample_description_index {sdi}, stsd has {td.entries}", tfhd)
-        if td is not None and source is not None and traf.child("tfdt") is not None:
+        if td is not None and source is not None and timeline and traf.child("tfdt") is not None:
             with contextlib.suppress(Exception):
                 ff = _first_frame(moof, traf, tfhd, td, source=source, run_end=run_end)
                 if ff is not None:
@@ -1376,7 +1382,15 @@ def check_stream(ctx: CheckContext) -> list[Finding]:
         nonlocal pending_moof, pending_mdats
         if pending_moof is not None and not pending_moof.truncated:
             out.extend(
-                _check_moof(pending_moof, pending_mdats, st, size, ctx.ends_with_abort, source=ctx.source)
+                _check_moof(
+                    pending_moof,
+                    pending_mdats,
+                    st,
+                    size,
+                    ctx.ends_with_abort,
+                    source=ctx.source,
+                    timeline=ctx.options.raw_timeline,  # timestampOffset/sequence mode: start time unknown
+                )
             )
         pending_moof, pending_mdats = None, []
 

@@ -334,3 +334,13 @@ def test_slice_header_reading() -> None:
     assert undecodable_avc_frame(nal(b"\x65\x80\x00") + nal(b"\x65\x88\x84\x00"), td) is None
     # emulation prevention bytes are removed before the bits are read: 00 00 03 01 -> 00 00 01
     assert undecodable_avc_frame(nal(b"\x65\x00\x00\x03\x01\x00"), td) is not None
+
+
+def test_a_first_range_starting_after_one_second_is_not_prerolled(run: RunValidation) -> None:
+    # Chromium starts a paused element from the first buffered range only when it begins before 1 s
+    # (kSeekToStartFudgeRoom); verified: the broken first frame of a stream starting at 1 s or 2 s is no
+    # error.
+    late = _break_first_slice(fmp4.fragment(decode_time=1000), 0x80)
+    assert "BMFF-MEDIA-33" not in rules(run([CLEAN_INIT, late]))
+    early = _break_first_slice(fmp4.fragment(decode_time=999), 0x80)
+    assert "BMFF-MEDIA-33" in rules(run([CLEAN_INIT, early]))
