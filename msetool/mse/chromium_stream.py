@@ -37,6 +37,13 @@ P, D, DUR, KEY, SIZE, EST = 0, 1, 2, 3, 4, 5
 MIN_INTERBUFFER_DISTANCE = 1000
 
 
+#: sizeof(DecoderBuffer) in Chromium 156 on x86-64, which DecoderBuffer::GetMemoryUsage() adds to each
+#: buffer's size; calibrated against the browser's eviction of AAC, ADTS, MP3 and Opus streams.
+DECODER_BUFFER_SIZE = 104
+#: The MP4 parser hands AAC samples over with an ADTS header prepended (AAC::ConvertEsdsToADTS).
+ADTS_HEADER_SIZE = 7
+
+
 class Summary(NamedTuple):
     """What Append needs to know about a run of frames, computed once (or by the caller's hot path)."""
 
@@ -327,6 +334,8 @@ class ChromiumStream:
     def __init__(self, is_audio: bool, memory_limit: int, log: Callable[[str], None] | None = None) -> None:
         self.is_audio = is_audio
         self.memory_limit = memory_limit
+        #: bytes each buffer costs beyond its payload (set by the track buffer for its codec)
+        self.frame_overhead = DECODER_BUFFER_SIZE
         self.ranges: list[Range] = []
         self.rfna: Range | None = None  # range_for_next_append_
         self.cfg_start: int | None = None  # coded_frame_group_start_pts_
@@ -603,7 +612,9 @@ class ChromiumStream:
         return self.ranges[-1].buffered_end() if self.ranges else 0
 
     def memory(self) -> int:
-        return sum(r.mem for r in self.ranges)
+        """SourceBufferStream's buffered size: every buffer counts DecoderBuffer::GetMemoryUsage(), its
+        data plus sizeof(DecoderBuffer) (``frame_overhead``)."""
+        return sum(r.mem + self.frame_overhead * len(r.frames) for r in self.ranges)
 
     def frame_count(self) -> int:
         return sum(len(r.frames) for r in self.ranges)
@@ -639,7 +650,7 @@ class ChromiumStream:
             ):
                 break  # the most recently appended GOP stays
             gone = r.delete_gop_from_back()
-            freed += sum(f[SIZE] for f in gone)
+            freed += sum(f[SIZE] for f in gone) + self.frame_overhead * len(gone)
             if not r.frames:
                 self._delete_range(len(self.ranges) - 1)
         return freed >= to_free

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from msetool.mime import MimeType
 from msetool.model import CodedFrame, InitSegment
-from msetool.mse.chromium_stream import Summary
+from msetool.mse.chromium_stream import ADTS_HEADER_SIZE, DECODER_BUFFER_SIZE, Summary
 from msetool.mse.events import AppendError, Event, Warning, invalid_state, type_error
 from msetool.mse.profile import INF
 from msetool.mse.ranges import TimeRanges
@@ -391,6 +391,14 @@ class SourceBuffer:
             self.first_init_received = True
             self.config_errors = [(t.kind, t.decode_error) for t in av if t.decode_error is not None]
             ms.on_first_init(self)
+        if self.chromium:
+            # DecoderBuffer::GetMemoryUsage per buffer; AAC from MP4 carries a prepended ADTS header
+            mp4 = self.mime.subtype == "mp4"
+            for t in av:
+                tb_ = self.tracks.get(t.track_id)
+                if tb_ is not None and tb_.stream is not None:
+                    aac = _family(t.codec) == "aac"
+                    tb_.stream.frame_overhead = DECODER_BUFFER_SIZE + (ADTS_HEADER_SIZE if aac and mp4 else 0)
         self.codec_by_kind = {}
         for t in av:
             self.codec_by_kind.setdefault(t.kind, []).append(_family(t.codec))

@@ -97,7 +97,7 @@ class TrackBuffer:
 
     def memory(self) -> int:
         if self.stream is not None:
-            return self.stream.memory() + sum(f[4] for f in self.queue)
+            return self.stream.memory() + sum(f[4] + self.stream.frame_overhead for f in self.queue)
         assert self.store is not None
         return self.store.memory()
 

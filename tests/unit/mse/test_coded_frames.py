@@ -381,3 +381,13 @@ def test_chromium_dts_ties_across_tracks_put_audio_first() -> None:
     audio = frames(" ".join(str(t) for t in range(0, 240, 20)), dur=20, track=2)
     append(sb, segment(video, audio))
     assert fmt(sb) == "{ [0,240) }"
+
+
+def test_chromium_counts_decoder_buffer_overhead_per_frame() -> None:
+    """SourceBufferRange counts DecoderBuffer::GetMemoryUsage(): data + sizeof(DecoderBuffer), and AAC from
+    MP4 carries a prepended 7-byte ADTS header; eviction and QuotaExceededError see that size."""
+    _, sb = make("video", "audio", profile="chromium")
+    append(sb, segment(frames("0K 40", dur=40, track=1), frames("0K 20K 40K 60K", dur=20, track=2)))
+    video, audio = sb.tracks[1], sb.tracks[2]
+    assert video.memory() == 2 * (100 + 104)
+    assert audio.memory() == 4 * (100 + 104 + 7)
