@@ -3704,6 +3704,70 @@ case("webm_tags_after_tracks", "webm", "VP9 init with a Tags element after Track
 )
 
 
+# --- round 12: TS aborts and discontinuities --------------------------------------------------------------
+
+for _cut in (3, 40, 150, 333):
+    case(f"ts_abort_after_{_cut}_packets", "ts", f"TS seg1, first {_cut} packets of seg2, abort, seg3, seg2")(
+        lambda c=_cut: {
+            "sourceBuffers": [sb(TS_AV)],
+            "ops": [
+                ap("seg1.ts"),
+                ap("seg2.ts", range=[0, 188 * c]),
+                {"op": "abort"},
+                ap("seg3.ts"),
+                ap("seg2.ts"),
+            ],
+            "files": ts_files(ts_avc_aac()),
+        }
+    )
+case("ts_abort_bframes_mid", "ts", "TS B-frames seg1, half of seg2, abort, seg3")(
+    lambda: {
+        "sourceBuffers": [sb(TS_AV)],
+        "ops": [
+            ap("seg1.ts"),
+            ap("seg2.ts", range=[0, (len(ts_avc_aac_offset()[1]) // 376) * 188]),
+            {"op": "abort"},
+            ap("seg3.ts"),
+        ],
+        "files": ts_files(ts_avc_aac_offset()),
+    }
+)
+case("ts_pts_jump_back_one_append", "ts", "TS from a PTS-11.4 encode then a PTS-1.4 encode in one append")(
+    lambda: {
+        "sourceBuffers": [sb(TS_AV)],
+        "ops": [ap("a.ts")],
+        "files": {"a.ts": ts_avc_aac_offset()[0] + ts_avc_aac()[0]},
+    }
+)
+case("ts_pts_jump_sequence", "ts", "sequence mode: PTS-11.4 TS seg1 then PTS-1.4 TS seg2 (separate appends)")(
+    lambda: {
+        "sourceBuffers": [sb(TS_AV)],
+        "ops": [{"op": "set", "mode": "sequence"}, ap("a.ts"), ap("b.ts"), ap("c.ts")],
+        "files": {"a.ts": ts_avc_aac_offset()[0], "b.ts": ts_avc_aac()[1], "c.ts": ts_avc_aac()[2]},
+    }
+)
+case("ts_abort_sequence_mode", "ts", "sequence mode TS: seg1, half of seg2, abort, seg3")(
+    lambda: {
+        "sourceBuffers": [sb(TS_AV)],
+        "ops": [
+            {"op": "set", "mode": "sequence"},
+            ap("seg1.ts"),
+            ap("seg2.ts", range=[0, 188 * 300]),
+            {"op": "abort"},
+            ap("seg3.ts"),
+        ],
+        "files": ts_files(ts_avc_aac()),
+    }
+)
+case("ts_audio_only_abort", "ts", "AAC-only TS: seg1, 100 packets of seg2, abort, seg2")(
+    lambda: {
+        "sourceBuffers": [sb('video/mp2t; codecs="mp4a.40.2"')],
+        "ops": [ap("seg1.ts"), ap("seg2.ts", range=[0, 188 * 20]), {"op": "abort"}, ap("seg2.ts")],
+        "files": ts_files(ts_aac_only()),
+    }
+)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # writing, recording, comparing
 
