@@ -27,6 +27,7 @@ from msetool.webm.segments import (
     SegmentError,
     WebmInit,
     codec_string,
+    opus_head_problem,
     parse_block_header,
     parse_info,
     parse_tracks,
@@ -294,11 +295,18 @@ def _init_findings(source: ByteSource, info: Element | None, tracks_el: Element,
                       offset=info.offset if info else None, box=info.path if info else "")
     tracks.clear()
     seen: set[int] = set()
-    for t in init.tracks:
+    for i, t in enumerate(init.tracks):
         has_default = bool(t.default_duration and t.default_duration >= init.timecode_scale)
         if t.type in (TRACK_TYPE_AUDIO, TRACK_TYPE_VIDEO) and t.type not in seen:
             seen.add(t.type)
             tracks[t.number] = (t.type, t.codec_id, has_default)
+            problem = opus_head_problem(t)
+            if problem is not None:
+                # valid byte stream (the parser accepts it and marks TrackInfo.decode_error), but Chromium's
+                # decoder initialization fails once the pipeline starts: the element errors
+                yield finding("WEBM-INIT-10", f"{problem}: Chromium's audio decoder initialization fails "
+                              "after the init segment (DECODER_ERROR_NOT_SUPPORTED)", offset=t.offset,
+                              box=f"{tracks_el.path}/TrackEntry[{i + 1}]")
         else:
             kind = {TRACK_TYPE_AUDIO: "audio", TRACK_TYPE_VIDEO: "video"}.get(t.type, "text")
             yield finding("WEBM-INIT-09",

@@ -21,6 +21,7 @@ grouped into FramesParsed events follows the appends (as Chromium's batches do).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 import msetool.rules.webm  # noqa: F401  (registers the WEBM-* rule ids ParseFailed events name)
@@ -250,16 +251,26 @@ class WebmStreamParser:
             parse_info(self._buf, pos + hlen, pos + hlen + size, self._base, init)
             parse_tracks(self._buf, tpos + thlen, tpos + thlen + tsize, self._base, init)
             seen: set[int] = set()
+            refused: dict[int, str] = {}
             for i, t in enumerate(init.tracks):
                 if t.type in (TRACK_TYPE_AUDIO, TRACK_TYPE_VIDEO) and t.type not in seen:
                     seen.add(t.type)
-                    if self.profile == "chromium" or opus_head_problem(t) is None:
-                        check_track_config(t, f"Segment/Tracks/TrackEntry[{i + 1}]")
+                    problem = opus_head_problem(t)
+                    if problem is not None:
+                        # valid byte stream, but Chromium's decoder refuses the configuration once the
+                        # pipeline starts (the append succeeds): TrackInfo.decode_error, not a ParseFailed
+                        refused[t.number] = problem
+                    checked = t if problem is None else replace(t, codec_private=b"")
+                    check_track_config(checked, f"Segment/Tracks/TrackEntry[{i + 1}]")
         except SegmentError as e:
             raise _Fail(e.chromium or e.reason, e.offset, e.path, e.rule or "WEBM-EBML-01") from None
         self._init = init
         self._asm = ClusterAssembler(init, self.profile)
-        events.append(InitSegmentParsed(to_init_segment(init, self.profile), start))
+        seg = to_init_segment(init, self.profile)
+        if refused and self.profile == "chromium":
+            marked = tuple(replace(ti, decode_error=refused.get(ti.track_id)) for ti in seg.tracks)
+            seg = replace(seg, tracks=marked)
+        events.append(InitSegmentParsed(seg, start))
         return tpos + thlen + tsize - pos
 
     # ----------------------------------------------------------------------------------- clusters

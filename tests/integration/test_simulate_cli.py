@@ -212,3 +212,25 @@ def test_moof_relative_misaddressed_audio_is_a_decode_error_not_an_append_error(
     assert steps[1]["state"]["mediaSource"]["readyState"] == "open"
     assert any(w["kind"] == "decodeError" for w in steps[1]["warnings"])
     assert steps[2]["exception"] == "InvalidStateError"
+
+
+def test_opus_head_the_decoder_refuses_closes_the_media_source_after_the_init(tmp_path: Path) -> None:
+    """ffmpeg's mono Opus WebM with the OpusHead channel count patched to 2: Chromium 156 appends the init
+    segment (updateend), then decoder initialization fails (DECODER_ERROR_NOT_SUPPORTED, code 4) and the
+    element detaches the MediaSource."""
+    src = media.make("opus-mono", ["-f", "lavfi", "-i", "sine=f=440:r=48000", "-t", "1", "-c:a", "libopus",
+                                   "-ac", "1"], suffix=".webm")
+    data = bytearray(src.read_bytes())
+    head = data.find(b"OpusHead")
+    assert head > 0 and data[head + 9] == 1
+    data[head + 9] = 2
+    cluster = bytes(data).find(b"\x1f\x43\xb6\x75")
+    (tmp_path / "init.webm").write_bytes(data[:cluster])
+    (tmp_path / "media.webm").write_bytes(data[cluster:])
+    code, out, _ = run(str(tmp_path / "init.webm"), str(tmp_path / "media.webm"), "--format", "json")
+    first, second = out["steps"]
+    assert first["error"] is None and first["exception"] is None
+    assert first["state"]["video"]["error"]["code"] == 4
+    assert "DECODER_ERROR_NOT_SUPPORTED" in first["state"]["video"]["error"]["message"]
+    assert first["state"]["mediaSource"]["readyState"] == "closed"
+    assert second["exception"] == "InvalidStateError" and code == 1
