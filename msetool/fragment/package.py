@@ -34,7 +34,7 @@ from msetool.fragment.plan import (
     build_plan,
     check_options,
 )
-from msetool.fragment.probe import MediaInfo, probe
+from msetool.fragment.probe import MediaInfo, probe, probe_mp4
 from msetool.fragment.runner import FfmpegBinary, Runner, SubprocessRunner, locate_ffmpeg, relevant_stderr
 
 Log = Callable[[str], None]
@@ -100,9 +100,11 @@ def fragment(
     binary = binary or locate_ffmpeg()
     runner = runner or SubprocessRunner()
     say(f"ffmpeg: {binary.path} (from {binary.origin})")
-    info = probe(src, runner, binary.path)
+    # --copy from a plain MP4 needs only the track list, read from the moov without a second ffmpeg
+    fast = probe_mp4(src) if opts.copy else None
+    info = fast or probe(src, runner, binary.path)
     say(f"input: {info.container}, {info.duration or 0:.3f} s, "
-        + ", ".join(f"{s.kind} {s.codec}" for s in info.streams))
+        + ", ".join(f"{s.kind} {s.codec}" for s in info.streams) + (" (from its moov)" if fast else ""))
 
     try:
         work = Path(tempfile.mkdtemp(prefix=f".{out.name}.msetool-", dir=out.parent))

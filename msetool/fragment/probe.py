@@ -4,11 +4,20 @@
 file must be specified". That text is stable enough for what packaging needs: duration, start time and,
 per stream, kind, codec, size, frame rate, sample rate and channels. Parsing is a pure function of the
 text so it is tested on canned output.
+
+:func:`probe_mp4` is the fast path for ``--copy`` from a plain MP4/MOV file: the plan then needs only
+which streams there are and their codecs, which the ``moov`` box says directly, and reading it in Python
+saves starting a second ffmpeg process (with a distribution's dynamically linked ffmpeg that start-up is
+most of a probe). It answers only when the file is unambiguous (ftyp first, one moov, not fragmented,
+every track audio or video with one sample description of a codec it knows) and returns None otherwise,
+so anything unusual is still described by ffmpeg itself.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,3 +174,90 @@ def probe(path: Path, runner: Runner, ffmpeg: str) -> MediaInfo:
     if result.returncode < 0:
         raise FfmpegError(f"ffmpeg was killed while probing {path} (signal {-result.returncode})")
     return parse_probe_output(text, str(path))
+
+
+#: ISO BMFF sample entry -> ffmpeg codec name, for the codecs ``--copy`` can keep (plan.COPY_VIDEO/AUDIO).
+_MP4_CODECS = {"avc1": "h264", "avc3": "h264", "hvc1": "hevc", "hev1": "hevc", "av01": "av1", "vp09": "vp9",
+               "Opus": "opus", "fLaC": "flac", "ac-3": "ac3", "ec-3": "eac3"}
+#: mp4a objectTypeIndication -> ffmpeg codec name (14496-1 / MP4RA: MPEG-4 and MPEG-2 AAC, MPEG-1/2 audio)
+_MP4A_OTI = {0x40: "aac", 0x66: "aac", 0x67: "aac", 0x68: "aac", 0x69: "mp3", 0x6B: "mp3"}
+#: a moov larger than this (hours of samples) is left to ffmpeg rather than read into memory
+_MOOV_LIMIT = 64 << 20
+
+
+def probe_mp4(path: Path) -> MediaInfo | None:
+    """Describe a plain MP4/MOV file from its ``moov`` as ``ffmpeg -i`` would for ``--copy`` planning (stream
+    indexes in track order, kinds, codecs, duration), or None when ffmpeg should be asked instead."""
+    try:
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            moov: bytes | None = None
+            pos, mdat = 0, False
+            while pos + 8 <= size and not (moov is not None and mdat):
+                fh.seek(pos)
+                head = fh.read(16)
+                box_size, typ = struct.unpack_from(">I4s", head)
+                header = 8
+                if box_size == 1 and len(head) == 16:
+                    box_size, header = struct.unpack_from(">Q", head, 8)[0], 16
+                elif box_size == 0:
+                    box_size = size - pos
+                if box_size < header or pos + box_size > size or (pos == 0 and typ != b"ftyp"):
+                    return None
+                if typ == b"moov":
+                    if moov is not None or box_size > _MOOV_LIMIT:
+                        return None
+                    fh.seek(pos)
+                    moov = fh.read(box_size)
+                elif typ == b"mdat":
+                    mdat = True
+                elif typ in (b"moof", b"sidx", b"styp"):
+                    return None  # fragmented input: ffmpeg's view of it is worth the process
+                pos += box_size
+        if moov is None or not mdat:
+            return None
+        return _moov_info(moov, str(path))
+    except (OSError, struct.error, IndexError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _moov_info(moov: bytes, path: str) -> MediaInfo | None:
+    from msetool.fragment.layout import _esds, find, find_all, iter_boxes
+
+    body, end = 8, len(moov)
+    if find(moov, "mvex", body, end) is not None:
+        return None
+    mvhd = find(moov, "mvhd", body, end)
+    if mvhd is None:
+        return None
+    if moov[mvhd.body] == 1:
+        timescale, duration = struct.unpack_from(">IQ", moov, mvhd.body + 20)
+    else:
+        timescale, duration = struct.unpack_from(">II", moov, mvhd.body + 12)
+    streams: list[StreamInfo] = []
+    for index, trak in enumerate(find_all(moov, "trak", body, end)):
+        hdlr = find(moov, "mdia/hdlr", trak.body, trak.end)
+        stsd = find(moov, "mdia/minf/stbl/stsd", trak.body, trak.end)
+        if hdlr is None or stsd is None or struct.unpack_from(">I", moov, stsd.body + 4)[0] != 1:
+            return None
+        kind = {b"vide": "video", b"soun": "audio"}.get(moov[hdlr.body + 8 : hdlr.body + 12])
+        entry = next(iter_boxes(moov, stsd.body + 8, stsd.end), None)
+        if kind is None or entry is None:
+            return None
+        codec = _MP4_CODECS.get(entry.type)
+        if entry.type == "mp4a":
+            esds = next((b for b in iter_boxes(moov, entry.body + 28, entry.end) if b.type == "esds"), None)
+            codec = _MP4A_OTI.get(_esds(moov, esds)[0]) if esds is not None else None
+        if codec is None:
+            return None
+        if kind == "video":
+            w, h = struct.unpack_from(">HH", moov, entry.body + 24)
+            streams.append(StreamInfo(index, kind, codec, width=w, height=h))
+        else:
+            # channels stay unknown: channelcount says 2 for mono AAC as ffmpeg writes it (the ASC knows)
+            rate = struct.unpack_from(">I", moov, entry.body + 24)[0] >> 16
+            streams.append(StreamInfo(index, kind, codec, sample_rate=rate or None))
+    if not streams:
+        return None
+    seconds = duration / timescale if timescale and duration and duration != 0xFFFFFFFF else None
+    return MediaInfo(path, "mov,mp4,m4a,3gp,3g2,mj2", seconds, 0.0, tuple(streams))

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from msetool.errors import UsageError
-from msetool.fragment.probe import parse_probe_output
+from msetool.fragment.probe import parse_probe_output, probe_mp4
 
 MP4 = """\
 Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'samples/sample.mp4':
@@ -59,3 +61,21 @@ def test_ts_start_times_and_fractional_fps() -> None:
 def test_not_media_is_one_clear_usage_error() -> None:
     with pytest.raises(UsageError, match=r"x\.txt: not a media file ffmpeg can read \(.*Invalid data"):
         parse_probe_output(NOT_MEDIA, "x.txt")
+
+
+def _box(typ: bytes, body: bytes) -> bytes:
+    return (8 + len(body)).to_bytes(4, "big") + typ + body
+
+
+@pytest.mark.parametrize("data", [
+    b"",
+    b"not media at all, just some text",
+    _box(b"ftyp", b"isom\0\0\0\0isom"),  # no moov
+    _box(b"ftyp", b"isom\0\0\0\0isom") + _box(b"moov", b"") + _box(b"mdat", b""),  # no mvhd, no track
+    _box(b"ftyp", b"isom\0\0\0\0isom") + b"\0\0\xff\xffmoov",  # size runs past the file
+    _box(b"mdat", b"") + _box(b"ftyp", b"isom\0\0\0\0isom"),  # not ftyp first
+])
+def test_fast_probe_steps_aside_on_anything_unclear(tmp_path: Path, data: bytes) -> None:
+    p = tmp_path / "in.mp4"
+    p.write_bytes(data)
+    assert probe_mp4(p) is None
