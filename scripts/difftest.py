@@ -3768,6 +3768,49 @@ case("ts_audio_only_abort", "ts", "AAC-only TS: seg1, 100 packets of seg2, abort
 )
 
 
+# --- round 13: codecs Chromium may refuse, esds object types ----------------------------------------------
+
+
+def _esds_oti(init: bytes, oti: int) -> bytes:
+    """Rewrite the DecoderConfigDescriptor objectTypeIndication in the esds."""
+    at = init.index(b"esds") + 8
+    p = init.index(b"\x04", at)  # DecoderConfigDescrTag
+    q = p + 1
+    while init[q] & 0x80:
+        q += 1
+    return patch(init, q + 1, bytes([oti]))
+
+
+for _n, _args, _t in [
+    ("ac3", ["-c:a", "ac3", "-b:a", "128k", "-movflags", "+delay_moov"], 'audio/mp4; codecs="ac-3"'),
+    ("eac3", ["-c:a", "eac3", "-b:a", "128k", "-movflags", "+delay_moov"], 'audio/mp4; codecs="ec-3"'),
+    ("alac", ["-c:a", "alac"], 'audio/mp4; codecs="alac"'),
+]:
+    case(f"fmp4_{_n}_support", "fmp4", f"{_n} in fMP4 ({_t})")(
+        lambda n=_n, a=_args, t=_t: {
+            "sourceBuffers": [sb(t)],
+            "ops": inorder(2),
+            "files": segfiles(*fmp4(f"{n}mp4", [*asrc(48000, 2), "-t", "3", *a, "-vn", *FRAG_1S])),
+        }
+    )
+case(
+    "fmp4_esds_oti_67_declared_67", "fmp4", "AAC esds objectTypeIndication 0x67 (MPEG-2 AAC LC), type mp4a.67"
+)(
+    lambda: {
+        **aac_case(48000, ALL3),
+        "sourceBuffers": [sb('audio/mp4; codecs="mp4a.67"')],
+        "files": segfiles(_esds_oti(aac(48000)[0], 0x67), aac(48000)[1]),
+    }
+)
+case("fmp4_esds_oti_67_declared_40_2", "fmp4", "AAC esds objectTypeIndication 0x67, type mp4a.40.2")(
+    lambda: {**aac_case(48000, ALL3), "files": segfiles(_esds_oti(aac(48000)[0], 0x67), aac(48000)[1])}
+)
+case("brk_esds_oti_6b_aac_payload", "broken", "AAC payload with esds objectTypeIndication 0x6B (MP3)")(
+    lambda: {**aac_case(48000, ALL3), "files": segfiles(_esds_oti(aac(48000)[0], 0x6B), aac(48000)[1])}
+)
+case("brk_esds_oti_66_mpeg2_main", "broken", "AAC esds objectTypeIndication 0x66 (MPEG-2 AAC Main)")(
+    lambda: {**aac_case(48000, ALL3), "files": segfiles(_esds_oti(aac(48000)[0], 0x66), aac(48000)[1])}
+)
 # ---------------------------------------------------------------------------------------------------------
 # writing, recording, comparing
 
