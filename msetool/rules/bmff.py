@@ -231,13 +231,17 @@ _RULES: list[tuple[str, str, str, str, str]] = [
     (
         "BMFF-MEDIA-33",
         "error",
-        "The first H.264 frame has no decodable slice",
-        "Every slice header of the frame the element decodes first (prerolled at the start of the timeline) "
-        "is impossible: a slice_type above 9, a non-intra slice in an IDR NAL unit, a picture parameter set "
-        "that does not exist, first_mb_in_slice past the picture. The decoder finds no frame and the media "
-        "element reports PIPELINE_ERROR_DECODE ('Failed to send video packet for decoding'): playback "
-        "cannot start and later appends throw.",
-        "ITU-T H.264 §7.3.3; Chromium media/filters/ffmpeg_video_decoder.cc",
+        "A frame decoded before playback starts cannot be decoded",
+        "A paused element at 0 prerolls the start of the first buffered range (when it begins before 1 s): "
+        "the first H.264 frame and about 200 ms of audio. When every slice header of that H.264 frame is "
+        "impossible (slice_type above 9, a non-intra slice in an IDR NAL unit, a picture parameter set that "
+        "does not exist, first_mb_in_slice past the picture) or an AAC frame breaks the raw_data_block "
+        "syntax before its Huffman data (a coupling/LFE element the channel configuration lacks, a reserved "
+        "ics_info bit, too many scalefactor bands, prediction in AAC-LC, ms_mask_present 3), the decoder "
+        "fails: the media element reports PIPELINE_ERROR_DECODE ('Failed to send video/audio packet for "
+        "decoding') and every later append throws.",
+        "ITU-T H.264 §7.3.3; ISO/IEC 14496-3 §4.4.2; Chromium media/filters/ffmpeg_*_decoder.cc, "
+        "media/filters/source_buffer_stream.cc kSeekToStartFudgeRoom",
     ),
     (
         "BMFF-MEDIA-08",
@@ -412,6 +416,9 @@ class TrackDefaults:
     avc_length: int = 0
     avc_pps: frozenset[int] = frozenset()
     avc_mbs: int = 0
+    #: AAC (mp4a with an AudioSpecificConfig): (audioObjectType, channelConfiguration)
+    aac: tuple[int, int] | None = None
+    default_sample_duration: int = 0
     #: lowest baseMediaDecodeTime whose first sample was checked (first frame the element decodes)
     first_checked: int | None = None
 
@@ -702,6 +709,7 @@ def _check_moov(moov: Box, prev: Box | None, st: _State) -> list[Finding]:
             td.has_trex = True
             td.default_sample_size = int(tx.get("default_sample_size", 0))
             td.default_sample_flags = int(tx.get("default_sample_flags", 0))
+            td.default_sample_duration = int(tx.get("default_sample_duration", 0))
         out.extend(_check_tables(trak, stbl, tid))
         if stsd is not None and is_av:
             td.entries = len(stsd.children)
@@ -815,6 +823,11 @@ def _check_sample_entries(stsd: Box, td: TrackDefaults) -> list[Finding]:
                 )
             )
             continue
+        if cfg.type == "esds" and td.aac is None:
+            asc = cfg.fields.get("AudioSpecificConfig")
+            if asc is not None and cfg.fields.get("objectTypeIndication") == 0x40:
+                with contextlib.suppress(Exception):
+                    td.aac = (int(asc.audioObjectType), int(asc.channelConfiguration))
         if cfg.type == "avcC" and td.avc_length == 0:
             with contextlib.suppress(Exception):
                 td.avc_length = int(cfg.fields["lengthSizeMinusOne"]) + 1
@@ -1126,12 +1139,95 @@ def _check_trun_data(
     return out
 
 
+class _RawBits:
+    """MSB-first reader over plain bytes (AAC has no emulation prevention); past the end: IndexError."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def read(self, n: int) -> int:
+        v = 0
+        for _ in range(n):
+            v = (v << 1) | ((self.data[self.pos >> 3] >> (7 - (self.pos & 7))) & 1)
+            self.pos += 1
+        return v
+
+
+_AAC_ELEMENTS = ("SCE", "CPE", "CCE", "LFE", "DSE", "PCE", "FIL", "END")
+#: the most scalefactor bands of a long window at any sampling rate (32 kHz: 51)
+_MAX_SWB_LONG = 51
+
+
+def _aac_ics_info(r: _RawBits, object_type: int) -> str | None:
+    if r.read(1):
+        return "ics_info reserved bit set"
+    window_sequence = r.read(2)
+    r.read(1)  # window_shape
+    if window_sequence == 2:  # EIGHT_SHORT_SEQUENCE
+        r.read(4 + 7)  # max_sfb, scale_factor_grouping
+        return None
+    max_sfb = r.read(6)
+    if max_sfb > _MAX_SWB_LONG:
+        return f"max_sfb {max_sfb} exceeds the scalefactor bands of a long window"
+    if r.read(1) and object_type in (2, 5, 29):  # predictor_data_present
+        return "prediction data in an AAC-LC frame"
+    return None
+
+
+def undecodable_aac_frame(frame: bytes, object_type: int, channel_config: int) -> str | None:
+    """Why FFmpeg's AAC decoder (Chromium's) rejects this raw_data_block, or None when it may decode it.
+
+    Reads the syntax up to the first channel element's ics_info: fill and data stream elements are
+    skipped; a coupling or LFE element where channelConfiguration 1 or 2 allocates none, a reserved
+    ics_info bit, more scalefactor bands than any long window has, prediction in AAC-LC, or ms_mask_present
+    3 fail the packet. Only those checks whose outcome does not depend on the Huffman-coded data."""
+    if object_type not in (2, 5, 29) or channel_config not in (1, 2):
+        return None
+    r = _RawBits(frame)
+    try:
+        for _ in range(16):
+            kind = r.read(3)
+            if kind == 6:  # FIL
+                count = r.read(4)
+                if count == 15:
+                    count += r.read(8) - 1
+                r.read(8 * count)
+                continue
+            if kind == 4:  # DSE
+                r.read(4)
+                align = r.read(1)
+                count = r.read(8)
+                if count == 255:
+                    count += r.read(8)
+                if align and r.pos % 8:
+                    r.read(8 - r.pos % 8)
+                r.read(8 * count)
+                continue
+            if kind in (2, 3):
+                name = _AAC_ELEMENTS[kind]
+                return f"a {name} element, which channelConfiguration {channel_config} does not allocate"
+            if kind in (5, 7):
+                return None  # PCE / END: not judged
+            r.read(4)  # element_instance_tag
+            if kind == 1 and r.read(1):  # CPE with common_window
+                why = _aac_ics_info(r, object_type)
+                if why is None and r.read(2) == 3:
+                    why = "ms_mask_present 3 (reserved)"
+                return why
+            r.read(8)  # global_gain
+            return _aac_ics_info(r, object_type)
+    except IndexError:
+        return None
+    return None
+
+
 def _first_frame(
     moof: Box, traf: Box, tfhd: Box, td: TrackDefaults, *, source: ByteSource, run_end: int
 ) -> Finding | None:
-    """BMFF-MEDIA-33 for the first H.264 sample of the track's earliest fragment (the frame a paused
-    element decodes first), read where Chromium reads it."""
-    if not td.avc_length or td.encrypted or not td.timescale:
+    """BMFF-MEDIA-33 for the frames a paused element decodes first (preroll): the first H.264 frame, or
+    the AAC frames of the first 150 ms, of the track's earliest fragment, read where Chromium reads them."""
+    if not (td.avc_length or td.aac) or td.encrypted or not td.timescale:
         return None
     tfdt = traf.child("tfdt")
     bmdt = int(tfdt.get("base_media_decode_time", 0)) if tfdt is not None and tfdt.decoded else 0
@@ -1146,26 +1242,41 @@ def _first_frame(
     trun = next((t for t in traf.all("trun") if t.decoded and t.get("sample_count", 0)), None)
     if trun is None:
         return None
-    col = trun.get("sample_size")
-    size = (
-        int(col[0])
-        if isinstance(col, list) and col
-        else int(tfhd.get("default_sample_size") or td.default_sample_size)
-    )
+    n = int(trun.get("sample_count", 0))
+    sizes = trun.get("sample_size")
+    durs = trun.get("sample_duration")
+    d_size = int(tfhd.get("default_sample_size") or td.default_sample_size)
+    d_dur = int(tfhd.get("default_sample_duration") or td.default_sample_duration)
     off = int(trun.get("data_offset", 0))
-    start = moof.offset + (off if off >= 0 else off + (1 << 32))
-    if size <= 0 or size > 8 << 20 or start + size > run_end:
-        return None
-    why = undecodable_avc_frame(source.read_at(start, size), td)
-    if why is None:
-        return None
-    return finding(
-        "BMFF-MEDIA-33",
-        f"track {td.track_id}: the first frame (decode time {bmdt}) has no slice the decoder can start: "
-        f"{why}; the media element fails with PIPELINE_ERROR_DECODE",
-        offset=trun.offset,
-        box=trun.path,
-    )
+    pos = moof.offset + (off if off >= 0 else off + (1 << 32))
+    # Chromium's audio renderer prerolls about 200 ms (verified: a broken AAC frame at 192 ms fails, one at
+    # 512 ms does not); the video renderer at least the first frame.
+    horizon = td.timescale * 15 // 100 if td.aac else 0
+    t = 0
+    for k in range(min(n, 64)):
+        size = int(sizes[k]) if isinstance(sizes, list) else d_size
+        if size <= 0 or size > 8 << 20 or pos + size > run_end:
+            return None
+        data = source.read_at(pos, size)
+        if td.aac is not None:
+            why = undecodable_aac_frame(data, *td.aac)
+            kind = "AAC"
+        else:
+            why = undecodable_avc_frame(data, td)
+            kind = "H.264"
+        if why is not None:
+            return finding(
+                "BMFF-MEDIA-33",
+                f"track {td.track_id}: {kind} frame {k} (decode time {bmdt + t}), decoded before playback "
+                f"starts, cannot be decoded: {why}; the media element fails with PIPELINE_ERROR_DECODE",
+                offset=trun.offset,
+                box=trun.path,
+            )
+        pos += size
+        t += int(durs[k]) if isinstance(durs, list) else d_dur
+        if t >= horizon or (not isinstance(durs, list) and not d_dur):
+            break
+    return None
 
 
 def _check_moof(

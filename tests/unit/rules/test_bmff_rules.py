@@ -253,7 +253,7 @@ def _muxed_fragment(*, iso: bool, base_is_moof: bool = False, audio_size: int = 
 
     head = len(moof(0, 0)) + 8
     aoff = 0 if iso else head + sum(video)
-    payload = b"".join(fmp4.sample(s, f) for s, f in zip(video, vflags, strict=True)) + b"\x21" * audio_size
+    payload = b"".join(fmp4.sample(s, f) for s, f in zip(video, vflags, strict=True)) + (GOOD_AAC * 2)[:audio_size]
     return moof(head, aoff) + fmp4.box("mdat", payload)
 
 
@@ -344,3 +344,62 @@ def test_a_first_range_starting_after_one_second_is_not_prerolled(run: RunValida
     assert "BMFF-MEDIA-33" not in rules(run([CLEAN_INIT, late]))
     early = _break_first_slice(fmp4.fragment(decode_time=999), 0x80)
     assert "BMFF-MEDIA-33" in rules(run([CLEAN_INIT, early]))
+
+
+def _bits(*fields: tuple[int, int]) -> bytes:
+    """Pack (value, width) fields MSB first, padded with zero bits to a whole byte."""
+    acc, n = 0, 0
+    for value, width in fields:
+        acc, n = (acc << width) | value, n + width
+    pad = -n % 8
+    return (acc << pad).to_bytes((n + pad) // 8, "big")
+
+
+FIL0 = [(6, 3), (0, 4)]  # a fill element with no payload (ffmpeg writes one first)
+ICS_LONG = [(0, 1), (0, 2), (0, 1), (49, 6), (0, 1)]  # reserved, ONLY_LONG, shape, max_sfb 49, no prediction
+GOOD_AAC = _bits(*FIL0, (1, 3), (0, 4), (0, 1), (128, 8), *ICS_LONG) + b"\x55" * 20
+
+
+def _aac_fragment(frames: list[bytes], decode_time: int = 0, sequence: int = 1) -> bytes:
+    mfhd = fmp4.full("mfhd", 0, 0, sequence.to_bytes(4, "big"))
+    tfhd = fmp4.full("tfhd", 0, 0x020000, (1).to_bytes(4, "big"))
+    tfdt = fmp4.full("tfdt", 1, 0, decode_time.to_bytes(8, "big"))
+
+    def moof(off: int) -> bytes:
+        body = len(frames).to_bytes(4, "big") + off.to_bytes(4, "big")
+        body += b"".join((1024).to_bytes(4, "big") + len(f).to_bytes(4, "big") for f in frames)
+        return fmp4.box("moof", mfhd + fmp4.box("traf", tfhd + tfdt + fmp4.full("trun", 0, 0x301, body)))
+
+    return moof(len(moof(0)) + 8) + fmp4.box("mdat", b"".join(frames))
+
+
+AAC_INIT = fmp4.init([fmp4.trak(1, handler="soun", timescale=48000)])
+AAC_TYPE = 'audio/mp4; codecs="mp4a.40.2"'
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        (_bits((3, 3), (0, 4)) + b"\0" * 8, "LFE element"),  # stereo config allocates no LFE
+        (_bits(*FIL0, (1, 3), (0, 4), (0, 1), (128, 8), (1, 1)) + b"\0" * 8, "reserved bit"),
+        (_bits((0, 3), (0, 4), (128, 8), (0, 1), (0, 2), (0, 1), (60, 6)) + b"\0" * 8, "max_sfb 60"),
+        (_bits((1, 3), (0, 4), (1, 1), *ICS_LONG, (3, 2)) + b"\0" * 8, "ms_mask_present 3"),
+    ],
+    ids=["lfe", "reserved", "max_sfb", "ms_mask"],
+)
+def test_aac_frames_decoded_at_preroll_must_decode(run: RunValidation, bad: bytes, why: str) -> None:
+    # Chromium 156 (verified for an LFE element and a reserved bit, in frame 0 and in frame 2 at 43 ms):
+    # PIPELINE_ERROR_DECODE "Failed to send audio packet for decoding" right after the append.
+    frames = [GOOD_AAC, GOOD_AAC, bad, GOOD_AAC]
+    v = run([AAC_INIT, _aac_fragment(frames)], AAC_TYPE)
+    hit = next(f for f in v.findings if f.rule == "BMFF-MEDIA-33")
+    assert hit.severity == Severity.ERROR and "frame 2" in hit.message and why in hit.message
+
+
+def test_aac_frames_after_the_preroll_are_not_judged(run: RunValidation) -> None:
+    # A broken frame at 512 ms is never decoded by a paused element (verified: no error in Chromium).
+    lfe = _bits((3, 3), (0, 4)) + b"\0" * 8
+    v = run([AAC_INIT, _aac_fragment([GOOD_AAC] * 24 + [lfe])], AAC_TYPE)
+    assert "BMFF-MEDIA-33" not in rules(v)
+    v = run([AAC_INIT, _aac_fragment([GOOD_AAC] * 8)], AAC_TYPE)
+    assert not rules(v, Severity.ERROR), [(f.rule, f.message) for f in v.findings]
