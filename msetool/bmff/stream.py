@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import msetool.bmff.rules  # noqa: F401  (registers the rule ids used below)
-from msetool.bmff.avc import check_avc_sample
+from msetool.bmff.avc import AvcSampleCheck, check_avc_sample
 from msetool.bmff.reader import parse_boxes, printable_type
 from msetool.bmff.segments import Mp4Init, Mp4Track, SegmentError, expand_traf, read_init, sample_budget_error
 from msetool.bmff.tree import Box, BoxIssue
@@ -228,7 +228,7 @@ class BmffStreamParser:
         self._bhead = 0
         #: saved byte ranges before _bhead that are still needed, keyed by start offset: box headers of the
         #: mdat chain and H.264 samples awaiting analysis
-        self._pins: dict[int, bytes] = {}
+        self._pins: dict[int, tuple[bytearray, int, int]] = {}  # offset -> (buffer, index, length)
         #: which H.264 samples get Chromium's NAL preparation check: "all" (what Chromium does, the default),
         #: or "rap" (the first sample of each track fragment and the container's sync samples: what decides
         #: random access, so bytes of the other samples need never be read)
@@ -236,6 +236,10 @@ class BmffStreamParser:
         self._checks: list[tuple[int, int]] = []  # (offset, size) of samples to analyse, by offset
         self._ci = 0
         self._checked: set[tuple[int, int]] = set()
+        #: H.264 verdicts computed ahead of a coalesced pass, and the stream offset its slices count from
+        self._avc_cache: dict[tuple[int, int], AvcSampleCheck] = {}
+        self._slice_base: int | None = None
+        self._monotone = False
         self._tail = 0  # stream offset after the last byte fed
         self._limit = 0  # max parse offset of the current slice
         self._state = _BOXES
@@ -327,16 +331,81 @@ class BmffStreamParser:
             raise ValueError(f"cannot skip {n} bytes here")
         if self._state != _BOXES:
             _need, _want, pins = self._plan()
+            old = self._buf  # replaced below and never changed again: pins point into it, no copy
             for pos, length in pins:
-                if len(self._pins.get(pos, b"")) < length:
-                    i = self._idx(pos)
-                    self._pins[pos] = bytes(self._buf[i : i + length])
+                if pos not in self._pins or self._pins[pos][2] < length:
+                    self._pins[pos] = (old, self._idx(pos), length)
         # Nothing before the tail is read from the buffer any more (what is still needed is pinned).
         self._buf = bytearray()
         self._start = 0
         self._tail += n
         self._bhead = self._tail
+        if self._chromium and self._state in (_WAITING, _EMITTING) and self._clean_to_end():
+            return self._run_coalesced()
         return self._run_slices()
+
+    def _clean_to_end(self) -> bool:
+        """The rest of the media segment is present and nothing in it can fail the append (so the 128 KiB
+        slices only group the frames, and :meth:`_run_coalesced` may parse it in one pass). The H.264
+        analyses are done here and cached for the pass."""
+        if self._tail < self._highest_end:
+            return False
+        head = self._head
+        last: dict[int, int] = {}
+        self._monotone = True
+        for ri in range(self._ri, len(self._runs)):
+            r = self._runs[ri]
+            if not r.offset:
+                continue
+            if not r.representable or r.missing_encryption_info is not None:
+                return False
+            # DTS only grows inside a run; across runs of one track it may go back (then the slice
+            # boundaries decide what the frame processor sees together)
+            if r.dts[0] < last.get(r.track_id, r.dts[0]):
+                self._monotone = False
+            last[r.track_id] = r.dts[-1]
+            if max(r.size) > INT32_MAX or min(r.offset) < head:
+                return False
+            ls = r.avc_length_size
+            if ls is None:
+                continue
+            first = self._si if ri == self._ri else 0
+            for i in (range(first, len(r.offset)) if r.check is None else sorted(r.check)):
+                off, size = r.offset[i], r.size[i]
+                if i < first or size == 0:
+                    continue
+                try:
+                    src, at = self._src(off)
+                except KeyError:
+                    return False
+                c = check_avc_sample(src, ls, at, size)
+                self._avc_cache[(off, size)] = c
+                key = r.keyframe[i] if c.is_keyframe is None else c.is_keyframe
+                if not c.converted or (key and not c.first_nal_ok):
+                    return False
+        return True
+
+    def _run_coalesced(self) -> list[ParserEvent]:
+        """One parse pass up to the tail instead of one per 128 KiB slice; the frames are still handed out
+        as Chromium would group them where it matters (see :meth:`_flush_frames`)."""
+        events: list[ParserEvent] = []
+        self._slice_base = self._limit
+        self._limit = self._tail
+        try:
+            self._parse(events)
+        except _Fail as f:  # not expected after _clean_to_end; handled like the sliced loop
+            self._pending = []
+            events.append(ParseFailed(f.message, f.offset, f.path, f.rule))
+            self._state = _ERROR
+            self._buf = bytearray()
+            self._start = 0
+            self._pins = {}
+            return events
+        finally:
+            self._avc_cache = {}
+        self._flush_frames(events)
+        self._slice_base = None
+        return events
 
     def _plan(self) -> tuple[int, int, list[tuple[int, int]]]:
         """In a media segment: (first offset >= tail whose bytes will be read, end of what to read next, byte
@@ -362,7 +431,7 @@ class BmffStreamParser:
                     break
                 size = _U64.unpack_from(src, i + 8)[0]
                 h = 16
-            if raw != b"mdat" or size < h:
+            if raw != b"mdat" or size < h or size > INT32_MAX:
                 need, want = p, p  # not an mdat: its bytes are fed
                 break
             if p >= self._bhead:
@@ -427,16 +496,50 @@ class BmffStreamParser:
     def _idx(self, offset: int) -> int:
         return self._start + offset - self._bhead
 
-    def _src(self, offset: int) -> tuple[bytes | bytearray, int]:
+    def _src(self, offset: int) -> tuple[bytearray, int]:
         """Where the byte at ``offset`` is: the buffer, or a pinned range that starts at ``offset``."""
         if offset >= self._bhead:
             return self._buf, self._start + offset - self._bhead
-        return self._pins[offset], 0
+        buf, i, _n = self._pins[offset]
+        return buf, i
 
     def _flush_frames(self, events: list[ParserEvent]) -> None:
-        if self._pending:
+        if not self._pending:
+            return
+        if self._slice_base is None or len(self._pending) < 2 or self._monotone:
             events.append(FramesParsed(self._pending))
-            self._pending = []
+        else:
+            events.extend(FramesParsed(g) for g in self._slice_groups(self._pending, self._slice_base))
+        self._pending = []
+
+    @staticmethod
+    def _slice_groups(frames: list[CodedFrame], base: int) -> list[list[CodedFrame]]:
+        """Frames of a coalesced pass split as the 128 KiB slices would hand them out (a frame goes out in
+        the first slice that holds its last byte, never before the frames ahead of it), merging consecutive
+        slices unless a track's DTS goes back across their boundary: the frame processor checks DTS order
+        within one slice's buffers only, so that boundary must stay."""
+        slices: list[list[CodedFrame]] = []
+        tag = 0
+        for f in frames:
+            t = max(tag, 1, -(-(f.offset + f.size - base) // CHROMIUM_SLICE))
+            if t != tag or not slices:
+                slices.append([])
+                tag = t
+            slices[-1].append(f)
+        groups: list[list[CodedFrame]] = []
+        last: dict[int, int] = {}
+        for sl in slices:
+            first: dict[int, int] = {}
+            for f in sl:
+                first.setdefault(f.track_id, f.dts)
+            if groups and all(last.get(t, d) <= d for t, d in first.items()):
+                groups[-1].extend(sl)
+            else:
+                groups.append(list(sl))
+                last = {}
+            for f in sl:
+                last[f.track_id] = f.dts
+        return groups
 
     def _warn(self, events: list[ParserEvent], message: str, offset: int, path: str, rule: str) -> None:
         events.append(ParseWarning(message, offset, path, rule))
@@ -857,7 +960,9 @@ class BmffStreamParser:
                 raise _Fail(e.message, e.offset, e.path, e.rule) from None
             length_size = self._avc_length_size(track, tfhd) if self._chromium else None
             missing = self._encryption_gap(track, tfhd, traf, len(table))
-            next_base = table.data_end if table.data_end is not None else next_base
+            if not self._chromium:
+                end = table.data_end
+                next_base = end if end is not None else next_base
             for ri, (start, n) in enumerate(table.runs):
                 sl = [i for i in range(len(table.run)) if table.run[i] == ri] if len(table.runs) > 1 else None
                 if sl is None:
@@ -996,8 +1101,10 @@ class BmffStreamParser:
     def _analyze_avc(self, events: list[ParserEvent], run: _Run, i: int, off: int, size: int) -> bool:
         """H.264 samples as Chromium prepares them (AVCBitstreamConverter::ConvertAndAnalyzeFrame)."""
         assert run.avc_length_size is not None
-        src, at = self._src(off)
-        check = check_avc_sample(src, run.avc_length_size, at, size)
+        check = self._avc_cache.pop((off, size), None)
+        if check is None:
+            src, at = self._src(off)
+            check = check_avc_sample(src, run.avc_length_size, at, size)
         self._checked.add((off, size))
         key = run.keyframe[i]
         if not check.converted:
