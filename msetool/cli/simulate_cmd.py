@@ -280,5 +280,9 @@ def simulate(
         click.echo(json.dumps(result, indent=1))
     else:
         click.echo(render_text(result), nl=False)
-    failed = any(s["error"] or s["exception"] for s in result["steps"])
+    # an append error, a throwing call, or a media element error (e.g. a decode error after an append that
+    # itself succeeded): the stream does not play
+    failed = any(
+        s["error"] or s["exception"] or (s["state"].get("video") or {}).get("error") for s in result["steps"]
+    )
     sys.exit(exitcodes.FINDINGS if failed else exitcodes.OK)

@@ -56,6 +56,10 @@ class MediaSource:
         #: the paused element's pipeline has prerolled (every active track buffered PREROLL from its
         #: start); it then decodes nothing more
         self.prerolled = False
+        #: (SourceBuffer id, track id) whose decoder has read its first frame
+        self.reading: set[tuple[str, int]] = set()
+        #: undecodable first frames the decoders read (SourceBuffer, SourceBuffer.undecodable entry)
+        self.first_bad: list[tuple[SourceBuffer, tuple[str, Any, Any, int, bool, str]]] = []
 
     # -- helpers -----------------------------------------------------------------------------------------
 
@@ -298,7 +302,7 @@ class MediaSource:
             return None
         return start, end
 
-    def pipeline_decode(self) -> None:
+    def pipeline_decode(self, *, final: bool = True) -> None:
         """After an append: what the paused element's pipeline decodes, and the decode errors that gives.
 
         The pipeline starts once every SourceBuffer has an initialization segment (HAVE_METADATA): its
@@ -310,6 +314,10 @@ class MediaSource:
         "open", appendBuffer() throws from then on (the element's error is set), other calls work; the
         demuxer is shut down. The append itself succeeded (no error event on the SourceBuffer). Measured
         in Chromium 156 (docs/simulate.md, difference 20).
+
+        ``final=False``: called between two 128 KiB parse slices of one append (the pipeline runs while
+        Blink posts the next slice); only a track's first frame can fail that fast (measured: a bad first
+        frame stops the append, a bad frame behind a good one fails after it), and the preroll goes on.
         """
         if self.element_error is not None or self.ready_state == "closed" or not self.have_metadata():
             return
@@ -336,9 +344,19 @@ class MediaSource:
             for sb in self.source_buffers:
                 sb.undecodable = []
             return
+        if not final:
+            # between slices only a track's very first frame fails fast enough to stop the append (its
+            # decoder read it the moment it was buffered); a bad frame behind a good one fails after it
+            if self.first_bad:
+                sb, entry = self.first_bad[0]
+                sb.undecodable = [entry]
+                self.pipeline_decode()
+            return
         preroll = self.profile.micro(self.PREROLL_US)
         for sb in self.active:
-            bad, sb.undecodable = sb.undecodable, []
+            bad = sb.undecodable
+            if final:
+                sb.undecodable = []
             for kind, pts, dur, size, key, reason in bad:
                 for tid in sb.track_order:
                     tb = sb.tracks[tid]
@@ -366,6 +384,7 @@ class MediaSource:
                         )
                     )
                     return
+        self.note_first_reads()
         # HAVE_ENOUGH_DATA: every active track buffered PREROLL from where the pipeline starts
         enough = True
         for sb in self.active:
@@ -375,6 +394,27 @@ class MediaSource:
                     enough = False
         if enough and self.active:
             self.prerolled = True
+
+    def note_first_reads(self) -> None:
+        """Each track's decoder reads its first frame as soon as it is buffered (the media thread runs
+        while the append is parsed): remember which tracks started, and whose first frame is undecodable."""
+        if self.element_error is not None or self.ready_state == "closed" or not self.have_metadata():
+            return
+        for sb in self.active:
+            for tid in sb.track_order:
+                key = (sb.id, tid)
+                if key in self.reading:
+                    continue
+                start = self._start_range(sb, tid)
+                if start is None:
+                    continue
+                self.reading.add(key)
+                kind = sb.tracks[tid].kind
+                for entry in sb.undecodable:
+                    _, pts, dur = entry[:3]
+                    if entry[0] == kind and start[0] <= pts < start[1] and pts - start[0] < max(dur, 1):
+                        self.first_bad.append((sb, entry))
+                        break
 
     def _element_error(self, code: int, message: str) -> None:
         self.element_error = (code, message)

@@ -70,6 +70,8 @@ CHROMIUM_CODEC_NAMES = {
 
 _FIELDS = attrgetter("pts", "dts", "duration", "size", "keyframe", "duration_estimated")
 _DECODE_ERROR = attrgetter("decode_error")
+#: bytes Chromium parses per step of an append (StreamParser kMaxPendingBytesPerParse)
+PARSE_SLICE = 128 * 1024
 _SIZE = attrgetter("size")
 
 
@@ -270,12 +272,15 @@ class SourceBuffer:
         self.gen_base = {}
         offset_before = self.timestamp_offset
         try:
+            slices = None
             if events is None:
                 assert data is not None and self.parser is not None
                 self.feeds.append((self.fed, self.fed + len(data), name, base))
+                if self.chromium and len(data) > PARSE_SLICE:
+                    slices = (self.fed, len(data))
                 self.fed += len(data)
                 events = self.parser.feed(data)
-            self._segment_parser_loop(events)
+            self._segment_parser_loop(events, slices)
         except _AppendFailed as e:
             self._append_error(e.error)
             return
@@ -329,11 +334,23 @@ class SourceBuffer:
     # -------------------------------------------------------------------------------------------------
     # segment parser loop
 
-    def _segment_parser_loop(self, events: Sequence[ParserEvent]) -> None:
+    def _segment_parser_loop(
+        self, events: Sequence[ParserEvent], slices: tuple[int, int] | None = None
+    ) -> None:
+        done_slice = 0
         for ev in events:
             if isinstance(ev, FramesParsed):
                 if ev.frames:
+                    if slices is not None:
+                        f0 = ev.frames[0]
+                        now = (f0.offset + f0.size - 1 - slices[0]) // PARSE_SLICE
+                        if now > done_slice:
+                            done_slice = now
+                            if self.undecodable:
+                                self._decode_between_slices(f0.offset)
                     self._coded_frame_processing(ev.frames)
+                    if slices is not None:
+                        self.ms.note_first_reads()
             elif isinstance(ev, MediaSegmentStarted):
                 # SPL PARSING_MEDIA_SEGMENT 1: no init segment yet (or pending changeType) -> append error
                 if not self.first_init_received or self.pending_change_type:
@@ -355,6 +372,18 @@ class SourceBuffer:
                 self._fail(ev.message, ev.rule, ev.offset, ev.path)
             elif isinstance(ev, ParseWarning):
                 self._warn("parser", ev.message, rule=ev.rule, offset=ev.offset)
+
+    def _decode_between_slices(self, offset: int) -> None:
+        """Chromium parses an append PARSE_SLICE bytes at a time (SourceBufferState::RunSegmentParserLoop
+        returns "more data" and Blink posts the rest), and the media element's pipeline runs in between:
+        a decode error from frames of an earlier slice arrives before the next slice is parsed, which then
+        fails (ChunkDemuxer shut down): the append error algorithm runs and the later slices are never
+        buffered. Measured in Chromium 156 (a 161 KB muxed append whose first audio frame is undecodable:
+        element error, then the SourceBuffer's error, updateend, sourceended)."""
+        self.ms.pipeline_decode(final=False)
+        err = self.ms.element_error
+        if err is not None:
+            self._fail(f"the media element failed while the append was parsed: {err[1]}", None, offset)
 
     # -------------------------------------------------------------------------------------------------
     # initialization segment received

@@ -234,3 +234,33 @@ def test_opus_head_the_decoder_refuses_closes_the_media_source_after_the_init(tm
     assert "DECODER_ERROR_NOT_SUPPORTED" in first["state"]["video"]["error"]["message"]
     assert first["state"]["mediaSource"]["readyState"] == "closed"
     assert second["exception"] == "InvalidStateError" and code == 1
+
+
+@pytest.mark.parametrize(
+    ("head", "append_fails"),
+    [
+        ("muxed-no-base-flag", True),  # the decoders' first frames are bad: the error stops the append
+        ("clean-muxed", False),  # the first frames were good: the error comes after the append completed
+    ],
+)
+def test_decode_error_between_parse_slices_of_a_large_append(
+    tmp_path: Path, head: str, append_fails: bool
+) -> None:
+    """One 161 KB append (more than Chromium's 128 KiB parse slice): segments 1-4 of ``head`` then the
+    misaddressed segments 1-2 again. Measured in Chromium 156: with a bad first frame the element's error
+    arrives before the second slice, which fails (SourceBuffer error, readyState "ended"); behind good
+    first frames the append completes and the element errors after it."""
+    segs = Path(__file__).resolve().parents[2] / "samples" / "segments"
+    bad = segs / "muxed-no-base-flag"
+    parts = [segs / head / f"seg-0000{i}.m4s" for i in (1, 2, 3, 4)]
+    parts += [bad / f"seg-0000{i}.m4s" for i in (1, 2)]
+    (tmp_path / "big.m4s").write_bytes(b"".join(p.read_bytes() for p in parts))
+    (tmp_path / "init.mp4").write_bytes((bad / "init.mp4").read_bytes())
+    code, out, _ = run(str(tmp_path / "init.mp4"), str(tmp_path / "big.m4s"), "--format", "json")
+    step = out["steps"][1]
+    assert step["state"]["video"]["error"]["code"] == 3
+    assert bool(step["error"]) is append_fails
+    assert step["state"]["mediaSource"]["readyState"] == ("ended" if append_fails else "open")
+    types = [e["type"] for e in step["events"]]
+    assert types[-2:] == (["updateend", "sourceended"] if append_fails else ["updateend", "error"])
+    assert code == 1
