@@ -3811,6 +3811,85 @@ case("brk_esds_oti_6b_aac_payload", "broken", "AAC payload with esds objectTypeI
 case("brk_esds_oti_66_mpeg2_main", "broken", "AAC esds objectTypeIndication 0x66 (MPEG-2 AAC Main)")(
     lambda: {**aac_case(48000, ALL3), "files": segfiles(_esds_oti(aac(48000)[0], 0x66), aac(48000)[1])}
 )
+# --- round 14: truncation sweeps (a segment cut at many places, then the next one) --------------------------
+
+
+def _cut_points(seg: bytes) -> dict[str, int]:
+    m = moof_size(seg)
+    tfhd = find_box(seg, "moof/traf/tfhd")[0]
+    trun = find_box(seg, "moof/traf/trun")[0]
+    return {
+        "moof_hdr": 4,
+        "mfhd": 20,
+        "tfhd": tfhd + 10,
+        "trun_hdr": trun + 6,
+        "trun_mid": trun + 40,
+        "mdat_hdr": m + 4,
+        "mdat_first_sample": m + 100,
+        "mdat_end": len(seg) - 1,
+    }
+
+
+for _where in (
+    "moof_hdr",
+    "mfhd",
+    "tfhd",
+    "trun_hdr",
+    "trun_mid",
+    "mdat_hdr",
+    "mdat_first_sample",
+    "mdat_end",
+):
+    case(f"brk_cut_{_where}", "broken", f"seg2 cut at {_where}, then seg3, endOfStream")(
+        lambda w=_where: brk_v(_seg(1, lambda s: s[: _cut_points(s)[w]]), [*ALL3, {"op": "endOfStream"}])
+    )
+    case(f"brk_cut_{_where}_abort", "broken", f"seg2 cut at {_where}, abort, seg3")(
+        lambda w=_where: brk_v(
+            _seg(1, lambda s: s[: _cut_points(s)[w]]), [*ALL3[:3], {"op": "abort"}, ALL3[3]]
+        )
+    )
+
+for _frac in (0.001, 0.3, 0.999):
+    case(
+        f"brk_webm_cut_{int(_frac * 1000)}",
+        "broken",
+        f"VP9 cluster 2 cut at {_frac:.1%}, then cluster 3, eos",
+    )(
+        lambda f=_frac: _webm_case(
+            webm_vp9()[0],
+            [webm_vp9()[1][0], webm_vp9()[1][1][: max(1, int(len(webm_vp9()[1][1]) * f))], webm_vp9()[1][2]],
+            'video/webm; codecs="vp9"',
+            [ap("init.webm"), ap("seg1.webm"), ap("seg2.webm"), ap("seg3.webm"), {"op": "endOfStream"}],
+        )
+    )
+    case(
+        f"brk_ts_cut_{int(_frac * 1000)}",
+        "broken",
+        f"TS seg2 cut at {_frac:.1%} (not packet aligned), then seg3",
+    )(
+        lambda f=_frac: {
+            "sourceBuffers": [sb(TS_AV)],
+            "ops": [ap("seg1.ts"), ap("seg2.ts"), ap("seg3.ts"), {"op": "endOfStream"}],
+            "files": {
+                "seg1.ts": ts_avc_aac()[0],
+                "seg3.ts": ts_avc_aac()[2],
+                "seg2.ts": ts_avc_aac()[1][: max(1, int(len(ts_avc_aac()[1]) * f))],
+            },
+        }
+    )
+    case(f"brk_adts_cut_{int(_frac * 1000)}", "broken", f"ADTS part2 cut at {_frac:.1%}, then part3, eos")(
+        lambda f=_frac: {
+            "sourceBuffers": [sb("audio/aac")],
+            "ops": [ap("p1.aac"), ap("p2.aac"), ap("p3.aac"), {"op": "endOfStream"}],
+            "files": {
+                "p1.aac": chunks(adts(44100), 4)[0],
+                "p3.aac": chunks(adts(44100), 4)[2],
+                "p2.aac": chunks(adts(44100), 4)[1][: max(1, int(len(chunks(adts(44100), 4)[1]) * f))],
+            },
+        }
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------
 # writing, recording, comparing
 
