@@ -16,6 +16,12 @@ What each run does (same input, same 2 s target, DASH + HLS out, page cache warm
 - Shaka Packager: ``packager in=...,stream=video ... in=...,stream=audio ... --segment_duration 2
   --mpd_output ... --hls_master_playlist_output ...`` (separate video and audio, like msetool).
 
+msetool runs as installed: with its modules' bytecode cached (pip compiles it at install time). The
+sandbox this project is developed in sets PYTHONDONTWRITEBYTECODE, which would make every run compile
+msetool from source (~45 ms more start-up), so the msetool runs use a bytecode cache in
+benchmarks/work/pycache, filled by one untimed run first. The load average before and after is recorded:
+the machine is shared, and single runs vary a lot with it.
+
 Reports the median wall time of ``--runs`` runs each, and the ratios that docs/performance.md quotes.
 """
 
@@ -24,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -81,10 +88,23 @@ def packager_exe() -> str:
     return exe
 
 
-def timed(cmd: list[str], cwd: Path | None = None) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+#: CPU seconds (user + sys) of each tool's process tree per run: unlike wall time, barely affected by what
+#: else the shared machine runs, so the ratios stay comparable between runs.
+CPU: dict[str, list[float]] = {}
+
+
+def children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None, key: str = "") -> float:
+    c0, t0 = children_cpu(), time.perf_counter()
+    subprocess.run(cmd, check=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    if key:
+        CPU.setdefault(key, []).append(children_cpu() - c0)
+    return wall
 
 
 def fresh(path: Path) -> Path:
@@ -108,13 +128,19 @@ def main() -> int:
     src = make_source(args.minutes)
     packager = packager_exe()
     ff = ffmpeg_exe()
-    env_ff = {**os.environ, "MSETOOL_FFMPEG": ff}
+    env_ff = {**os.environ, "MSETOOL_FFMPEG": ff, "PYTHONPYCACHEPREFIX": str(WORK / "pycache")}
+    env_ff.pop("PYTHONDONTWRITEBYTECODE", None)
     src.read_bytes()  # warm the page cache (the file is a few hundred MB)
 
     out_ff = WORK / "out-ffmpeg"
     out_ms = WORK / "out-msetool"
     out_sp = WORK / "out-shaka"
     info = probe(src, SubprocessRunner(), ff)
+    warm = WORK / "out-warmup"
+    subprocess.run([sys.executable, "-m", "msetool", "fragment", str(src), "--out", str(warm), "--copy",
+                    "--force"], check=True, env=env_ff, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    shutil.rmtree(warm)
+    load_before = os.getloadavg()
     results: dict[str, list[float]] = {"ffmpeg": [], "msetool": [], "msetool --no-check": [],
                                        "shaka-packager": []}
     for run in range(args.runs):
@@ -123,16 +149,13 @@ def main() -> int:
         argv = [a for a in plan.argv if a not in ("-progress", "pipe:1")]
         for t in plan.tracks:  # the dash muxer writes into per-representation folders, made beforehand
             (d / REP_DIR.format(t.representation)).mkdir()
-        results["ffmpeg"].append(timed(argv))
+        results["ffmpeg"].append(timed(argv, key="ffmpeg"))
 
         for key, extra in (("msetool", []), ("msetool --no-check", ["--no-check"])):
             if out_ms.exists():
                 shutil.rmtree(out_ms)
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "msetool", "fragment", str(src), "--out", str(out_ms),
-                            "--copy", "--force", *extra],
-                           check=True, env=env_ff, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-            results[key].append(time.perf_counter() - t0)
+            results[key].append(timed([sys.executable, "-m", "msetool", "fragment", str(src), "--out",
+                                       str(out_ms), "--copy", "--force", *extra], env=env_ff, key=key))
 
         d = fresh(out_sp)
         results["shaka-packager"].append(timed([
@@ -143,7 +166,7 @@ def main() -> int:
             "playlist_name=audio/playlist.m3u8,hls_group_id=audio",
             "--segment_duration", "2", "--mpd_output", "manifest.mpd",
             "--hls_master_playlist_output", "master.m3u8", "--quiet",
-        ], cwd=d))
+        ], cwd=d, key="shaka-packager"))
         line = ", ".join(f"{k} {v[-1]:.2f} s" for k, v in results.items())
         print(f"bench: run {run + 1}: {line}", flush=True)
 
@@ -159,7 +182,11 @@ def main() -> int:
         "msetool_no_check_over_ffmpeg": med["msetool --no-check"] / med["ffmpeg"],
         "msetool_over_shaka": med["msetool"] / med["shaka-packager"],
         "ffmpeg_over_shaka": med["ffmpeg"] / med["shaka-packager"],
+        "median_cpu_seconds": {k: statistics.median(v) for k, v in CPU.items()},
+        "all_cpu_seconds": CPU,
         "cpus": os.cpu_count(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
     (WORK / "bench_fragment.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
