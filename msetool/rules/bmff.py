@@ -233,14 +233,17 @@ _RULES: list[tuple[str, str, str, str, str]] = [
         "error",
         "A frame decoded before playback starts cannot be decoded",
         "A paused element at 0 prerolls the start of the first buffered range (when it begins before 1 s): "
-        "the first H.264 frame and about 200 ms of audio. When every slice header of that H.264 frame is "
+        "the first video frame and about 200 ms of audio. When every slice header of that H.264 frame is "
         "impossible (slice_type above 9, a non-intra slice in an IDR NAL unit, a picture parameter set that "
         "does not exist, first_mb_in_slice past the picture) or an AAC frame breaks the raw_data_block "
         "syntax before its Huffman data (a coupling/LFE element the channel configuration lacks, a reserved "
-        "ics_info bit, too many scalefactor bands, prediction in AAC-LC, ms_mask_present 3), the decoder "
+        "ics_info bit, too many scalefactor bands, prediction in AAC-LC, ms_mask_present 3), a VP9 frame has "
+        "no frame_marker or key frame sync code, or an AV1 OBU sets obu_forbidden_bit or overruns the "
+        "sample, the decoder "
         "fails: the media element reports PIPELINE_ERROR_DECODE ('Failed to send video/audio packet for "
         "decoding') and every later append throws.",
-        "ITU-T H.264 §7.3.3; ISO/IEC 14496-3 §4.4.2; Chromium media/filters/ffmpeg_*_decoder.cc, "
+        "ITU-T H.264 §7.3.3; ISO/IEC 14496-3 §4.4.2; VP9 §6.2; AV1 §5.3; "
+        "Chromium media/filters/*_decoder.cc, "
         "media/filters/source_buffer_stream.cc kSeekToStartFudgeRoom",
     ),
     (
@@ -418,6 +421,8 @@ class TrackDefaults:
     avc_mbs: int = 0
     #: AAC (mp4a with an AudioSpecificConfig): (audioObjectType, channelConfiguration)
     aac: tuple[int, int] | None = None
+    #: "vp09" / "av01": the first frame's header is checked (libvpx / dav1d)
+    frame_codec: str = ""
     default_sample_duration: int = 0
     #: lowest baseMediaDecodeTime whose first sample was checked (first frame the element decodes)
     first_checked: int | None = None
@@ -823,6 +828,8 @@ def _check_sample_entries(stsd: Box, td: TrackDefaults) -> list[Finding]:
                 )
             )
             continue
+        if real in ("vp09", "av01") and not td.frame_codec:
+            td.frame_codec = real
         if cfg.type == "esds" and td.aac is None:
             asc = cfg.fields.get("AudioSpecificConfig")
             if asc is not None and cfg.fields.get("objectTypeIndication") == 0x40:
@@ -1222,12 +1229,65 @@ def undecodable_aac_frame(frame: bytes, object_type: int, channel_config: int) -
     return None
 
 
+def undecodable_vp9_frame(frame: bytes) -> str | None:
+    """Why libvpx (Chromium's VP9 decoder) rejects this first frame, or None: the uncompressed header's
+    frame_marker must be 2, profile 3's reserved bit 0, and a key frame must carry the sync code
+    0x49 0x83 0x42 (VP9 bitstream spec §6.2, §7.2). A superframe starts with its first frame."""
+    r = _RawBits(frame)
+    try:
+        if r.read(2) != 2:
+            return "frame_marker is not 2"
+        profile = r.read(1) | (r.read(1) << 1)
+        if profile == 3 and r.read(1):
+            return "reserved_zero bit set in profile 3"
+        if r.read(1):  # show_existing_frame
+            return None
+        if r.read(1) == 0:  # key frame
+            r.read(2)  # show_frame, error_resilient_mode
+            sync = r.read(24)
+            if sync != 0x498342:
+                return f"key frame sync code {sync:06x}, not 498342"
+    except IndexError:
+        return "the frame ends inside its uncompressed header"
+    return None
+
+
+def undecodable_av1_frame(frame: bytes) -> str | None:
+    """Why dav1d (Chromium's AV1 decoder) rejects this temporal unit, or None: every OBU header needs
+    obu_forbidden_bit 0, and an obu_size must not run past the sample (AV1 spec §5.3)."""
+    pos = 0
+    for _ in range(64):
+        if pos >= len(frame):
+            return None
+        head = frame[pos]
+        if head & 0x80:
+            return f"obu_forbidden_bit set in the OBU header at byte {pos}"
+        ext, has_size = head >> 2 & 1, head >> 1 & 1
+        pos += 1 + ext
+        if not has_size:
+            return None  # the OBU runs to the end of the sample
+        size, shift = 0, 0
+        for _ in range(8):
+            if pos >= len(frame):
+                return "the sample ends inside an obu_size"
+            b = frame[pos]
+            pos += 1
+            size |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        if size > len(frame) - pos:
+            return f"obu_size {size} runs past the end of the sample"
+        pos += size
+    return None
+
+
 def _first_frame(
     moof: Box, traf: Box, tfhd: Box, td: TrackDefaults, *, source: ByteSource, run_end: int
 ) -> Finding | None:
     """BMFF-MEDIA-33 for the frames a paused element decodes first (preroll): the first H.264 frame, or
     the AAC frames of the first 150 ms, of the track's earliest fragment, read where Chromium reads them."""
-    if not (td.avc_length or td.aac) or td.encrypted or not td.timescale:
+    if not (td.avc_length or td.aac or td.frame_codec) or td.encrypted or not td.timescale:
         return None
     tfdt = traf.child("tfdt")
     bmdt = int(tfdt.get("base_media_decode_time", 0)) if tfdt is not None and tfdt.decoded else 0
@@ -1261,6 +1321,10 @@ def _first_frame(
         if td.aac is not None:
             why = undecodable_aac_frame(data, *td.aac)
             kind = "AAC"
+        elif td.frame_codec == "vp09":
+            why, kind = undecodable_vp9_frame(data), "VP9"
+        elif td.frame_codec == "av01":
+            why, kind = undecodable_av1_frame(data), "AV1"
         else:
             why = undecodable_avc_frame(data, td)
             kind = "H.264"

@@ -253,7 +253,9 @@ def _muxed_fragment(*, iso: bool, base_is_moof: bool = False, audio_size: int = 
 
     head = len(moof(0, 0)) + 8
     aoff = 0 if iso else head + sum(video)
-    payload = b"".join(fmp4.sample(s, f) for s, f in zip(video, vflags, strict=True)) + (GOOD_AAC * 2)[:audio_size]
+    payload = (
+        b"".join(fmp4.sample(s, f) for s, f in zip(video, vflags, strict=True)) + (GOOD_AAC * 2)[:audio_size]
+    )
     return moof(head, aoff) + fmp4.box("mdat", payload)
 
 
@@ -403,3 +405,20 @@ def test_aac_frames_after_the_preroll_are_not_judged(run: RunValidation) -> None
     assert "BMFF-MEDIA-33" not in rules(v)
     v = run([AAC_INIT, _aac_fragment([GOOD_AAC] * 8)], AAC_TYPE)
     assert not rules(v, Severity.ERROR), [(f.rule, f.message) for f in v.findings]
+
+
+def test_vp9_and_av1_frame_headers() -> None:
+    # Chromium 156 fails a first frame with a frame_marker other than 2 or a broken key frame sync code
+    # (libvpx), and one whose OBU header sets obu_forbidden_bit (dav1d): PIPELINE_ERROR_DECODE.
+    from msetool.rules.bmff import undecodable_av1_frame, undecodable_vp9_frame
+
+    key = bytes.fromhex("824983420013f00b36063824")  # profile 0 key frame, as libvpx writes it
+    assert undecodable_vp9_frame(key) is None
+    assert undecodable_vp9_frame(bytes([0x82 & 0x3F]) + key[1:]) == "frame_marker is not 2"
+    assert "sync code" in (undecodable_vp9_frame(key[:2] + b"\0" + key[3:]) or "")
+    assert undecodable_vp9_frame(bytes([0x86]) + key[1:]) is None  # an inter frame: not judged
+    # AV1: sequence header OBU (type 1, has_size) of 3 bytes, then a frame OBU running to the end
+    tu = bytes([0x0A, 3, 0, 0, 0, 0x32, 0x10]) + b"\x55" * 16
+    assert undecodable_av1_frame(tu) is None
+    assert "forbidden" in (undecodable_av1_frame(bytes([0x8A]) + tu[1:]) or "")
+    assert "past the end" in (undecodable_av1_frame(bytes([0x0A, 100]) + tu[2:]) or "")
