@@ -28,12 +28,14 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from msetool.fragment import layout
 from msetool.fragment.manifests import Presentation
 from msetool.rules.findings import Finding, Severity
-from msetool.stream import FramesParsed, ParseFailed, ParserEvent
+
+if TYPE_CHECKING:  # imported where used: nothing of the check need load before ffmpeg starts
+    from msetool.stream import ParserEvent
 
 Range = tuple[float, float]
 ParserFactory = Callable[[Any, Any], Any]
@@ -184,6 +186,8 @@ class _Recorder:
         return bool(self.inner.in_media_segment)
 
     def feed(self, data: bytes) -> list[ParserEvent]:
+        from msetool.stream import ParseFailed
+
         events: list[ParserEvent] = self.inner.feed(data)
         start, self.fed = self.fed, self.fed + len(data)
         if not self.failed:
@@ -261,6 +265,8 @@ class _Replay:
         return out
 
     def _moved(self, ev: ParserEvent) -> ParserEvent:
+        from msetool.stream import FramesParsed
+
         if isinstance(ev, FramesParsed):
             return ev
         j = bisect.bisect_right(self.sim_starts, ev.offset) - 1

@@ -234,10 +234,10 @@ class _Watcher:
     """
 
     def __init__(self, work: Path, plan: Plan, check: bool) -> None:
-        validator = default_validator() if check else None
         self.check = check
         self.tracks = plan.tracks
-        self.monitors = {t.id: RenditionMonitor(t.id, validator, simulate=check) for t in plan.tracks}
+        #: made in the thread, so loading the validator and the simulator overlaps ffmpeg's start
+        self.monitors: dict[str, RenditionMonitor] = {}
         self.exited = threading.Event()
         self.aborted = threading.Event()
         self.error: BaseException | None = None
@@ -245,6 +245,9 @@ class _Watcher:
 
     def _run(self, work: Path) -> None:
         try:
+            validator = default_validator() if self.check else None
+            self.monitors = {t.id: RenditionMonitor(t.id, validator, simulate=self.check)
+                             for t in self.tracks}
             _watch(work, self.tracks, self.monitors, self.exited, self.aborted)
         except BaseException as e:
             self.error = e
