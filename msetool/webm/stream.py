@@ -26,6 +26,7 @@ from typing import Literal
 
 import msetool.rules.webm  # noqa: F401  (registers the WEBM-* rule ids ParseFailed events name)
 from msetool.mime import MimeType
+from msetool.model import CodedFrame
 from msetool.stream import (
     FramesParsed,
     InitSegmentParsed,
@@ -41,6 +42,7 @@ from msetool.webm.segments import (
     TRACK_TYPE_AUDIO,
     TRACK_TYPE_VIDEO,
     ClusterAssembler,
+    PendingFrame,
     SegmentError,
     WebmInit,
     check_track_config,
@@ -112,6 +114,10 @@ class WebmStreamParser:
         #: Bytes still to drop (-1: forever) and the large leaf they belong to, if any.
         self._skip = 0
         self._pending: tuple[int, _Kind, bytes, int, int, int] | None = None
+        #: chromium profile: VP9 tracks whose frame headers are checked, and block offset -> why libvpx
+        #: cannot decode that block's frame (CodedFrame.decode_error)
+        self._vp9_tracks: set[int] = set()
+        self._undecodable: dict[int, str] = {}
         self._new_group()
 
     # ---------------------------------------------------------------------------------- protocol
@@ -266,6 +272,8 @@ class WebmStreamParser:
             raise _Fail(e.chromium or e.reason, e.offset, e.path, e.rule or "WEBM-EBML-01") from None
         self._init = init
         self._asm = ClusterAssembler(init, self.profile)
+        self._vp9_tracks = {t.number for t in init.tracks if t.codec_id == "V_VP9" and not t.encryption_key_id
+                            and self.profile == "chromium"}
         seg = to_init_segment(init, self.profile)
         if refused and self.profile == "chromium":
             marked = tuple(replace(ti, decode_error=refused.get(ti.track_id)) for ti in seg.tracks)
@@ -353,7 +361,7 @@ class WebmStreamParser:
             ready = self._asm.ready()
             if ready:
                 ts = self._asm.timescale
-                events.append(FramesParsed([f.frame(ts) for f in ready]))
+                events.append(FramesParsed(self._frames(ready, ts)))
         return pos - start
 
     def _list_start(self, eid: int, off: int) -> None:
@@ -451,7 +459,7 @@ class WebmStreamParser:
             ready = self._asm.ready()
             if ready:
                 ts = self._asm.timescale
-                events.append(FramesParsed([f.frame(ts) for f in ready]))
+                events.append(FramesParsed(self._frames(ready, ts)))
 
     def _block_bytes(self, p: int, size: int) -> bytes:
         """What a block's reader needs: its header and first payload bytes, or all of it when laced
@@ -473,11 +481,22 @@ class WebmStreamParser:
         hdr = parse_block_header(data[:16])
         if hdr is None:
             raise _Fail("unreadable block header", off, path, "WEBM-EBML-01")
+        if hdr.track in self._vp9_tracks and not hdr.lacing:
+            problem = vp9_frame_problem(bytes(data[hdr.header_size : 16]))
+            if problem is not None:
+                self._undecodable[off] = problem
         try:
             self._asm.block(hdr, data, off, simple=simple, block_duration=duration, reference=reference,
                             path=path)
         except SegmentError as e:
             raise _Fail(e.chromium or e.reason, e.offset, e.path or path, e.rule or "WEBM-MEDIA-08") from None
+
+    def _frames(self, pending: list[PendingFrame], ts: int) -> list[CodedFrame]:
+        frames = [f.frame(ts) for f in pending]
+        if self._undecodable:
+            bad = self._undecodable
+            frames = [replace(f, decode_error=bad.pop(f.offset)) if f.offset in bad else f for f in frames]
+        return frames
 
     def _close_lists(self, events: list[ParserEvent]) -> bool:
         """Pop every list whose bytes are all parsed (as WebMListParser::OnListEnd); True: Cluster ended."""
@@ -510,10 +529,38 @@ class WebmStreamParser:
             raise _Fail(e.reason, off, self._cluster_path(), e.rule or "WEBM-MEDIA-03") from None
         if frames:
             ts = self._asm.timescale
-            events.append(FramesParsed([f.frame(ts) for f in frames]))
+            events.append(FramesParsed(self._frames(frames, ts)))
         self._stack = []
         self._state = _HEADERS
         events.append(MediaSegmentEnded(off))
+
+
+def vp9_frame_problem(payload: bytes) -> str | None:
+    """Why libvpx refuses a VP9 frame from its first bytes (read_uncompressed_header), or None.
+
+    Every frame starts with frame_marker 2; a keyframe then carries the sync code 0x49 0x83 0x42. A block
+    whose payload fails either is valid WebM, but Chromium's decoder fails on it (PIPELINE_ERROR_DECODE,
+    measured in Chromium 156 on a Cluster of randomised VP9 payloads)."""
+    if not payload:
+        return None
+    bits = int.from_bytes(payload[:8].ljust(8, b"\0"), "big")
+    n = min(len(payload), 8) * 8
+
+    def read(pos: int, count: int) -> int:
+        return (bits >> (64 - pos - count)) & ((1 << count) - 1)
+
+    if read(0, 2) != 2:
+        return "VP9 frame_marker is not 2 (libvpx: Invalid frame marker)"
+    pos = 4
+    if read(2, 1) == 1 and read(3, 1) == 1:  # profile 3: a reserved zero bit
+        if read(4, 1):
+            return "VP9 profile 3 reserved bit set (libvpx: Unsupported bitstream profile)"
+        pos = 5
+    if read(pos, 1):  # show_existing_frame
+        return None
+    if read(pos + 1, 1) == 0 and pos + 4 + 24 <= n and read(pos + 4, 24) != 0x498342:  # key frame
+        return "VP9 key frame without the sync code 49 83 42 (libvpx: Invalid frame sync code)"
+    return None
 
 
 class _SizedHead(bytes):

@@ -264,3 +264,28 @@ def test_decode_error_between_parse_slices_of_a_large_append(
     types = [e["type"] for e in step["events"]]
     assert types[-2:] == (["updateend", "sourceended"] if append_fails else ["updateend", "error"])
     assert code == 1
+
+
+@pytest.mark.parametrize(("keyframe", "fails"), [(0, True), (2, False)])
+def test_vp9_key_frame_without_sync_code_is_a_decode_error_at_preroll(
+    tmp_path: Path, keyframe: int, fails: bool
+) -> None:
+    """ffmpeg's VP9 WebM (a key frame per second) with one byte of a key frame's sync code changed.
+    Measured in Chromium 156: the first key frame -> PIPELINE_ERROR_DECODE after the append (which
+    itself succeeds); the third (2 s, beyond the paused element's preroll) -> no error."""
+    args = ["-f", "lavfi", "-i", "testsrc2=s=160x90:r=25", "-t", "3", "-c:v", "libvpx-vp9", "-g", "25",
+            "-deadline", "realtime", "-cpu-used", "8", "-b:v", "200k"]
+    src = media.make("vp9-3s", args, suffix=".webm")
+    data = bytearray(src.read_bytes())
+    cluster = bytes(data).find(b"\x1f\x43\xb6\x75")
+    syncs = [i for i in range(cluster, len(data) - 2) if data[i : i + 3] == b"\x49\x83\x42"]
+    assert len(syncs) >= 3
+    data[syncs[keyframe]] = 0x48
+    (tmp_path / "init.webm").write_bytes(data[:cluster])
+    (tmp_path / "media.webm").write_bytes(data[cluster:])
+    code, out, _ = run(str(tmp_path / "init.webm"), str(tmp_path / "media.webm"), "--format", "json")
+    step = out["steps"][1]
+    assert step["error"] is None and step["state"]["sourceBuffers"]["sb0"]["buffered"] == [[0, 3]]
+    err = step["state"]["video"]["error"]
+    assert (err is not None and err["code"] == 3) is fails
+    assert code == (1 if fails else 0)
