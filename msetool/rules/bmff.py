@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from msetool.bmff.reader import iter_boxes
+from msetool.bmff.segments import SAMPLE_IS_NON_SYNC, sample_flags_of
 from msetool.bmff.tree import Box, BoxIssue
 from msetool.rules.catalog import finding
 from msetool.rules.engine import SPEC_ERRORS, CheckContext, ensure_rule
@@ -1313,10 +1314,20 @@ def _first_frame(
     # 512 ms does not); the video renderer at least the first frame.
     horizon = td.timescale * 15 // 100 if td.aac else 0
     t = 0
+    trex = {"default_sample_flags": td.default_sample_flags}
+    started = td.aac is not None  # video: coded frame processing drops frames before the first sync one
     for k in range(min(n, 64)):
         size = int(sizes[k]) if isinstance(sizes, list) else d_size
         if size <= 0 or size > 8 << 20 or pos + size > run_end:
             return None
+        if not started:
+            started = not sample_flags_of(k, trun, tfhd, trex) & SAMPLE_IS_NON_SYNC
+            if not started:
+                pos += size
+                t += int(durs[k]) if isinstance(durs, list) else d_dur
+                if bmdt + t >= td.timescale:
+                    return None
+                continue
         data = source.read_at(pos, size)
         if td.aac is not None:
             why = undecodable_aac_frame(data, *td.aac)

@@ -422,3 +422,19 @@ def test_vp9_and_av1_frame_headers() -> None:
     assert undecodable_av1_frame(tu) is None
     assert "forbidden" in (undecodable_av1_frame(bytes([0x8A]) + tu[1:]) or "")
     assert "past the end" in (undecodable_av1_frame(bytes([0x0A, 100]) + tu[2:]) or "")
+
+
+def test_video_frames_before_the_first_sync_sample_are_dropped_not_decoded(run: RunValidation) -> None:
+    # Coded frame processing drops frames until a random access point: a broken leading non-sync frame
+    # never reaches the decoder; the first sync frame does.
+    frag = fmp4.fragment(flags=(fmp4.NONKEY, fmp4.KEY, fmp4.NONKEY))
+    at = int.from_bytes(frag[:4], "big") + 8 + 4
+    assert frag[at] == 0x41
+    lead_broken = frag[: at + 1] + b"\x80" + frag[at + 2 :]
+    assert "BMFF-MEDIA-33" not in rules(run([CLEAN_INIT, lead_broken]))
+    key_at = at + 40  # the first sample is 40 bytes
+    assert frag[key_at] == 0x65
+    key_broken = frag[: key_at + 1] + b"\x80" + frag[key_at + 2 :]
+    assert "frame 1" in next(
+        f.message for f in run([CLEAN_INIT, key_broken]).findings if f.rule == "BMFF-MEDIA-33"
+    )
