@@ -514,6 +514,10 @@ def _run_parser(
                 ev2 = _relocate_event(ev, omap)
                 if ev2 is None:
                     continue
+                if isinstance(ev2, FramesParsed) and not isinstance(ev2, _FrameSummary):
+                    # the run's events are kept until its checker and model have seen them: keep each
+                    # batch's per-track aggregates, not its frames, so memory does not grow with the file
+                    ev2 = _summarise(ev2.frames)
                 events.append(ev2)
                 if isinstance(ev2, InitSegmentParsed):
                     last_init = (ev2.offset, ev2.init.size)
@@ -530,6 +534,29 @@ def _run_parser(
                 starts = [e.offset for e in events if isinstance(e, MediaSegmentStarted)]
                 truncated_at = starts[-1] if starts else 0
     return _RunResult(events, findings, truncated_at, last_init, omap.fed), (None if failed else parser)
+
+
+@dataclass(frozen=True, slots=True)
+class _FrameSummary(FramesParsed):
+    """A batch of frames reduced to what the segment model needs, per track: (timescale, first dts, first
+    pts, first keyframe, first duration, count, min pts, max end pts, end dts, keyframes, last duration,
+    total duration, max duration)."""
+
+    spans: dict[int, tuple[int, ...]] = field(default_factory=dict)
+
+
+def _summarise(frames: list[CodedFrame]) -> _FrameSummary:
+    by_track: dict[int, list[CodedFrame]] = {}
+    for f in frames:
+        by_track.setdefault(f.track_id, []).append(f)
+    spans: dict[int, tuple[int, ...]] = {}
+    for tid, fs in by_track.items():
+        f0, last = fs[0], fs[-1]
+        durs = [f.duration for f in fs]
+        spans[tid] = (f0.timescale, f0.dts, f0.pts, int(f0.keyframe), f0.duration, len(fs),
+                      min(f.pts for f in fs), max(f.pts + f.duration for f in fs), last.dts + last.duration,
+                      sum(1 for f in fs if f.keyframe), last.duration, sum(durs), max(durs))
+    return _FrameSummary([], spans)
 
 
 def _dts_order(evs: list[ParserEvent], omap: _OffsetMap) -> list[ParserEvent]:
@@ -700,6 +727,24 @@ def _build_model(
             )
             after_reset = False
             model.segments.append(current)
+        elif isinstance(ev, _FrameSummary):
+            if current is None:
+                continue
+            for tid, (ts, dts0, pts0, key0, dur0, n, min_pts, max_end, end_dts, keys, last_dur, total,
+                      max_dur) in ev.spans.items():
+                sp = current.tracks.get(tid)
+                if sp is None:
+                    sp = TrackSpan(tid, ts, first_dts=dts0, first_pts=pts0, min_pts=pts0,
+                                   first_keyframe=bool(key0), max_end_pts=pts0 + dur0)
+                    current.tracks[tid] = sp
+                sp.count += n
+                sp.min_pts = min(sp.min_pts, min_pts)
+                sp.max_end_pts = max(sp.max_end_pts, max_end)
+                sp.end_dts = end_dts
+                sp.keyframes += keys
+                sp.last_duration = last_dur
+                sp.total_duration += total
+                sp.max_duration = max(sp.max_duration, max_dur)
         elif isinstance(ev, FramesParsed):
             if current is None:
                 continue
