@@ -1008,6 +1008,10 @@ class BmffStreamParser:
                 checks += [(r.offset[i], r.size[i]) for i in r.check if r.size[i] > 0]
             else:
                 checks += [(o, sz) for o, sz in zip(r.offset, r.size, strict=True) if sz > 0]
+        pre = getattr(self, "_preroll_checks", None)
+        if pre:  # samples whose bytes a decode check reads are needed too (never skipped)
+            for r in runs:
+                checks += [(o, r.size[i]) for i, o in enumerate(r.offset) if o in pre and r.size[i] > 0]
         checks.sort()
         self._checks = checks
         self._ci = 0
