@@ -36,7 +36,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from tests import media  # noqa: E402
 
 WORK = ROOT / "benchmarks" / "work" / "difftest"
+T = TypeVar("T")
 Ops = list[dict[str, Any]]
 
 # ---------------------------------------------------------------------------------------------------------
@@ -356,10 +357,11 @@ class Src:
     _cache: ClassVar[dict[str, Any]] = {}
 
     @classmethod
-    def get(cls, name: str, make: Callable[[], Any]) -> Any:
+    def get(cls, name: str, make: Callable[[], T]) -> T:
         if name not in cls._cache:
             cls._cache[name] = make()
-        return cls._cache[name]
+        out: T = cls._cache[name]
+        return out
 
 
 def fmp4(name: str, args: list[str]) -> tuple[bytes, list[bytes]]:
@@ -614,8 +616,10 @@ T_AVC = 'video/mp4; codecs="{}"'
 CASES: dict[str, Callable[[], dict[str, Any]]] = {}
 
 
-def case(name: str, category: str, description: str) -> Callable[[Callable[[], dict[str, Any]]], Any]:
-    def deco(fn: Callable[[], dict[str, Any]]) -> Any:
+def case(name: str, category: str, description: str) -> Callable[[Callable[..., dict[str, Any]]], Any]:
+    """Register a case builder (a lambda may bind loop variables through default arguments)."""
+
+    def deco(fn: Callable[..., dict[str, Any]]) -> Any:
         def build() -> dict[str, Any]:
             out = fn()
             out.setdefault("id", name)
@@ -811,7 +815,7 @@ for _n, _src, _t, _d in [
         lambda s=_src, t=_t: {
             "sourceBuffers": [sb(t)],
             "ops": [*inorder(len(s()[1]), ext=".webm", iext=".webm"), {"op": "endOfStream"}],
-            "files": segfiles(*s(), ext=".webm", iext=".webm"),
+            "files": segfiles(s()[0], s()[1], ext=".webm", iext=".webm"),
         }
     )
 
@@ -3890,6 +3894,40 @@ for _frac in (0.001, 0.3, 0.999):
     )
 
 
+# --- round 15: mdat cut sweep per codec (does the swallowed next segment fail the append?) -----------------
+
+
+def _cut_mdat(seg: bytes, frac: float) -> bytes:
+    m = moof_size(seg)
+    return seg[: m + 8 + int((len(seg) - m - 8) * frac)]
+
+
+for _frac in (0.01, 0.05, 0.2, 0.6, 0.9):
+    _k = int(_frac * 100)
+    case(
+        f"brk_mdatcut_video_{_k}", "broken", f"video seg2's mdat cut at {_frac:.0%}, then seg3, endOfStream"
+    )(lambda f=_frac: brk_v(_seg(1, lambda s: _cut_mdat(s, f)), [*ALL3, {"op": "endOfStream"}]))
+    case(f"brk_mdatcut_bframes_{_k}", "broken", f"B-frame seg2's mdat cut at {_frac:.0%}, then seg3, seg4")(
+        lambda f=_frac: brk_v(_seg(1, lambda s: _cut_mdat(s, f)), ALL4, avc_bf25)
+    )
+    case(f"brk_mdatcut_audio_{_k}", "broken", f"AAC seg2's mdat cut at {_frac:.0%}, then seg3, seg4")(
+        lambda f=_frac: {
+            **aac_case(48000, ALL4),
+            "files": segfiles(
+                aac(48000)[0], [aac(48000)[1][0], _cut_mdat(aac(48000)[1][1], f), *aac(48000)[1][2:]]
+            ),
+        }
+    )
+    case(f"brk_mdatcut_muxed_{_k}", "broken", f"muxed seg2's mdat cut at {_frac:.0%}, then seg3, seg4")(
+        lambda f=_frac: {
+            **mux_case(ALL4),
+            "files": segfiles(
+                avc_aac()[0], [avc_aac()[1][0], _cut_mdat(avc_aac()[1][1], f), *avc_aac()[1][2:]]
+            ),
+        }
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------
 # writing, recording, comparing
 
@@ -4049,7 +4087,7 @@ def main() -> int:
                     harness = ChromiumHarness(settle=fast)
                     harness.start()
                 gold = record(harness, cj, gold_path)
-            n, bad = simulate_diffs(cj, gold)
+            nsteps, bad = simulate_diffs(cj, gold)
             vbad = validate_diff(cj, gold)
             if (bad or vbad) and args.confirm and not args.no_browser:
                 if harness is None:
@@ -4057,13 +4095,13 @@ def main() -> int:
                     harness.start()
                 slow = ChromiumHarness(browser=harness._browser, settle=Settle())
                 gold = record(slow, cj, gold_path)
-                n, bad = simulate_diffs(cj, gold)
+                nsteps, bad = simulate_diffs(cj, gold)
                 vbad = validate_diff(cj, gold)
             cat = json.loads(cj.read_text())["category"]
-            results.append((name, cat, n, bad, vbad))
+            results.append((name, cat, nsteps, bad, vbad))
             if bad or vbad or args.v:
                 print(
-                    f"{name} ({cat}): {n - len(bad)}/{n} steps agree"
+                    f"{name} ({cat}): {nsteps - len(bad)}/{nsteps} steps agree"
                     + ("" if vbad is None else "; VALIDATE differs")
                 )
                 for line in bad:
