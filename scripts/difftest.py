@@ -3928,6 +3928,47 @@ for _frac in (0.01, 0.05, 0.2, 0.6, 0.9):
     )
 
 
+# --- round 16: one bad NAL length inside a non-key sample ---------------------------------------------------
+
+
+def _bad_nal_length(seg: bytes, sample_index: int) -> bytes:
+    """Overwrite the first NAL length of sample ``sample_index`` (by trun order) with a value past the
+    sample's end."""
+    off = find_box(seg, "moof/traf/trun")[0]
+    flags = int.from_bytes(seg[off + 9 : off + 12], "big")
+    n = struct.unpack(">I", seg[off + 12 : off + 16])[0]
+    p = off + 16
+    data_offset = struct.unpack(">i", seg[p : p + 4])[0] if flags & 1 else 0
+    p += (4 if flags & 1 else 0) + (4 if flags & 4 else 0)
+    per = sum(4 for b in (0x100, 0x200, 0x400, 0x800) if flags & b)
+    tfhd = find_box(seg, "moof/traf/tfhd")[0]
+    tflags = int.from_bytes(seg[tfhd + 9 : tfhd + 12], "big")
+    q = tfhd + 16 + (8 if tflags & 1 else 0) + (4 if tflags & 2 else 0) + (4 if tflags & 8 else 0)
+    default_size = struct.unpack(">I", seg[q : q + 4])[0] if tflags & 0x10 else 0
+    pos = data_offset  # default-base-is-moof: relative to the moof at 0
+    for i in range(min(n, sample_index + 1)):
+        size = (
+            struct.unpack(">I", seg[p + i * per + (4 if flags & 0x100 else 0) :][:4])[0]
+            if flags & 0x200
+            else default_size
+        )
+        if i == sample_index:
+            return patch(seg, pos, struct.pack(">I", size + 1000))
+        pos += size
+    return seg
+
+
+for _idx in (1, 7, 20):
+    case(
+        f"brk_nal_length_sample{_idx}",
+        "broken",
+        f"seg2's sample {_idx} (non-key) has a NAL length past its end",
+    )(lambda i=_idx: brk_v(_seg(1, lambda s: _bad_nal_length(s, i)), [*ALL3, {"op": "endOfStream"}]))
+case("brk_nal_length_bframes", "broken", "B-frame seg2's sample 3 has a NAL length past its end")(
+    lambda: brk_v(_seg(1, lambda s: _bad_nal_length(s, 3)), ALL4, avc_bf25)
+)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # writing, recording, comparing
 
