@@ -46,6 +46,7 @@ import bisect
 import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import Any, Literal
 
 from msetool.errors import UsageError
@@ -98,6 +99,16 @@ ensure_rule(
     "where DTS goes back (typically two segments appended out of order in one append, or a discontinuity "
     "inside one) fails the append: 'Parsed buffers not in DTS sequence'.",
     "Chromium media/filters/frame_processor.cc ProcessFrames",
+)
+ensure_rule(
+    "GEN-DECODE-01",
+    "error",
+    "A frame the paused element decodes first cannot be decoded",
+    "The byte stream is valid and the append succeeds, but the element prerolls the start of the first "
+    "buffered range (when it begins before 1 s: the first ~200 ms of each track) and the decoder refuses a "
+    "frame there (the reader marked it: bytes that are not this frame, a broken frame header): the media "
+    "element reports PIPELINE_ERROR_DECODE and every later append throws InvalidStateError.",
+    "Chromium media/filters/source_buffer_stream.cc kSeekToStartFudgeRoom; media/renderers",
 )
 ensure_rule(
     "GEN-LOG-01",
@@ -425,6 +436,23 @@ class _RunResult:
     truncated_at: int | None
     last_init: tuple[int, int] | None  # (run offset, size) of the last init segment parsed
     fed: int = 0  # total bytes the returned parser has been fed
+    #: frames the reader marked ``decode_error`` (run offset, frame), the first few per track
+    undecodable: list[tuple[int, CodedFrame]] = field(default_factory=list)
+
+
+#: decode-error frames kept per track and run (only the earliest ones can be prerolled)
+_UNDECODABLE_KEPT = 8
+
+
+def _note_undecodable(ev: FramesParsed, omap: _OffsetMap, out: list[tuple[int, CodedFrame]]) -> None:
+    for f in ev.frames:
+        if (
+            f.decode_error is not None
+            and sum(1 for _o, g in out if g.track_id == f.track_id) < _UNDECODABLE_KEPT
+        ):
+            o = omap.to_run(f.offset)
+            if o is not None:
+                out.append((o, f))
 
 
 def _new_parser(
@@ -459,6 +487,7 @@ def _run_parser(
     findings: list[Finding] = []
     omap = _OffsetMap(fed if parser is not None else 0)
     last_init: tuple[int, int] | None = None
+    undecodable: list[tuple[int, CodedFrame]] = []
     if parser is None:
         parser = _new_parser(mime, options.profile, options.deep, options.parser_factory)
         if parser is None:
@@ -515,6 +544,7 @@ def _run_parser(
                 if ev2 is None:
                     continue
                 if isinstance(ev2, FramesParsed) and not isinstance(ev2, _FrameSummary):
+                    _note_undecodable(ev2, omap, undecodable)
                     # the run's events are kept until its checker and model have seen them: keep each
                     # batch's per-track aggregates, not its frames, so memory does not grow with the file
                     ev2 = _summarise(ev2.frames)
@@ -528,12 +558,15 @@ def _run_parser(
         for ev in _safe_flush(parser):
             ev2 = _relocate_event(ev, omap)
             if ev2 is not None:
+                if isinstance(ev2, FramesParsed) and not isinstance(ev2, _FrameSummary):
+                    _note_undecodable(ev2, omap, undecodable)
                 events.append(ev2)
         with contextlib.suppress(Exception):
             if parser.in_media_segment:
                 starts = [e.offset for e in events if isinstance(e, MediaSegmentStarted)]
                 truncated_at = starts[-1] if starts else 0
-    return _RunResult(events, findings, truncated_at, last_init, omap.fed), (None if failed else parser)
+    result = _RunResult(events, findings, truncated_at, last_init, omap.fed, undecodable)
+    return result, (None if failed else parser)
 
 
 @dataclass(frozen=True, slots=True)
@@ -553,9 +586,21 @@ def _summarise(frames: list[CodedFrame]) -> _FrameSummary:
     for tid, fs in by_track.items():
         f0, last = fs[0], fs[-1]
         durs = [f.duration for f in fs]
-        spans[tid] = (f0.timescale, f0.dts, f0.pts, int(f0.keyframe), f0.duration, len(fs),
-                      min(f.pts for f in fs), max(f.pts + f.duration for f in fs), last.dts + last.duration,
-                      sum(1 for f in fs if f.keyframe), last.duration, sum(durs), max(durs))
+        spans[tid] = (
+            f0.timescale,
+            f0.dts,
+            f0.pts,
+            int(f0.keyframe),
+            f0.duration,
+            len(fs),
+            min(f.pts for f in fs),
+            max(f.pts + f.duration for f in fs),
+            last.dts + last.duration,
+            sum(1 for f in fs if f.keyframe),
+            last.duration,
+            sum(durs),
+            max(durs),
+        )
     return _FrameSummary([], spans)
 
 
@@ -730,12 +775,32 @@ def _build_model(
         elif isinstance(ev, _FrameSummary):
             if current is None:
                 continue
-            for tid, (ts, dts0, pts0, key0, dur0, n, min_pts, max_end, end_dts, keys, last_dur, total,
-                      max_dur) in ev.spans.items():
+            for tid, (
+                ts,
+                dts0,
+                pts0,
+                key0,
+                dur0,
+                n,
+                min_pts,
+                max_end,
+                end_dts,
+                keys,
+                last_dur,
+                total,
+                max_dur,
+            ) in ev.spans.items():
                 sp = current.tracks.get(tid)
                 if sp is None:
-                    sp = TrackSpan(tid, ts, first_dts=dts0, first_pts=pts0, min_pts=pts0,
-                                   first_keyframe=bool(key0), max_end_pts=pts0 + dur0)
+                    sp = TrackSpan(
+                        tid,
+                        ts,
+                        first_dts=dts0,
+                        first_pts=pts0,
+                        min_pts=pts0,
+                        first_keyframe=bool(key0),
+                        max_end_pts=pts0 + dur0,
+                    )
                     current.tracks[tid] = sp
                 sp.count += n
                 sp.min_pts = min(sp.min_pts, min_pts)
@@ -938,6 +1003,7 @@ def validate_stream(
     model = StreamModel()
 
     runs = _split_runs(items, declared)
+    undecodable: list[tuple[str, int, CodedFrame]] = []
 
     fmt_name: str | None = None
     state: dict[str, Any] = {}
@@ -1015,6 +1081,9 @@ def validate_stream(
         )
         parser_fed = result.fed
         parser_mime = eff_mime
+        for o, fr in result.undecodable:
+            i, local = run.locate(o)
+            undecodable.append((run.slices[i].name, local, fr))
         if result.last_init is not None:
             prime = run.read_at(*result.last_init)
         run_findings = _event_findings(result.events)
@@ -1036,6 +1105,8 @@ def validate_stream(
             after_reset=before == "abort",
         )
 
+    findings.extend(_preroll_decode_errors(undecodable, model, opts))
+
     # (c) timeline rules and (d) codec rules on the model. The parser (or the checker) may already have
     # reported the same rule for the same file with its own wording and offset: keep that one.
     model_findings: list[Finding] = []
@@ -1056,6 +1127,49 @@ def validate_stream(
         spec=opts.profile == "spec",
     )
     return Validation(files, out, model, used_mime, fmt_name)
+
+
+#: SourceBufferStream::kSeekToStartFudgeRoom: a paused element at 0 starts from the first buffered range
+#: only when it begins before this; then it prerolls about PREROLL of each track (the simulator's model)
+SEEK_TO_START_FUDGE = Fraction(1)
+PREROLL = Fraction(1, 5)
+
+
+def _preroll_decode_errors(
+    bad: list[tuple[str, int, CodedFrame]], model: StreamModel, opts: ValidateOptions
+) -> list[Finding]:
+    """GEN-DECODE-01 for the first reader-marked frame of each track that the paused element's preroll
+    decodes: inside the first PREROLL of the track's earliest frame, when that starts before 1 s. Only on
+    the raw timeline (timestampOffset and sequence mode move the frames where validate cannot follow)."""
+    if not bad or not opts.raw_timeline:
+        return []
+    starts: dict[int, Fraction] = {}
+    for seg in model.segments:
+        for tid, sp in seg.tracks.items():
+            if sp.timescale and sp.count:
+                t = Fraction(sp.min_pts, sp.timescale)
+                if tid not in starts or t < starts[tid]:
+                    starts[tid] = t
+    out: list[Finding] = []
+    done: set[int] = set()
+    for file, offset, f in bad:
+        start = starts.get(f.track_id)
+        if f.track_id in done or start is None or not f.timescale:
+            continue
+        if start < SEEK_TO_START_FUDGE and start <= f.pts_s < start + PREROLL:
+            done.add(f.track_id)
+            out.append(
+                finding(
+                    "GEN-DECODE-01",
+                    f"track {f.track_id}: the frame at {float(f.pts_s):.3f} s, which the paused element "
+                    f"decodes before playback starts, cannot be decoded ({f.decode_error}): the media "
+                    "element "
+                    "fails with PIPELINE_ERROR_DECODE",
+                    file=file,
+                    offset=offset,
+                )
+            )
+    return out
 
 
 def _relocate(f: Finding, run: StreamSource) -> Finding:

@@ -227,7 +227,9 @@ def test_garbage_the_browser_rejects_at_once(run: RunValidation, size_field: int
     assert errs and errs[0].file == "part2.m4s", [(f.rule, f.message) for f in v.findings]
 
 
-def _muxed_fragment(*, iso: bool, base_is_moof: bool = False, audio_size: int = 12) -> bytes:
+def _muxed_fragment(
+    *, iso: bool, base_is_moof: bool = False, audio_size: int = 12, decode_time: int = 0
+) -> bytes:
     """moof with a video traf (track 1) then an audio traf (track 2), one mdat: video samples, then audio.
 
     ``iso``: the audio data_offset counts from the end of the video data (ISO/IEC 14496-12 8.8.7.1 without
@@ -238,7 +240,7 @@ def _muxed_fragment(*, iso: bool, base_is_moof: bool = False, audio_size: int = 
 
     def traf(tid: int, sizes: tuple[int, ...], flags: tuple[int, ...], off: int) -> bytes:
         tfhd = fmp4.full("tfhd", 0, 0x020000 if base_is_moof else 0, tid.to_bytes(4, "big"))
-        tfdt = fmp4.full("tfdt", 1, 0, bytes(8))
+        tfdt = fmp4.full("tfdt", 1, 0, decode_time.to_bytes(8, "big"))
         body = len(sizes).to_bytes(4, "big") + off.to_bytes(4, "big", signed=True)
         body += b"".join(
             d.to_bytes(4, "big") + s.to_bytes(4, "big") + f.to_bytes(4, "big")
@@ -254,7 +256,7 @@ def _muxed_fragment(*, iso: bool, base_is_moof: bool = False, audio_size: int = 
     head = len(moof(0, 0)) + 8
     aoff = 0 if iso else head + sum(video)
     payload = (
-        b"".join(fmp4.sample(s, f) for s, f in zip(video, vflags, strict=True)) + (GOOD_AAC * 2)[:audio_size]
+        b"".join(fmp4.sample(s, f) for s, f in zip(video, vflags, strict=True)) + (GOOD_AAC * 40)[:audio_size]
     )
     return moof(head, aoff) + fmp4.box("mdat", payload)
 
@@ -438,3 +440,15 @@ def test_video_frames_before_the_first_sync_sample_are_dropped_not_decoded(run: 
     assert "frame 1" in next(
         f.message for f in run([CLEAN_INIT, key_broken]).findings if f.rule == "BMFF-MEDIA-33"
     )
+
+
+def test_frames_the_reader_marks_undecodable_fail_the_preroll(run: RunValidation) -> None:
+    # The audio is larger than the moof: Chromium's moof-relative reading overlaps the video samples, and
+    # the BMFF reader marks those audio frames decode_error; the engine reports the one the paused element
+    # decodes first (GEN-DECODE-01), only when the track starts before 1 s.
+    mime = 'video/mp4; codecs="avc1.4D400D,mp4a.40.2"'
+    v = run([MUXED_INIT, _muxed_fragment(iso=True, audio_size=400)], mime)
+    hit = next(f for f in v.findings if f.rule == "GEN-DECODE-01")
+    assert hit.severity == Severity.ERROR and hit.file == "part1.m4s" and "track 2" in hit.message
+    v = run([MUXED_INIT, _muxed_fragment(iso=True, audio_size=400, decode_time=1000)], mime)
+    assert "GEN-DECODE-01" not in rules(v) and "BMFF-MEDIA-32" in rules(v, Severity.ERROR)
