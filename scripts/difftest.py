@@ -3969,6 +3969,47 @@ case("brk_nal_length_bframes", "broken", "B-frame seg2's sample 3 has a NAL leng
 )
 
 
+# --- round 17: corrupted H.264 elementary stream inside TS packets -----------------------------------------
+
+
+def _ts_corrupt_video(seg: bytes, every: int, seed: int) -> bytes:
+    """Random payload in every ``every``-th video packet that does not start a PES (headers kept)."""
+    rnd = random.Random(seed)
+    out = bytearray(seg)
+    vid = None
+    count = 0
+    for k in range(len(out) // 188):
+        p = k * 188
+        pid = ((out[p + 1] & 0x1F) << 8) | out[p + 2]
+        pusi = out[p + 1] & 0x40
+        if vid is None and pusi and out[p + 4 : p + 7] == b"\x00\x00\x01" and 0xE0 <= out[p + 7] <= 0xEF:
+            vid = pid
+        if pid != vid or pusi or out[p + 3] & 0x20:  # keep PES starts and packets with adaptation fields
+            continue
+        count += 1
+        if count % every == 0:
+            out[p + 4 : p + 188] = rnd.randbytes(184)
+    return bytes(out)
+
+
+for _every in (5, 50):
+    case(
+        f"brk_ts_video_payload_garbage_{_every}",
+        "broken",
+        f"TS seg2: every {_every}th video packet's payload randomised",
+    )(
+        lambda e=_every: {
+            "sourceBuffers": [sb(TS_AV)],
+            "ops": [ap("seg1.ts"), ap("seg2.ts"), ap("seg3.ts")],
+            "files": {
+                "seg1.ts": ts_avc_aac()[0],
+                "seg3.ts": ts_avc_aac()[2],
+                "seg2.ts": _ts_corrupt_video(ts_avc_aac()[1], e, 9),
+            },
+        }
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------
 # writing, recording, comparing
 
