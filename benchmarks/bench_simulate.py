@@ -32,8 +32,9 @@ from msetool.stream import FramesParsed, InitSegmentParsed, MediaSegmentEnded, M
 SEG = 2
 #: seconds a player keeps behind the newest data (it calls remove() for the rest, as shaka and hls.js do);
 #: without it 2 h of media exceed Chromium's 150 MiB video / 12 MiB audio limits and appendBuffer() throws
-#: QuotaExceededError, as it would in the browser with the element paused at 0.
-BACK_BUFFER = 600
+#: QuotaExceededError, as it would in the browser with the element paused at 0. (600 s of this audio,
+#: counted as Chromium does with sizeof(DecoderBuffer) + an ADTS header per frame, is already over 12 MiB.)
+BACK_BUFFER = 300
 V_TS, V_DUR, V_FPS = 15360, 512, 30
 A_TS, A_DUR = 48000, 1024
 

@@ -171,6 +171,78 @@ def _misaddressed_trafs(trafs: list[Box], moof: Box, init: Mp4Init, chromium: bo
                  "bytes)" for tid in differ}
 
 
+#: how much of a track fragment's start the paused element decodes (msetool.mse.media_source PREROLL_US)
+_PREROLL_S = (1, 5)
+
+
+def _decode_check(track: Mp4Track) -> Callable[[bytes], str | None] | None:
+    """The byte-level decode check for a track's frames (BMFF-MEDIA-33's predicates in msetool.rules.bmff):
+    syntax FFmpeg's AAC / H.264 decoders, libvpx or dav1d refuse before any entropy-coded data."""
+    from msetool.rules import bmff as rb  # the predicates live with the validate rule
+
+    entry = track.entries[0] if track.entries else None
+    if entry is None:
+        return None
+    if entry.type in ("vp09",):
+        return rb.undecodable_vp9_frame
+    if entry.type in ("av01",):
+        return rb.undecodable_av1_frame
+    try:
+        if entry.type == "mp4a":
+            esds = entry.child("esds")
+            asc = esds.fields.get("AudioSpecificConfig") if esds is not None and esds.decoded else None
+            if asc is None or esds is None or esds.fields.get("objectTypeIndication") != 0x40:
+                return None
+            aot, cc = int(asc.audioObjectType), int(asc.channelConfiguration)
+            return lambda data: rb.undecodable_aac_frame(data, aot, cc)
+        if entry.type in ("avc1", "avc3"):
+            avcc = entry.child("avcC")
+            if avcc is None or not avcc.decoded:
+                return None
+            w, h = int(entry.get("width") or 0), int(entry.get("height") or 0)
+            td = rb.TrackDefaults(
+                track.track_id,
+                avc_length=int(avcc.fields["lengthSizeMinusOne"]) + 1,
+                avc_pps=frozenset(
+                    rb._pps_id(bytes(p)) for p in avcc.fields.get("pictureParameterSets", []) if len(p) > 1
+                ),
+                avc_mbs=((w + 15) // 16) * ((h + 15) // 16),
+            )
+            return lambda data: rb.undecodable_avc_frame(data, td)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return None
+
+
+def _preroll_checks(runs: list[_Run], init: Mp4Init) -> dict[int, Callable[[bytes], str | None]]:
+    """The samples of this moof that a paused element decodes if the fragment starts its first range:
+    per track, from its earliest run, the first sync frame (video) or the frames of the first 200 ms
+    (audio). Only those are read and checked; whether they are decoded is the simulator's call."""
+    first: dict[int, _Run] = {}
+    for r in runs:
+        if r.dts and (r.track_id not in first or r.dts[0] < first[r.track_id].dts[0]):
+            first[r.track_id] = r
+    out: dict[int, Callable[[bytes], str | None]] = {}
+    for tid, r in first.items():
+        track = init.track(tid)
+        check = _decode_check(track) if track is not None and not track.info.encrypted else None
+        if check is None:
+            continue
+        if track is not None and track.kind == "audio":
+            horizon = r.timescale * _PREROLL_S[0] // _PREROLL_S[1]
+            t = 0
+            for k, off in enumerate(r.offset):
+                out[off] = check
+                t += r.duration[k]
+                if t >= horizon or k >= 64:
+                    break
+        else:
+            sync = next((i for i, key in enumerate(r.keyframe) if key), None)
+            if sync is not None:
+                out[r.offset[sync]] = check
+    return out
+
+
 def _fourcc_text(t: str) -> str:
     return t if printable_type(t) else "0x" + t.encode("latin-1").hex()
 
@@ -212,6 +284,8 @@ class BmffStreamParser:
     #: track_ID -> why Chromium cannot decode the current moof's samples of that track (see
     #: _misaddressed_trafs); the frames carry it as CodedFrame.decode_error
     _decode_errors: dict[int, str] = {}  # noqa: RUF012 - replaced per moof, never mutated
+    #: sample offset -> decode check, for the samples of the current moof a paused element prerolls
+    _preroll_checks: dict[int, Callable[[bytes], str | None]] = {}  # noqa: RUF012 - replaced per moof
 
     def __init__(self, mime: MimeType | None = None, profile: Profile = "chromium") -> None:
         self.mime = mime
@@ -978,6 +1052,9 @@ class BmffStreamParser:
                 assert n == (len(sl) if sl is not None else len(table.dts))
         runs.sort(key=lambda r: r.start)
         self._decode_errors = _misaddressed_trafs(trafs, moof, init, self._chromium)
+        self._preroll_checks = (
+            _preroll_checks(runs, init) if self._chromium and self.sample_checks == "all" else {}
+        )
         highest = self._layout(runs, pos)
         self._runs = runs
         self._ri = 0
@@ -1124,6 +1201,11 @@ class BmffStreamParser:
             raise _Fail("Failed to prepare video sample for decode", off, "", "BMFF-MEDIA-30")
         return key
 
+    def _frame_problem(self, off: int, size: int) -> str | None:
+        """Why Chromium's decoder fails on this sample (one the paused element prerolls), or None."""
+        src, at = self._src(off)
+        return self._preroll_checks[off](bytes(src[at : at + size]))
+
     def _emit_batch(self, events: list[ParserEvent], run: _Run, i: int) -> int:
         """Emit the run's samples from ``i`` on while nothing about them needs the slow path (present,
         non-empty, not too large); returns the index after the last one emitted. Chromium profile only:
@@ -1134,6 +1216,7 @@ class BmffStreamParser:
         tid, ts = run.track_id, run.timescale
         head, limit = self._head, self._limit
         bad = self._decode_errors.get(tid)
+        pre = self._preroll_checks
         analyse = run.avc_length_size is not None
         check = run.check
         pend = self._pending
@@ -1147,7 +1230,8 @@ class BmffStreamParser:
             key = keys[j]
             if analyse and (check is None or j in check):
                 key = self._analyze_avc(events, run, j, off, size)
-            pend.append(CodedFrame(tid, dts[j], pts[j], dur[j], ts, key, size, off, decode_error=bad))
+            why = self._frame_problem(off, size) if off in pre else None
+            pend.append(CodedFrame(tid, dts[j], pts[j], dur[j], ts, key, size, off, decode_error=why or bad))
             j += 1
         if j - 1 > i:
             # the bookkeeping after the last-but-one sample reaches furthest (the caller's call after the
@@ -1194,7 +1278,9 @@ class BmffStreamParser:
         key = run.keyframe[i]
         if run.avc_length_size is not None and (run.check is None or i in run.check):
             key = self._analyze_avc(events, run, i, off, size)
+        why = self._frame_problem(off, size) if off in self._preroll_checks else None
         self._pending.append(CodedFrame(run.track_id, run.dts[i], run.pts[i], run.duration[i], run.timescale,
-                                        key, size, off, decode_error=self._decode_errors.get(run.track_id)))
+                                        key, size, off,
+                                        decode_error=why or self._decode_errors.get(run.track_id)))
         self._si += 1
         return True

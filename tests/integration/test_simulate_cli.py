@@ -289,3 +289,27 @@ def test_vp9_key_frame_without_sync_code_is_a_decode_error_at_preroll(
     err = step["state"]["video"]["error"]
     assert (err is not None and err["code"] == 3) is fails
     assert code == (1 if fails else 0)
+
+
+@pytest.mark.parametrize(("segment", "fails"), [(0, True), (2, False)])
+def test_aac_payload_garbage_is_a_decode_error_only_where_the_element_prerolls(
+    tmp_path: Path, segment: int, fails: bool
+) -> None:
+    """ffmpeg's fragmented AAC with one segment's mdat payload replaced by seeded random bytes (sizes and
+    boxes intact: valid MP4). Engineer H measured this in Chromium 156: garbage in the first segment fails
+    the element (PIPELINE_ERROR_DECODE) after the append succeeds; garbage in a later one is never
+    decoded while the element is paused at 0."""
+    import random
+
+    init, segs = media.split_fmp4(media.fmp4_aac(), tmp_path / "segs")
+    data = bytearray(segs[segment].read_bytes())
+    mdat = data.find(b"mdat")
+    rnd = random.Random(7)
+    data[mdat + 4 :] = bytes(rnd.randrange(256) for _ in range(len(data) - mdat - 4))
+    segs[segment].write_bytes(data)
+    code, out, _ = run(str(init), *map(str, segs[:3]), "--format", "json")
+    after = out["steps"][1 + segment]
+    assert after["error"] is None and after["exception"] is None
+    err = after["state"]["video"]["error"]
+    assert (err is not None and "Failed to send audio packet" in err["message"]) is fails
+    assert code == (1 if fails else 0)
