@@ -888,8 +888,12 @@ def _rbsp(nal: bytes, limit: int = 64) -> bytes:
     return bytes(out)
 
 
-def _pps_id(nal: bytes) -> int:
+def pps_id(nal: bytes) -> int:
+    """pic_parameter_set_id of a PPS NAL unit (its first field)."""
     return _Bits(_rbsp(nal)).ue()
+
+
+_pps_id = pps_id  # the name msetool.bmff.stream imports
 
 
 def undecodable_avc_frame(sample: bytes, td: TrackDefaults) -> str | None:

@@ -34,7 +34,9 @@ Parsers may offer an optional fast path, ``skippable() -> int`` and ``skip(n) ->
 number of upcoming bytes they will not look at (an ``mdat`` payload) and a way to advance past them; the
 engine then never reads those bytes from disk. ``wanted() -> int`` (optional) says how many bytes the parser
 needs before it can skip again, so the engine reads no more than that; a ``sample_checks`` attribute is set
-to ``"rap"`` unless ``ValidateOptions.deep`` (analyse only the samples that decide random access).
+to ``"rap"`` unless ``ValidateOptions.deep`` (analyse only the samples that decide random access). A parser
+with a ``file_starts`` list attribute gets the parser offset where each append (file) begins, before its
+bytes (so it can still analyse a sample whose bytes come from a later append than its moof).
 
 A *run* is what one parser sees between resets: the whole list of files for ``validate FILES``, or the
 appends between two ``abort()``/``changeType()`` calls of a scenario.
@@ -455,6 +457,13 @@ def _note_undecodable(ev: FramesParsed, omap: _OffsetMap, out: list[tuple[int, C
                 out.append((o, f))
 
 
+def _note_file_start(parser: ByteStreamParser, parser_offset: int, size: int) -> None:
+    """Tell a parser that declares a ``file_starts`` list where the next append begins (parser offsets)."""
+    starts = getattr(parser, "file_starts", None)
+    if isinstance(starts, list) and size:
+        starts.append(parser_offset)
+
+
 def _new_parser(
     mime: MimeType,
     profile: Profile,
@@ -516,6 +525,7 @@ def _run_parser(
             elif prime:
                 omap.add(None, len(prime))
                 _safe_feed(parser, prime)
+        _note_file_start(parser, omap.fed, sl.size)
         pos = 0
         while pos < sl.size and not failed:
             # Optional fast path: a parser that knows the next bytes are payload it never looks at (an mdat

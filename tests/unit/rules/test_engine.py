@@ -145,3 +145,25 @@ def test_dts_going_back_inside_one_parse_batch_fails_like_chromium() -> None:
     out = _dts_order([bad, ok], omap)
     assert isinstance(out[-1], ParseFailed) and out[-1].rule == "BMFF-MEDIA-26" and out[-1].offset == 40
     assert len(out) == 2
+
+
+def test_a_parser_declaring_file_starts_learns_where_each_append_begins() -> None:
+    from msetool.rules import engine
+    from msetool.rules.engine import Slice, StreamSource, ValidateOptions
+    from msetool.source import BytesSource
+    from msetool.stream import parser_for
+
+    parser = parser_for(engine.parse_mime("video/mp4"), "chromium")
+    parser.file_starts = []  # type: ignore[attr-defined]
+    parts = [b"\0\0\0\x10free" + b"x" * 8, b"", b"\0\0\0\x0cskip" + b"y" * 4]
+    run = StreamSource([Slice(BytesSource(p, f"p{i}")) for i, p in enumerate(parts)])
+    engine._run_parser(
+        run,
+        mime=engine.parse_mime("video/mp4"),
+        options=ValidateOptions(),
+        parser=parser,
+        prime=b"",
+        flush=True,
+        fed=100,
+    )
+    assert parser.file_starts == [100, 116]  # type: ignore[attr-defined]
