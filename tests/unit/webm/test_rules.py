@@ -11,6 +11,9 @@ from msetool.source import BytesSource
 from tests.unit.webm import builder as B
 
 VIDEO = B.Track(1, 1, "V_VP9")
+#: VP9 payloads libvpx accepts the header of (a block of zeros is a frame Chromium fails to decode)
+VP9_KEY = b"\x82\x49\x83\x42" + b"\0" * 4
+VP9_INTER = b"\x86" + b"\0" * 7
 OPUS = B.Track(2, 2, "A_OPUS")
 
 
@@ -47,7 +50,7 @@ def test_ffmpeg_out_of_order_blocks_are_an_error_at_the_block(ffmpeg_vp9_opus: P
 
 def test_cluster_before_init_points_at_the_first_file() -> None:
     init = B.init_segment([VIDEO, OPUS])
-    cluster = B.Cluster(0, [B.simple_block(1, 0), B.simple_block(2, 0, B.OPUS_20MS)]).bytes()
+    cluster = B.Cluster(0, [B.simple_block(1, 0, VP9_KEY), B.simple_block(2, 0, B.OPUS_20MS)]).bytes()
     findings = errors(check([cluster, init]))
     assert findings and findings[0].rule == "WEBM-INIT-03" and findings[0].file == "part0.webm"
     assert findings[0].offset == 0
@@ -55,20 +58,22 @@ def test_cluster_before_init_points_at_the_first_file() -> None:
 
 def test_block_errors_and_their_files() -> None:
     init = B.init_segment([VIDEO, OPUS])
-    good = B.Cluster(0, [B.simple_block(1, 0), B.simple_block(2, 0, B.OPUS_20MS)]).bytes()
-    bad = B.Cluster(40, [B.simple_block(1, 0), B.simple_block(7, 1)]).bytes()
+    good = B.Cluster(0, [B.simple_block(1, 0, VP9_KEY), B.simple_block(2, 0, B.OPUS_20MS)]).bytes()
+    bad = B.Cluster(40, [B.simple_block(1, 0, VP9_KEY), B.simple_block(7, 1)]).bytes()
     findings = errors(check([init, good, bad]))
     assert [(f.rule, f.file) for f in findings] == [("WEBM-MEDIA-08", "part2.webm")]
 
 
 def test_missing_duration_and_missing_track_are_warnings() -> None:
     init = B.init_segment([VIDEO, OPUS])
-    cluster = B.Cluster(0, [B.simple_block(1, 0), B.simple_block(1, 33, key=False)]).bytes()
+    blocks = [B.simple_block(1, 0, VP9_KEY), B.simple_block(1, 33, VP9_INTER, key=False)]
+    cluster = B.Cluster(0, blocks).bytes()
     findings = check([init, cluster])
     assert errors(findings) == []
     rules = {f.rule for f in findings}
     assert {"WEBM-MEDIA-09", "WEBM-MEDIA-05"} <= rules
-    with_duration = B.Cluster(0, [B.simple_block(1, 0), B.block_group(1, 33, duration=33, reference=-33),
+    with_duration = B.Cluster(0, [B.simple_block(1, 0, VP9_KEY),
+                                  B.block_group(1, 33, VP9_INTER, duration=33, reference=-33),
                                   B.simple_block(2, 0, B.OPUS_20MS)]).bytes()
     rules = {f.rule for f in check([init, with_duration])}
     assert "WEBM-MEDIA-09" not in rules and "WEBM-MEDIA-05" not in rules
@@ -76,14 +81,14 @@ def test_missing_duration_and_missing_track_are_warnings() -> None:
 
 def test_cluster_starting_without_keyframe_warns() -> None:
     init = B.init_segment([B.Track(1, 1, "V_VP9", default_duration=33_333_333)])
-    cluster = B.Cluster(0, [B.simple_block(1, 0, key=False)]).bytes()
+    cluster = B.Cluster(0, [B.simple_block(1, 0, VP9_INTER, key=False)]).bytes()
     findings = check([init, cluster], 'video/webm; codecs="vp9"')
     assert "WEBM-RAP-01" in {f.rule for f in findings} and errors(findings) == []
     # In a BlockGroup the keyframe is the absence of ReferenceBlock, wherever it sits in the group.
     ref_first = B.el(0xA0, B.el(0xFB, b"\xdf") + B.el(0xA1, B.block_bytes(1, 0, 0, b"\0" * 4)))
     findings = check([init, B.Cluster(0, [ref_first]).bytes()], 'video/webm; codecs="vp9"')
     assert "WEBM-RAP-01" in {f.rule for f in findings}
-    findings = check([init, B.Cluster(0, [B.block_group(1, 0)]).bytes()], 'video/webm; codecs="vp9"')
+    findings = check([init, B.Cluster(0, [B.block_group(1, 0, VP9_KEY)]).bytes()], 'video/webm; codecs="vp9"')
     assert "WEBM-RAP-01" not in {f.rule for f in findings}
 
 
@@ -100,7 +105,7 @@ def test_mime_codecs() -> None:
 def test_tolerated_spec_violations_are_not_errors() -> None:
     """Chromium accepts these, so validate must not predict an append failure."""
     no_ebml = B.init_segment([VIDEO], ebml=False)
-    cluster = B.Cluster(0, [B.simple_block(1, 0)]).bytes()
+    cluster = B.Cluster(0, [B.simple_block(1, 0, VP9_KEY)]).bytes()
     findings = check([no_ebml, cluster], 'video/webm; codecs="vp9"')
     assert errors(findings) == [] and "WEBM-INIT-01" in {f.rule for f in findings}
     small_segment = B.init_segment([VIDEO], segment_size=10)
