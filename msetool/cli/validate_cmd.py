@@ -446,7 +446,9 @@ def _validate(
     options = ValidateOptions(profile=profile, target_duration=target_duration,  # type: ignore[arg-type]
                               deep=deep)
     if scenario:
-        findings, files, streams = _validate_scenario(scenario, options)
+        # A scenario reproduces what a page does op by op, on test-sized files: every sample gets Chromium's
+        # checks (a corrupt NAL length in any H.264 frame fails the append), as in --deep.
+        findings, files, streams = _validate_scenario(scenario, replace(options, deep=True))
     else:
         declared: MimeType | None = parse_mime(mime) if mime else None
         findings, files, streams = [], [], []

@@ -119,3 +119,37 @@ def test_add_source_buffer_type_that_is_no_mime_type_is_a_finding(tmp_path: Path
     assert r.exit_code == 1, r.output
     doc = json.loads(r.stdout)
     assert [x["rule"] for f in doc["files"] for x in f["findings"]] == ["GEN-MIME-01"]
+
+
+def test_scenario_checks_every_h264_sample(tmp_path: Path) -> None:
+    # Chromium converts every H.264 sample to Annex B and fails the append on a NAL length that runs past
+    # its sample, key frame or not: a scenario gets that check on every sample (as --deep).
+    import json
+
+    from click.testing import CliRunner
+
+    from msetool.cli.main import cli
+    from tests.unit.rules import fmp4
+
+    frag = fmp4.fragment()
+    at = int.from_bytes(frag[:4], "big") + 8 + 40  # the second (non-sync) sample's NAL length
+    frag = frag[:at] + (0x7FFF).to_bytes(4, "big") + frag[at + 4 :]
+    (tmp_path / "init.mp4").write_bytes(fmp4.init())
+    (tmp_path / "seg1.m4s").write_bytes(frag)
+    (tmp_path / "case.json").write_text(
+        json.dumps(
+            {
+                "sourceBuffers": [{"id": "s", "type": 'video/mp4; codecs="avc1.4D400D"'}],
+                "ops": [{"op": "append", "file": "init.mp4"}, {"op": "append", "file": "seg1.m4s"}],
+            }
+        )
+    )
+    r = CliRunner().invoke(cli, ["validate", "--scenario", str(tmp_path / "case.json"), "--format", "json"])
+    doc = json.loads(r.stdout)
+    errs = [
+        (Path(f["path"]).name, x["rule"])
+        for f in doc["files"]
+        for x in f["findings"]
+        if x["severity"] == "error"
+    ]
+    assert ("seg1.m4s", "BMFF-MEDIA-30") in errs, doc
