@@ -452,3 +452,35 @@ def test_frames_the_reader_marks_undecodable_fail_the_preroll(run: RunValidation
     assert hit.severity == Severity.ERROR and hit.file == "part1.m4s" and "track 2" in hit.message
     v = run([MUXED_INIT, _muxed_fragment(iso=True, audio_size=400, decode_time=1000)], mime)
     assert "GEN-DECODE-01" not in rules(v) and "BMFF-MEDIA-32" in rules(v, Severity.ERROR)
+
+
+def test_iso_addressed_trafs_in_real_muxed_segments(run: RunValidation) -> None:
+    # samples/segments/clean-muxed (ffmpeg, default-base-is-moof) rewritten: the flag cleared and the audio
+    # traf cut to 2 samples addressed per ISO BMFF (data_offset 0 after the video data). Chromium reads the
+    # audio from inside the moof (no overlap with the video data) and fails with PIPELINE_ERROR_DECODE
+    # (verified in Chromium 156).
+    from pathlib import Path
+
+    from msetool.bmff.reader import iter_boxes
+    from msetool.source import BytesSource
+
+    root = Path(__file__).resolve().parents[3] / "samples" / "segments" / "clean-muxed"
+    init = (root / "init.mp4").read_bytes()
+    seg = bytearray((root / "seg-00001.m4s").read_bytes())
+    moof = next(b for b in iter_boxes(BytesSource(bytes(seg), "s"), issues=[]) if b.type == "moof")
+    video, audio = (t.child("trun") for t in moof.all("traf"))
+    assert video is not None and audio is not None
+    for traf in moof.all("traf"):
+        tfhd = traf.child("tfhd")
+        assert tfhd is not None and tfhd.get("default_base_is_moof")
+        flags_at = tfhd.offset + 9
+        seg[flags_at : flags_at + 3] = (tfhd.flags & ~0x020000).to_bytes(3, "big")  # type: ignore[operator]
+    video_end = moof.offset + video.get("data_offset") + sum(video.get("sample_size"))
+    audio_start = moof.offset + audio.get("data_offset")
+    seg[audio.offset + 12 : audio.offset + 16] = (2).to_bytes(4, "big")
+    seg[audio.offset + 16 : audio.offset + 20] = (audio_start - video_end).to_bytes(4, "big", signed=True)
+    v = run([init, bytes(seg)], 'video/mp4; codecs="avc1.4D400D,mp4a.40.2"')
+    assert "BMFF-MEDIA-32" in rules(v, Severity.ERROR)
+    assert "BMFF-MEDIA-31" not in rules(v)  # no overlap: the old rule alone would not have caught it
+    clean = run([init, (root / "seg-00001.m4s").read_bytes()], 'video/mp4; codecs="avc1.4D400D,mp4a.40.2"')
+    assert not rules(clean, Severity.ERROR)
