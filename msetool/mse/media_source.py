@@ -291,6 +291,9 @@ class MediaSource:
     #: stops reading (audio_renderer_algorithm.cc starting capacity 200 ms; measured in Chromium 156: a
     #: bad frame at 0.1 s behind 0.088 s of good data is decoded, one at 0.3 s behind 0.288 s is not)
     PREROLL_US = 200_000
+    #: the video renderer's share: it has enough with this many frames (media/base/limits.h
+    #: kMaxVideoFrames; measured in Chromium 156 on 25 fps VP9: a bad 4th frame fails, a bad 5th does not)
+    VIDEO_PREROLL_FRAMES = 4
 
     def _start_range(self, sb: SourceBuffer, tid: int) -> tuple[Any, Any] | None:
         """The track range the paused element's pipeline plays from (its first, if it starts near 0)."""
@@ -309,7 +312,8 @@ class MediaSource:
         decoders are configured from the first initialization segments, so a configuration the decoder
         refuses is DECODER_ERROR_NOT_SUPPORTED (MEDIA_ERR_SRC_NOT_SUPPORTED: the element detaches the
         MediaSource). Paused at 0, it then reads each track from the start of its first range (if that
-        starts within kSeekToStartFudgeRoom of 0) until it has PREROLL of it, and decodes those frames; an
+        starts within kSeekToStartFudgeRoom of 0) until it has enough of it (audio: PREROLL_US; video:
+        VIDEO_PREROLL_FRAMES frames), and decodes those frames; an
         undecodable frame among them is PIPELINE_ERROR_DECODE (MEDIA_ERR_DECODE): the MediaSource stays
         "open", appendBuffer() throws from then on (the element's error is set), other calls work; the
         demuxer is shut down. The append itself succeeded (no error event on the SourceBuffer). Measured
@@ -363,7 +367,9 @@ class MediaSource:
                     if tb.kind != kind:
                         continue
                     start = self._start_range(sb, tid)
-                    if start is None or not (start[0] <= pts < start[1]) or pts >= start[0] + preroll:
+                    one = self.profile.micro(1)
+                    depth = preroll if kind == "audio" else self.VIDEO_PREROLL_FRAMES * max(dur, one)
+                    if start is None or not (start[0] <= pts < start[1]) or pts >= start[0] + depth:
                         continue
                     us = round(float(self.profile.to_js(pts)) * 1_000_000)
                     dus = round(float(self.profile.to_js(dur)) * 1_000_000)
@@ -390,7 +396,11 @@ class MediaSource:
         for sb in self.active:
             for tid in sb.track_order:
                 start = self._start_range(sb, tid)
-                if start is None or start[1] - start[0] < preroll:
+                tb = sb.tracks[tid]
+                depth = preroll
+                if tb.kind != "audio" and tb.last_dur is not None:
+                    depth = self.VIDEO_PREROLL_FRAMES * max(tb.last_dur, self.profile.micro(1))
+                if start is None or start[1] - start[0] < depth:
                     enough = False
         if enough and self.active:
             self.prerolled = True
@@ -412,7 +422,8 @@ class MediaSource:
                 kind = sb.tracks[tid].kind
                 for entry in sb.undecodable:
                     _, pts, dur = entry[:3]
-                    if entry[0] == kind and start[0] <= pts < start[1] and pts - start[0] < max(dur, 1):
+                    first = pts - start[0] < max(dur, self.profile.micro(1))
+                    if entry[0] == kind and start[0] <= pts < start[1] and first:
                         self.first_bad.append((sb, entry))
                         break
 

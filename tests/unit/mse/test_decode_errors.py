@@ -94,3 +94,15 @@ def test_decoder_configuration_refused_after_metadata_detaches(profile: str) -> 
     assert ms.element_error is not None and ms.element_error[0] == 4
     assert "DECODER_ERROR_NOT_SUPPORTED: audio decoder initialization failed" in ms.element_error[1]
     assert ms.ready_state == "closed" and sb.removed
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize(("bad_at", "fails"), [(120, True), (160, False)])
+def test_video_prerolls_four_frames(profile: str, bad_at: int, fails: bool) -> None:
+    """The video renderer has enough with 4 frames (kMaxVideoFrames): at 25 fps a bad 4th frame (120 ms)
+    is decoded while paused, a bad 5th (160 ms) is not (measured in Chromium 156 with VP9)."""
+    ms, sb = make("video", profile=profile)
+    good = frames(" ".join(f"{t}{'K' if t == 0 else ''}" for t in range(0, bad_at, 40)), dur=40)
+    rest = bad(" ".join(str(t) for t in range(bad_at, 400, 40)), dur=40)
+    append(sb, segment(good + rest))
+    assert (element_error(ms) is not None) is fails
