@@ -239,11 +239,11 @@ _RULES: list[tuple[str, str, str, str, str]] = [
         "does not exist, first_mb_in_slice past the picture) or an AAC frame breaks the raw_data_block "
         "syntax before its Huffman data (a coupling/LFE element the channel configuration lacks, a reserved "
         "ics_info bit, too many scalefactor bands, prediction in AAC-LC, ms_mask_present 3), a VP9 frame has "
-        "no frame_marker or key frame sync code, or an AV1 OBU sets obu_forbidden_bit or overruns the "
-        "sample, the decoder "
+        "no frame_marker or key frame sync code, an AV1 OBU sets obu_forbidden_bit or overruns the "
+        "sample, or an Opus packet breaks the RFC 6716 framing rules, the decoder "
         "fails: the media element reports PIPELINE_ERROR_DECODE ('Failed to send video/audio packet for "
         "decoding') and every later append throws.",
-        "ITU-T H.264 §7.3.3; ISO/IEC 14496-3 §4.4.2; VP9 §6.2; AV1 §5.3; "
+        "ITU-T H.264 §7.3.3; ISO/IEC 14496-3 §4.4.2; VP9 §6.2; AV1 §5.3; RFC 6716 §3.4; "
         "Chromium media/filters/*_decoder.cc, "
         "media/filters/source_buffer_stream.cc kSeekToStartFudgeRoom",
     ),
@@ -829,7 +829,7 @@ def _check_sample_entries(stsd: Box, td: TrackDefaults) -> list[Finding]:
                 )
             )
             continue
-        if real in ("vp09", "av01") and not td.frame_codec:
+        if real in ("vp09", "av01", "Opus") and not td.frame_codec:
             td.frame_codec = real
         if cfg.type == "esds" and td.aac is None:
             asc = cfg.fields.get("AudioSpecificConfig")
@@ -1287,6 +1287,84 @@ def undecodable_av1_frame(frame: bytes) -> str | None:
     return None
 
 
+def _opus_size(data: bytes, pos: int) -> tuple[int, int]:
+    """(frame length, bytes used) of an RFC 6716 §3.2.1 length field at ``pos``; (-1, 0) when cut short."""
+    if pos >= len(data):
+        return -1, 0
+    if data[pos] < 252:
+        return data[pos], 1
+    if pos + 1 >= len(data):
+        return -1, 0
+    return 4 * data[pos + 1] + data[pos], 2
+
+
+def undecodable_opus_frame(packet: bytes) -> str | None:
+    """Why libopus (Chromium's OpusAudioDecoder) rejects this packet (OPUS_INVALID_PACKET), or None: the
+    framing rules of RFC 6716 §3.4 (an odd code 1 payload, a code 2 length past the packet, a code 3 frame
+    count of 0 or over 120 ms, CBR frames that do not divide the payload, VBR lengths past it, a frame over
+    1275 bytes). An empty packet is packet loss concealment, not an error."""
+    if not packet:
+        return None
+    toc = packet[0]
+    if toc & 0x80:
+        samples = (48000 << (toc >> 3 & 3)) // 400
+    elif toc & 0x60 == 0x60:
+        samples = 960 if toc & 0x08 else 480
+    else:
+        n = toc >> 3 & 3
+        samples = 2880 if n == 3 else (48000 << n) // 100
+    code = toc & 3
+    rest = len(packet) - 1
+    if code == 0:
+        last = rest
+    elif code == 1:
+        if rest & 1:
+            return f"code 1 packet with an odd payload of {rest} bytes"
+        last = rest // 2
+    elif code == 2:
+        size, used = _opus_size(packet, 1)
+        rest -= used
+        if size < 0 or size > rest:
+            return "code 2 packet whose first frame length runs past the packet"
+        last = rest - size
+    else:
+        if rest < 1:
+            return "code 3 packet without its frame count byte"
+        ch = packet[1]
+        count = ch & 0x3F
+        if count == 0 or samples * count > 5760:
+            return f"code 3 packet with {count} frames of {samples / 48:g} ms (1 to 120 ms allowed)"
+        pos, rest = 2, rest - 1
+        if ch & 0x40:
+            while True:
+                if rest <= 0:
+                    return "code 3 packet whose padding runs past the packet"
+                p = packet[pos]
+                pos, rest = pos + 1, rest - 1 - (254 if p == 255 else p)
+                if p != 255:
+                    break
+            if rest < 0:
+                return "code 3 packet whose padding runs past the packet"
+        if ch & 0x80:  # VBR
+            last = rest
+            for _ in range(count - 1):
+                size, used = _opus_size(packet, pos)
+                rest -= used
+                if size < 0 or size > rest:
+                    return "code 3 VBR frame length runs past the packet"
+                pos += used
+                last -= used + size
+            if last < 0:
+                return "code 3 VBR frame lengths exceed the packet"
+        else:
+            last = rest // count
+            if last * count != rest:
+                return f"code 3 CBR packet: {rest} bytes do not split into {count} equal frames"
+    if last > 1275:
+        return f"a frame of {last} bytes (at most 1275)"
+    return None
+
+
 def _first_frame(
     moof: Box, traf: Box, tfhd: Box, td: TrackDefaults, *, source: ByteSource, run_end: int
 ) -> Finding | None:
@@ -1316,10 +1394,11 @@ def _first_frame(
     pos = moof.offset + (off if off >= 0 else off + (1 << 32))
     # Chromium's audio renderer prerolls about 200 ms (verified: a broken AAC frame at 192 ms fails, one at
     # 512 ms does not); the video renderer at least the first frame.
-    horizon = td.timescale * 15 // 100 if td.aac else 0
+    audio = td.aac is not None or td.frame_codec == "Opus"
+    horizon = td.timescale * 15 // 100 if audio else 0
     t = 0
     trex = {"default_sample_flags": td.default_sample_flags}
-    started = td.aac is not None  # video: coded frame processing drops frames before the first sync one
+    started = audio  # video: coded frame processing drops frames before the first sync one
     for k in range(min(n, 64)):
         size = int(sizes[k]) if isinstance(sizes, list) else d_size
         if size <= 0 or size > 8 << 20 or pos + size > run_end:
@@ -1340,6 +1419,8 @@ def _first_frame(
             why, kind = undecodable_vp9_frame(data), "VP9"
         elif td.frame_codec == "av01":
             why, kind = undecodable_av1_frame(data), "AV1"
+        elif td.frame_codec == "Opus":
+            why, kind = undecodable_opus_frame(data), "Opus"
         else:
             why = undecodable_avc_frame(data, td)
             kind = "H.264"

@@ -484,3 +484,26 @@ def test_iso_addressed_trafs_in_real_muxed_segments(run: RunValidation) -> None:
     assert "BMFF-MEDIA-31" not in rules(v)  # no overlap: the old rule alone would not have caught it
     clean = run([init, (root / "seg-00001.m4s").read_bytes()], 'video/mp4; codecs="avc1.4D400D,mp4a.40.2"')
     assert not rules(clean, Severity.ERROR)
+
+
+def test_opus_packet_framing() -> None:
+    # Chromium 156 (OpusAudioDecoder, libopus) fails a prerolled packet that breaks RFC 6716 §3.4 framing:
+    # verified for a code 3 packet with 0 frames and a code 1 packet with an odd payload.
+    from msetool.rules.bmff import undecodable_opus_frame as bad
+
+    celt20 = 0xF8  # config 31: CELT fullband 20 ms, code 0
+    assert bad(bytes([celt20]) + b"\x11" * 100) is None
+    assert bad(b"") is None  # packet loss concealment
+    assert "odd" in (bad(bytes([celt20 | 1]) + b"\x11" * 99) or "")
+    assert bad(bytes([celt20 | 1]) + b"\x11" * 100) is None
+    assert "runs past" in (bad(bytes([celt20 | 2, 200]) + b"\x11" * 50) or "")
+    assert bad(bytes([celt20 | 2, 20]) + b"\x11" * 50) is None
+    assert "0 frames" in (bad(bytes([celt20 | 3, 0x00]) + b"\x11" * 10) or "")
+    assert "frames of 20 ms" in (bad(bytes([celt20 | 3, 7]) + b"\x11" * 70) or "")  # 140 ms
+    assert bad(bytes([celt20 | 3, 6]) + b"\x11" * 60) is None  # 6 x 20 ms CBR, 10 bytes each
+    assert "equal frames" in (bad(bytes([celt20 | 3, 6]) + b"\x11" * 61) or "")
+    assert bad(bytes([celt20 | 3, 0x80 | 2, 10]) + b"\x11" * 30) is None  # VBR: 10 + 20
+    assert "past" in (bad(bytes([celt20 | 3, 0x80 | 2, 40]) + b"\x11" * 30) or "")
+    assert bad(bytes([celt20 | 3, 0x40 | 1, 5]) + b"\x11" * 20) is None  # 5 bytes of padding
+    assert "padding" in (bad(bytes([celt20 | 3, 0x40 | 1, 255, 255])) or "")
+    assert "1275" in (bad(bytes([celt20]) + b"\x11" * 1300) or "")
