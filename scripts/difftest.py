@@ -4010,6 +4010,118 @@ for _every in (5, 50):
     )
 
 
+# --- round 18: odd field values (robustness) ---------------------------------------------------------------
+
+
+def _mdhd_timescale(init: bytes, value: int) -> bytes:
+    off = find_box(init, "moov/trak/mdia/mdhd")[0]
+    version = init[off + 8]
+    at = off + 12 + (16 if version == 1 else 8)
+    return patch(init, at, struct.pack(">I", value))
+
+
+def _stsd_count(init: bytes, value: int) -> bytes:
+    at = init.index(b"stsd") + 8
+    return patch(init, at, struct.pack(">I", value))
+
+
+def _tfhd_sdi(seg: bytes, value: int) -> bytes:
+    off = find_box(seg, "moof/traf/tfhd")[0]
+    flags = int.from_bytes(seg[off + 9 : off + 12], "big")
+    if not flags & 2:
+        # add sample_description_index by flag: rebuild is complex; use trex instead (caller)
+        return seg
+    at = off + 16 + (8 if flags & 1 else 0)
+    return patch(seg, at, struct.pack(">I", value))
+
+
+def _trex_sdi(init: bytes, value: int) -> bytes:
+    off = find_box(init, "moov/mvex/trex")[0]
+    return patch(init, off + 16, struct.pack(">I", value))
+
+
+def _trun_count(seg: bytes, value: int) -> bytes:
+    off = find_box(seg, "moof/traf/trun")[0]
+    return patch(seg, off + 12, struct.pack(">I", value))
+
+
+def _avcc_no_sps(init: bytes) -> bytes:
+    at = init.index(b"avcC") + 4
+    # numOfSequenceParameterSets lives in the low 5 bits of byte 5 of the avcC payload
+    return patch(init, at + 5, bytes([init[at + 5] & 0xE0]))
+
+
+case("brk_mdhd_timescale_zero", "broken", "init's mdhd timescale = 0")(
+    lambda: brk_v(_init(lambda i: _mdhd_timescale(i, 0)))
+)
+case("brk_mdhd_timescale_one", "broken", "init's mdhd timescale = 1 (frame durations round to 0/1 s)")(
+    lambda: brk_v(_init(lambda i: _mdhd_timescale(i, 1)))
+)
+case("brk_stsd_count_zero", "broken", "init's stsd entry_count = 0")(
+    lambda: brk_v(_init(lambda i: _stsd_count(i, 0)))
+)
+case("brk_trex_sdi_zero", "broken", "trex default_sample_description_index = 0")(
+    lambda: brk_v(_init(lambda i: _trex_sdi(i, 0)))
+)
+case("brk_trex_sdi_two", "broken", "trex default_sample_description_index = 2 (only one entry)")(
+    lambda: brk_v(_init(lambda i: _trex_sdi(i, 2)))
+)
+case("brk_trun_count_huge", "broken", "seg2's trun sample_count = 0x7fffffff")(
+    lambda: brk_v(_seg(1, lambda s: _trun_count(s, 0x7FFFFFFF)))
+)
+case("brk_trun_count_zero", "broken", "seg2's trun sample_count = 0")(
+    lambda: brk_v(_seg(1, lambda s: _trun_count(s, 0)))
+)
+case("brk_avcc_no_sps", "broken", "avcC declares 0 SPS (the PPS bytes follow)")(
+    lambda: brk_v(_init(_avcc_no_sps))
+)
+case("brk_audio_mdhd_timescale_zero", "broken", "AAC init's mdhd timescale = 0")(
+    lambda: {**aac_case(48000, ALL3), "files": segfiles(_mdhd_timescale(aac(48000)[0], 0), aac(48000)[1])}
+)
+
+
+def mp2_data() -> bytes:
+    return ff(
+        "mp2", [*asrc(44100, 2), "-t", "3", "-c:a", "mp2", "-b:a", "192k", "-f", "mp2"], ".mp2"
+    ).read_bytes()
+
+
+case("mpeg_layer2_in_audio_mpeg", "adts_mp3", "MPEG-1 Layer II audio appended to audio/mpeg (2 byte ranges)")(
+    lambda: {
+        "sourceBuffers": [sb("audio/mpeg")],
+        "ops": [
+            ap("a.mp2", range=[0, len(mp2_data()) // 2]),
+            ap("a.mp2", range=[len(mp2_data()) // 2, len(mp2_data())]),
+            {"op": "endOfStream"},
+        ],
+        "files": {"a.mp2": mp2_data()},
+    }
+)
+
+
+def _adts_with_crc(frames: list[bytes]) -> bytes:
+    """ADTS frames rewritten with protection_absent = 0 and a (dummy) 16-bit CRC after the header."""
+    out = b""
+    for f in frames:
+        h = bytearray(f[:7])
+        h[1] &= 0xFE  # protection_absent = 0
+        ln = len(f) + 2
+        h[3] = (h[3] & 0xFC) | ((ln >> 11) & 3)
+        h[4] = (ln >> 3) & 0xFF
+        h[5] = ((ln & 7) << 5) | (h[5] & 0x1F)
+        out += bytes(h) + b"\x00\x00" + f[7:]
+    return out
+
+
+case("adts_with_crc", "adts_mp3", "ADTS frames with protection_absent = 0 (CRC words present)")(
+    lambda: {
+        "sourceBuffers": [sb("audio/aac")],
+        "ops": [ap("a.aac"), {"op": "endOfStream"}],
+        "files": {"a.aac": _adts_with_crc(adts(48000)[:120])},
+    }
+)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # writing, recording, comparing
 
