@@ -68,8 +68,17 @@ _CLUSTER_CHILDREN: dict[int, dict[int, _Kind]] = {
 }
 
 _ERR = "WEBM-EBML-01"
-#: Leaves larger than this are not buffered whole while incomplete (see _start_pending).
-_PENDING_MIN = 64 * 1024
+#: Leaves larger than this are not buffered whole while incomplete (see _start_pending): only their first
+#: bytes are kept and the rest is dropped as it comes, or skipped unread by validate's fast path (skip()).
+#: Small, so that the fast path skips most block payloads; buffering smaller leaves whole is cheaper.
+_PENDING_MIN = 1024
+#: The most a block's reader looks at: header (track number, timecode, flags) and first frame bytes (the
+#: Opus TOC byte, a VP9 frame's uncompressed-header bits the decode check reads).
+_BLOCK_HEAD = 16
+#: An element header is at most 4 ID bytes and 8 size bytes.
+_MAX_HEADER = 12
+#: The fast path reads at least this much at a time (small elements come together).
+_MIN_READ = 64
 
 
 class _Fail(Exception):
@@ -189,6 +198,72 @@ class WebmStreamParser:
         del self._buf[:pos]
         self._base += pos
         return events
+
+    # ------------------------------------------------------------------------- validate fast path
+    def skippable(self) -> int:
+        """How many of the next bytes nothing reads (the rest of a block payload beyond its first bytes, a
+        large Void/Cues/...); :meth:`skip` advances past them with the events feeding them would give."""
+        if self._state == _ERROR or self._buf or not self._skip:
+            return 0
+        return self._skip if self._skip > 0 else 1 << 62
+
+    def skip(self, n: int) -> list[ParserEvent]:
+        """Advance past ``n`` bytes without their values (at most :meth:`skippable`)."""
+        if self._state == _ERROR or n <= 0:
+            return []
+        if n > self.skippable():
+            raise ValueError(f"cannot skip {n} bytes here")
+        self._base += n
+        if self._skip < 0:
+            return []
+        self._skip -= n
+        events: list[ParserEvent] = []
+        if self._skip == 0 and self._pending is not None:
+            try:
+                self._finish_pending(events)
+            except _Fail as f:
+                events.append(ParseFailed(f.message, f.offset, f.path, f.rule))
+                self._state = _ERROR
+                self._buf.clear()
+        return events
+
+    def wanted(self) -> int:
+        """How many more bytes the parser needs before it decides anything (0: no idea, feed a chunk):
+        the next element header, and of a large leaf only its first bytes (the rest is then skippable)."""
+        if self._state == _ERROR or self._skip:
+            return 0
+        have = len(self._buf)
+        try:
+            h = parse_header(self._buf, 0, None, self._base)
+        except EbmlError:
+            return 0  # the feed reports it
+        if h is None:
+            return max(_MIN_READ, _MAX_HEADER + _BLOCK_HEAD) - have
+        if h.size is None:
+            if self._state == _HEADERS and h.id not in S.SKIPPABLE_TOP_LEVEL:
+                return max(1, _MIN_READ - have)
+            return 0
+        if self._state == _HEADERS and h.id in (S.SEGMENT, S.CLUSTER):
+            return max(1, _MIN_READ - have)
+        need = h.header_size + h.size
+        if self._state == _HEADERS and h.id == S.INFO:  # Info and the Tracks after it, whole
+            try:
+                t = parse_header(self._buf, need, None, self._base)
+            except EbmlError:
+                return 0
+            if t is None:
+                return max(need + _MAX_HEADER, _MIN_READ) - have
+            if t.size is None:
+                return 0
+            need += t.header_size + t.size
+            return max(need, _MIN_READ) - have if need > have else 0
+        if self._state == _CLUSTERS and self._stack and h.id in (S.BLOCK_GROUP, S.BLOCK_ADDITIONS,
+                                                                 S.BLOCK_MORE):
+            need = h.header_size  # a list: its children come one by one
+        elif need > h.header_size + _PENDING_MIN:
+            need = h.header_size + _BLOCK_HEAD  # the parser keeps the first bytes, the rest is skipped
+        # enough bytes but still waiting: the parser needs the whole leaf (a laced block), feed a chunk
+        return max(need, _MIN_READ) - have if need > have else 0
 
     # ----------------------------------------------------------------------------------- headers
     def _header(self, pos: int, end: int | None = None) -> tuple[int, int | None, int] | None:
