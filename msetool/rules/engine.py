@@ -107,7 +107,7 @@ ensure_rule(
     "error",
     "A frame the paused element decodes first cannot be decoded",
     "The byte stream is valid and the append succeeds, but the element prerolls the start of the first "
-    "buffered range (when it begins before 1 s: the first ~200 ms of each track) and the decoder refuses a "
+    "buffered range (when it begins before 1 s: 4 video frames, ~200 ms of audio) and the decoder refuses a "
     "frame there (the reader marked it: bytes that are not this frame, a broken frame header): the media "
     "element reports PIPELINE_ERROR_DECODE and every later append throws InvalidStateError.",
     "Chromium media/filters/source_buffer_stream.cc kSeekToStartFudgeRoom; media/renderers",
@@ -1140,9 +1140,11 @@ def validate_stream(
 
 
 #: SourceBufferStream::kSeekToStartFudgeRoom: a paused element at 0 starts from the first buffered range
-#: only when it begins before this; then it prerolls about PREROLL of each track (the simulator's model)
+#: only when it begins before this; then it prerolls about PREROLL of audio and VIDEO_PREROLL_FRAMES video
+#: frames (the simulator's model, measured in Chromium 156)
 SEEK_TO_START_FUDGE = Fraction(1)
 PREROLL = Fraction(1, 5)
+VIDEO_PREROLL_FRAMES = 4
 
 
 def _preroll_decode_errors(
@@ -1160,13 +1162,16 @@ def _preroll_decode_errors(
                 t = Fraction(sp.min_pts, sp.timescale)
                 if tid not in starts or t < starts[tid]:
                     starts[tid] = t
+    video = {t.track_id for r in model.inits for t in r.init.tracks if t.kind == "video"}
     out: list[Finding] = []
     done: set[int] = set()
     for file, offset, f in bad:
         start = starts.get(f.track_id)
         if f.track_id in done or start is None or not f.timescale:
             continue
-        if start < SEEK_TO_START_FUDGE and start <= f.pts_s < start + PREROLL:
+        # the video renderer prerolls kMaxVideoFrames (4) frames, the audio renderer about 200 ms
+        depth = Fraction(VIDEO_PREROLL_FRAMES * f.duration, f.timescale) if f.track_id in video else PREROLL
+        if start < SEEK_TO_START_FUDGE and start <= f.pts_s < start + depth:
             done.add(f.track_id)
             out.append(
                 finding(
