@@ -269,10 +269,25 @@ def _allowed_stream_types(mime: MimeType | None) -> set[int] | None:
     return out
 
 
+def _synced_to(buf: bytearray, pos: int, limit: int) -> int:
+    """Where the run of packets from ``pos`` that all pass TsPacket::Sync ends: ``sync_skip`` inspects
+    0x47 at up to four packet starts below ``limit``, so with the first ``m`` packet starts of
+    ``buf[pos:limit]`` in sync every packet before the last three passes (all of them when all are)."""
+    probe = bytes(buf[pos:limit:PACKET_SIZE])
+    m = len(probe) - len(probe.lstrip(b"\x47"))
+    if m < len(probe):
+        m = max(0, m - 3)
+    m = min(m, (limit - pos) // PACKET_SIZE)
+    return pos + m * PACKET_SIZE
+
+
 class TsStreamParser:
     """ByteStreamParser for MPEG-2 transport streams (H.264, AAC ADTS and MPEG audio)."""
 
     generate_timestamps = False
+    #: Handle runs of plain packets in one tight loop (False: every packet on the general path, the
+    #: reference the equivalence tests compare with).
+    fast = True
 
     def __init__(self, mime: MimeType | None = None, profile: Profile = "chromium") -> None:
         import msetool.rules.ts  # noqa: F401  (registers the TS-* ids this parser's failures carry)
@@ -364,10 +379,20 @@ class TsStreamParser:
     def _parse(self, limit: int) -> None:
         buf = self._buf
         pos = 0
+        fast = self.fast
+        synced = -1  # the packets from pos up to here pass TsPacket::Sync (see _synced_to); -1: unknown
         while limit - pos >= PACKET_SIZE:
+            if fast:
+                if pos >= synced:
+                    synced = _synced_to(buf, pos, limit)
+                if pos < synced:
+                    pos = self._fast_packets(buf, pos, synced)
+                    if pos >= synced:
+                        continue
             skip = sync_skip(buf, pos, limit)
             if skip:
                 pos += skip
+                synced = -1
                 continue
             b3 = buf[pos + 3]
             if b3 & 0x30 == 0x10:  # payload only: the common case, no adaptation field to check
@@ -378,6 +403,7 @@ class TsStreamParser:
                 pkt = parse_packet(buf, pos)
                 if isinstance(pkt, str):
                     pos += 1
+                    synced = -1
                     continue
                 pid, start, pusi = pkt.pid, pkt.payload_start, pkt.payload_unit_start_indicator
             if pid in self.pids or pid == PID_PAT:
@@ -387,6 +413,36 @@ class TsStreamParser:
         self._base += pos
         self._finish_init()
         self._emit_remaining()
+
+    def _fast_packets(self, buf: bytearray, pos: int, stop: int) -> int:
+        """The common packets in one tight loop, from ``pos`` (in sync up to ``stop``): payload-only
+        packets of a PID nobody listens to, and payload-only continuations of a PES whose
+        PES_packet_length they do not complete (their payload is appended, nothing else can happen).
+        Returns where a packet needing the general path starts (or ``stop``)."""
+        pids = self.pids
+        while pos < stop:
+            b1 = buf[pos + 1]
+            if buf[pos + 3] & 0x30 != 0x10:
+                break
+            pid = ((b1 & 0x1F) << 8) | buf[pos + 2]
+            st = pids.get(pid)
+            if st is None:
+                if pid == PID_PAT:
+                    break
+                pos += PACKET_SIZE
+                continue
+            pes = st.pes
+            if b1 & 0x40 or pes is None or not st.enabled or pes.wait:
+                break
+            pb = pes.buf
+            if len(pb) < 6:
+                break
+            length = (pb[4] << 8) | pb[5]
+            if length and len(pb) + PACKET_SIZE - 4 >= length + 6:
+                break
+            pb += buf[pos + 4 : pos + PACKET_SIZE]
+            pos += PACKET_SIZE
+        return pos
 
     def _packet(self, pid: int, pusi: bool, payload: bytes, offset: int) -> None:
         st = self.pids.get(pid)
