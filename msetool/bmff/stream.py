@@ -199,6 +199,11 @@ def _decode_check(track: Mp4Track) -> Callable[[bytes], str | None] | None:
             avcc = entry.child("avcC")
             if avcc is None or not avcc.decoded:
                 return None
+            length = int(avcc.fields["lengthSizeMinusOne"]) + 1
+            if entry.type == "avc1" and not avcc.fields.get("sequenceParameterSets"):
+                return lambda data: None if _has_nal(data, length, 7) else (
+                    "avc1 whose avcC holds no SPS and a sample without one: FFmpeg has no sequence "
+                    "parameters to decode it with")
             w, h = int(entry.get("width") or 0), int(entry.get("height") or 0)
             td = rb.TrackDefaults(
                 track.track_id,
@@ -214,10 +219,22 @@ def _decode_check(track: Mp4Track) -> Callable[[bytes], str | None] | None:
     return None
 
 
+def _has_nal(sample: bytes, length: int, nal_type: int) -> bool:
+    """Whether a length-prefixed H.264 sample holds a NAL unit of ``nal_type``."""
+    pos = 0
+    while pos + length < len(sample):
+        size = int.from_bytes(sample[pos : pos + length], "big")
+        if sample[pos + length] & 0x1F == nal_type:
+            return True
+        pos += length + size
+    return False
+
+
 def _preroll_checks(runs: list[_Run], init: Mp4Init) -> dict[int, Callable[[bytes], str | None]]:
     """The samples of this moof that a paused element decodes if the fragment starts its first range:
-    per track, from its earliest run, the first sync frame (video) or the frames of the first 200 ms
-    (audio). Only those are read and checked; whether they are decoded is the simulator's call."""
+    per track, from its earliest run, the first sync frame and the 3 after it (video) or the frames of
+    the first 200 ms (audio). Only those are read and checked; whether they are decoded is the
+    simulator's call."""
     first: dict[int, _Run] = {}
     for r in runs:
         if r.dts and (r.track_id not in first or r.dts[0] < first[r.track_id].dts[0]):
@@ -238,8 +255,9 @@ def _preroll_checks(runs: list[_Run], init: Mp4Init) -> dict[int, Callable[[byte
                     break
         else:
             sync = next((i for i, key in enumerate(r.keyframe) if key), None)
-            if sync is not None:
-                out[r.offset[sync]] = check
+            if sync is not None:  # the video renderer has enough with 4 frames (kMaxVideoFrames)
+                for off in r.offset[sync : sync + 4]:
+                    out[off] = check
     return out
 
 

@@ -313,3 +313,29 @@ def test_aac_payload_garbage_is_a_decode_error_only_where_the_element_prerolls(
     err = after["state"]["video"]["error"]
     assert (err is not None and "Failed to send audio packet" in err["message"]) is fails
     assert code == (1 if fails else 0)
+
+
+def test_avc1_without_sps_is_a_decode_error_of_the_first_frame(tmp_path: Path) -> None:
+    """ffmpeg's H.264 fMP4 whose avcC declares no SPS (the PPS moved up, the record padded to its size):
+    valid MP4 that Chromium 156 appends, but FFmpeg cannot decode the first frame (engineer H's
+    brk_avcc_no_sps: PIPELINE_ERROR_DECODE after the init and first media segment)."""
+    init, segs = media.split_fmp4(media.fmp4_avc(), tmp_path / "segs")
+    data = bytearray(init.read_bytes())
+    at = data.find(b"avcC") + 4
+    n_sps = data[at + 5] & 0x1F
+    assert n_sps == 1
+    pos = at + 6
+    sps_len = int.from_bytes(data[pos : pos + 2], "big")
+    pps_part_start = pos + 2 + sps_len
+    n_pps = data[pps_part_start]
+    end = pps_part_start + 1
+    for _ in range(n_pps):
+        end += 2 + int.from_bytes(data[end : end + 2], "big")
+    moved = bytes(data[pps_part_start:end])
+    data[at + 5] = 0xE0
+    data[pos:end] = moved + b"\0" * (end - pos - len(moved))
+    init.write_bytes(data)
+    code, out, _ = run(str(init), str(segs[0]), "--format", "json")
+    assert out["steps"][0]["state"]["video"]["error"] is None
+    err = out["steps"][1]["state"]["video"]["error"]
+    assert err is not None and "Failed to send video packet" in err["message"] and code == 1
