@@ -34,6 +34,7 @@ from msetool.ts.packets import (
     parse_packet,
     parse_pat,
     parse_pmt,
+    plain_run,
 )
 
 SPEC = "mse-byte-stream-format-mp2t"
@@ -263,21 +264,30 @@ def _fast_packets(w: _Walk, buf: bytes, i: int, stop: int) -> int:
         return i
     while i < stop:
         b1 = buf[i + 1]
-        b3 = buf[i + 3]
-        if buf[i] != 0x47 or buf[i + PACKET_SIZE] != 0x47 or b1 & 0xC0 or b3 & 0x30 != 0x10:
+        if b1 & 0xC0:
             break
         nxt = fast.get(((b1 & 0x1F) << 8) | buf[i + 2])
         if nxt is None:
             break
         st = nxt
-        cc = b3 & 0xF
-        if cc != (st.cc + 1) & 0xF:
+        n = (stop - i + PACKET_SIZE - 1) // PACKET_SIZE
+        # in sync: 0x47 at each packet and at the one after it
+        n = min(n, _leading(buf[i : i + (n + 1) * PACKET_SIZE : PACKET_SIZE], 0x47) - 1)
+        if n <= 0:
             break
-        st.cc = cc
+        n = plain_run(buf, i, n, next_cc=(st.cc + 1) & 0xF)
+        if n <= 0:
+            break
+        i += (n - 1) * PACKET_SIZE
+        st.cc = buf[i + 3] & 0xF
         st.last_buf = buf
         st.last_at = i + 4
         i += PACKET_SIZE
     return i
+
+
+def _leading(data: bytes, value: int) -> int:
+    return len(data) - len(data.lstrip(bytes((value,))))
 
 
 def _last_payload(st: _PidState) -> bytes:

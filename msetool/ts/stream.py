@@ -62,6 +62,7 @@ from msetool.ts.packets import (
     parse_packet,
     parse_pat,
     parse_pmt,
+    plain_run,
     sync_skip,
 )
 
@@ -437,11 +438,18 @@ class TsStreamParser:
             pb = pes.buf
             if len(pb) < 6:
                 break
+            n = (stop - pos) // PACKET_SIZE
             length = (pb[4] << 8) | pb[5]
-            if length and len(pb) + PACKET_SIZE - 4 >= length + 6:
+            if length:  # packets that leave the PES short of PES_packet_length + 6 bytes
+                n = min(n, (length + 6 - len(pb) - 1) // (PACKET_SIZE - 4))
+            if n <= 0:
                 break
-            pb += buf[pos + 4 : pos + PACKET_SIZE]
-            pos += PACKET_SIZE
+            if n > 1:
+                n = plain_run(buf, pos, n)
+            end = pos + n * PACKET_SIZE
+            for p in range(pos + 4, end, PACKET_SIZE):
+                pb += buf[p : p + PACKET_SIZE - 4]
+            pos = end
         return pos
 
     def _packet(self, pid: int, pusi: bool, payload: bytes, offset: int) -> None:

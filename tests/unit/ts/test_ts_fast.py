@@ -16,6 +16,7 @@ import msetool.rules.ts as rules_ts
 from msetool.rules.engine import validate_stream
 from msetool.source import BytesSource
 from msetool.stream import ParserEvent
+from msetool.ts.packets import plain_run
 from msetool.ts.stream import TsStreamParser
 from tests.unit.ts.helpers import MIME, feed_all, packets, pid_of
 
@@ -101,3 +102,29 @@ def test_mutations_same_events_and_findings(ts_bytes: bytes, muts: list[tuple[in
     for pos, val in muts:
         data[pos] = val
     _same(bytes(data), monkeypatch)
+
+
+def _naive_run(buf: bytes, pos: int, n: int, next_cc: int) -> int:
+    k = 0
+    while k < n:
+        p = pos + k * 188
+        if buf[p + 1] != buf[pos + 1] or buf[p + 2] != buf[pos + 2] or buf[p + 3] & 0x30 != 0x10:
+            break
+        if next_cc >= 0 and buf[p + 3] != (buf[pos + 3] & 0xF0) | ((next_cc + k) & 15):
+            break
+        k += 1
+    return k
+
+
+@settings(derandomize=True, max_examples=200, deadline=None)
+@given(heads=st.lists(st.tuples(st.sampled_from([0x01, 0x41, 0x81]), st.sampled_from([0x00, 0x01]),
+                                st.integers(0, 255)), min_size=1, max_size=40),
+       next_cc=st.integers(-1, 15))
+def test_plain_run_matches_a_packet_by_packet_count(heads: list[tuple[int, int, int]], next_cc: int) -> None:
+    buf = b"".join(bytes([0x47, b1, b2, b3]) + bytes(184) for b1, b2, b3 in heads)
+    # a clean counter sequence now and then, so long runs are tested too
+    if next_cc >= 0 and len(heads) > 3:
+        buf = b"".join(bytes([0x47, 0x01, 0x00, 0x10 | ((next_cc + j) & 15)]) + bytes(184)
+                       for j in range(len(heads) // 2)) + buf
+    n = len(buf) // 188
+    assert plain_run(buf, 0, n, next_cc=next_cc) == _naive_run(buf, 0, n, next_cc)
