@@ -4122,6 +4122,116 @@ case("adts_with_crc", "adts_mp3", "ADTS frames with protection_absent = 0 (CRC w
 )
 
 
+# --- round 19: mixed formats across SourceBuffers ----------------------------------------------------------
+
+
+@case(
+    "pat_two_sb_webm_video_mp4_audio",
+    "pattern",
+    "WebM VP9 video + fMP4 AAC audio in two SourceBuffers, audio seg3 skipped, endOfStream",
+)
+def _m_1() -> dict[str, Any]:
+    wi, wc = webm_vp9()
+    ai, as_ = aac(48000)
+    files = {
+        "v_init.webm": wi,
+        **{f"v{i}.webm": c for i, c in enumerate(wc, 1)},
+        "a_init.mp4": ai,
+        **{f"a{i}.m4s": s for i, s in enumerate(as_, 1)},
+    }
+    ops: Ops = [ap("v_init.webm", sb="v"), ap("a_init.mp4", sb="a")]
+    for i in range(1, 5):
+        ops.append(ap(f"v{i}.webm", sb="v"))
+        if i != 3:
+            ops.append(ap(f"a{i}.m4s", sb="a"))
+    ops.append({"op": "endOfStream"})
+    return {
+        "sourceBuffers": [sb('video/webm; codecs="vp9"', "v"), sb('audio/mp4; codecs="mp4a.40.2"', "a")],
+        "ops": ops,
+        "files": files,
+    }
+
+
+@case(
+    "pat_two_sb_ts_video_adts_audio",
+    "pattern",
+    "TS H.264-only video + ADTS audio in two SourceBuffers, sequence mode on the audio",
+)
+def _m_2() -> dict[str, Any]:
+    v = ts_avc_only()
+    parts = chunks(adts(48000), 4)
+    files = {
+        **{f"v{i}.ts": s for i, s in enumerate(v, 1)},
+        **{f"a{i}.aac": p for i, p in enumerate(parts, 1)},
+    }
+    ops: Ops = [{"op": "set", "mode": "sequence", "sb": "a"}]
+    for i in range(1, 4):
+        ops += [ap(f"v{i}.ts", sb="v"), ap(f"a{i}.aac", sb="a")]
+    ops.append({"op": "endOfStream"})
+    return {
+        "sourceBuffers": [sb('video/mp2t; codecs="avc1.4D401E"', "v"), sb("audio/aac", "a")],
+        "ops": ops,
+        "files": files,
+    }
+
+
+@case(
+    "pat_changetype_webm_to_mp4_sequence",
+    "pattern",
+    "sequence mode: WebM Opus clusters 1,2, changeType to fMP4 AAC, AAC init + seg3, seg4",
+)
+def _m_3() -> dict[str, Any]:
+    oi, oc = webm_opus()
+    ai, as_ = aac(48000)
+    return {
+        "sourceBuffers": [sb('audio/webm; codecs="opus"')],
+        "ops": [
+            {"op": "set", "mode": "sequence"},
+            ap("o_init.webm"),
+            ap("o1.webm"),
+            ap("o2.webm"),
+            {"op": "changeType", "type": 'audio/mp4; codecs="mp4a.40.2"'},
+            ap("a_init.mp4"),
+            ap("a3.m4s"),
+            ap("a4.m4s"),
+            {"op": "endOfStream"},
+        ],
+        "files": {
+            "o_init.webm": oi,
+            "o1.webm": oc[0],
+            "o2.webm": oc[1],
+            "a_init.mp4": ai,
+            "a3.m4s": as_[2],
+            "a4.m4s": as_[3],
+        },
+    }
+
+
+case("ts_video_only_eos", "ts", "TS H.264-only (muxdelay 0) segments 1..3 then endOfStream")(
+    lambda: {
+        "sourceBuffers": [sb('video/mp2t; codecs="avc1.4D401E"')],
+        "ops": [ap("seg1.ts"), ap("seg2.ts"), ap("seg3.ts"), {"op": "endOfStream"}],
+        "files": ts_files(ts_avc_only()),
+    }
+)
+case(
+    "ts_video_only_abort_end", "ts", "TS H.264-only segments 1..3 then abort (parser flush) and endOfStream"
+)(
+    lambda: {
+        "sourceBuffers": [sb('video/mp2t; codecs="avc1.4D401E"')],
+        "ops": [ap("seg1.ts"), ap("seg2.ts"), ap("seg3.ts"), {"op": "abort"}, {"op": "endOfStream"}],
+        "files": ts_files(ts_avc_only()),
+    }
+)
+case("ts_avc_aac_eos_only", "ts", "TS H.264+AAC segments 1..4 then endOfStream")(
+    lambda: {
+        "sourceBuffers": [sb(TS_AV)],
+        "ops": [*(ap(f"seg{i}.ts") for i in range(1, 5)), {"op": "endOfStream"}],
+        "files": ts_files(ts_avc_aac()),
+    }
+)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # writing, recording, comparing
 
