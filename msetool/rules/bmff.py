@@ -420,6 +420,8 @@ class TrackDefaults:
     avc_length: int = 0
     avc_pps: frozenset[int] = frozenset()
     avc_mbs: int = 0
+    #: SPS ids of avcC (None: not known, any PPS is taken as usable)
+    avc_sps: frozenset[int] | None = None
     #: AAC (mp4a with an AudioSpecificConfig): (audioObjectType, channelConfiguration)
     aac: tuple[int, int] | None = None
     #: "vp09" / "av01": the first frame's header is checked (libvpx / dav1d)
@@ -839,8 +841,15 @@ def _check_sample_entries(stsd: Box, td: TrackDefaults) -> list[Finding]:
         if cfg.type == "avcC" and td.avc_length == 0:
             with contextlib.suppress(Exception):
                 td.avc_length = int(cfg.fields["lengthSizeMinusOne"]) + 1
+                sps_ids = frozenset(
+                    sps_id(bytes(p)) for p in cfg.fields.get("sequenceParameterSets", []) if len(p) > 4
+                )
+                td.avc_sps = sps_ids
+                # a PPS whose SPS does not exist is dropped by the decoder
                 td.avc_pps = frozenset(
-                    _pps_id(bytes(p)) for p in cfg.fields.get("pictureParameterSets", []) if len(p) > 1
+                    ids[0]
+                    for p in cfg.fields.get("pictureParameterSets", [])
+                    if len(p) > 1 and (ids := pps_ids(bytes(p)))[1] in sps_ids
                 )
                 w, h = int(entry.get("width") or 0), int(entry.get("height") or 0)
                 td.avc_mbs = ((w + 15) // 16) * ((h + 15) // 16)
@@ -893,6 +902,19 @@ def pps_id(nal: bytes) -> int:
     return _Bits(_rbsp(nal)).ue()
 
 
+def pps_ids(nal: bytes) -> tuple[int, int]:
+    """(pic_parameter_set_id, seq_parameter_set_id) of a PPS NAL unit."""
+    r = _Bits(_rbsp(nal))
+    return r.ue(), r.ue()
+
+
+def sps_id(nal: bytes) -> int:
+    """seq_parameter_set_id of an SPS NAL unit (after profile_idc, the constraint flags and level_idc)."""
+    r = _Bits(_rbsp(nal))
+    r.pos = 24
+    return r.ue()
+
+
 _pps_id = pps_id  # the name msetool.bmff.stream imports
 
 
@@ -904,6 +926,7 @@ def undecodable_avc_frame(sample: bytes, td: TrackDefaults) -> str | None:
     whose limits do not depend on the rest of the SPS. A sample with no slice at all is left alone."""
     n = td.avc_length
     pps = set(td.avc_pps)
+    sps = None if td.avc_sps is None else set(td.avc_sps)
     pos = 0
     slices = 0
     reasons: list[str] = []
@@ -914,9 +937,15 @@ def undecodable_avc_frame(sample: bytes, td: TrackDefaults) -> str | None:
         if not nal or len(nal) < size:
             return None  # framing problems are the parser's business (BMFF-MEDIA-21 and friends)
         t = nal[0] & 0x1F
+        if t == 7 and sps is not None:
+            with contextlib.suppress(Exception):
+                sps.add(sps_id(nal))
+            continue
         if t == 8:
             with contextlib.suppress(Exception):
-                pps.add(_pps_id(nal))
+                p, s_id = pps_ids(nal)
+                if sps is None or s_id in sps:
+                    pps.add(p)
             continue
         if t not in (1, 5):
             continue
@@ -931,8 +960,8 @@ def undecodable_avc_frame(sample: bytes, td: TrackDefaults) -> str | None:
             reasons.append(f"slice_type {slice_type}")
         elif t == 5 and slice_type % 5 not in (2, 4):
             reasons.append(f"a non-intra slice (slice_type {slice_type}) in an IDR NAL unit")
-        elif pps and pps_id not in pps:
-            reasons.append(f"pic_parameter_set_id {pps_id}, which does not exist")
+        elif pps_id not in pps and (pps or sps is not None):
+            reasons.append(f"pic_parameter_set_id {pps_id}, which does not exist (or names no SPS)")
         elif td.avc_mbs and first_mb >= 2 * td.avc_mbs:
             reasons.append(f"first_mb_in_slice {first_mb} past the {td.avc_mbs} macroblocks of the picture")
         else:

@@ -333,7 +333,13 @@ def test_slice_header_reading() -> None:
     assert "non-intra" in (undecodable_avc_frame(nal(b"\x65\x9b\x00"), td) or "")
     # a PPS carried in-band (id 1) makes pic_parameter_set_id 1 valid: 0x68 0x40 = PPS id 1
     assert undecodable_avc_frame(nal(b"\x65\x88\x40\x00"), td) is not None
-    assert undecodable_avc_frame(nal(b"\x68\x40\x00") + nal(b"\x65\x88\x40\x00"), td) is None
+    assert undecodable_avc_frame(nal(b"\x68\x50\x00") + nal(b"\x65\x88\x40\x00"), td) is None
+    # avcC without SPS (its PPS names SPS 0, which does not exist): no usable PPS (Chromium 156:
+    # PIPELINE_ERROR_DECODE), unless the sample carries the SPS and PPS in-band
+    bare = TrackDefaults(1, avc_length=4, avc_pps=frozenset(), avc_mbs=240, avc_sps=frozenset())
+    assert "does not exist" in (undecodable_avc_frame(nal(b"\x65\x88\x84\x00\x00"), bare) or "")
+    inband = nal(b"\x67\x42\xc0\x0d\x80") + nal(b"\x68\xce\x00") + nal(b"\x65\x88\x84\x00\x00")
+    assert undecodable_avc_frame(inband, bare) is None
     # one good slice among bad ones is enough to make a frame
     assert undecodable_avc_frame(nal(b"\x65\x80\x00") + nal(b"\x65\x88\x84\x00"), td) is None
     # emulation prevention bytes are removed before the bits are read: 00 00 03 01 -> 00 00 01
