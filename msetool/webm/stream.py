@@ -191,6 +191,12 @@ class WebmStreamParser:
                     break
                 pos += n
         except _Fail as f:
+            if self.profile == "chromium":
+                # WebMStreamParser::ParseCluster hands a Cluster's frames on only when its parse call
+                # succeeds: the frames this feed completed in the failing Cluster are never buffered
+                mark = max((i + 1 for i, e in enumerate(events)
+                            if isinstance(e, (MediaSegmentStarted, MediaSegmentEnded))), default=0)
+                events = events[:mark] + [e for e in events[mark:] if not isinstance(e, FramesParsed)]
             events.append(ParseFailed(f.message, f.offset, f.path, f.rule))
             self._state = _ERROR
             self._buf.clear()
