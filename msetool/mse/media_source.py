@@ -251,6 +251,13 @@ class MediaSource:
             if error is not None:
                 self.demuxer_stopped = True  # ReportError_Locked: PARSE_ERROR
         if error is None:
+            if self.profile.chromium and self.have_metadata():
+                # Chromium 156 ends up with the frames an MPEG-2 TS parser holds back (PES packets, access
+                # units, the video duration estimator) buffered at end of stream, as after abort(): measured
+                # with video-only TS (buffered grows to the last frame's end at endOfStream)
+                for sb in self.source_buffers:
+                    if getattr(sb.parser, "take_reset_events", None) is not None:
+                        sb._reset_parser_state()
             self.eos_marked = True
             if self.profile.chromium and not self.have_metadata():
                 # ChunkDemuxer::MarkEndOfStream before HAVE_METADATA: DEMUXER_ERROR_COULD_NOT_OPEN
