@@ -248,6 +248,22 @@ class H264Es(_TimedEs):
         self.adapter.process(True)
 
     def _find_aud(self, pos: int) -> tuple[bool, int]:
+        q = self.q
+        buf, head = q.buf, q.head
+        if pos >= head:  # search the queue in place (the loop below copies the rest of it per start code)
+            a = k = pos - head
+            n = len(buf)
+            while True:
+                i = buf.find(b"\x00\x00\x01", k)
+                if i < 0:
+                    return False, pos + max(0, n - a - 2)
+                off, size = (i - 1, 4) if i > k and buf[i - 1] == 0 else (i, 3)
+                if off + size >= n:
+                    return False, pos + off - a
+                if buf[off + size] == h264.NAL_AUD:
+                    self.aud_seen = True
+                    return True, pos + off - a
+                k = off + size
         while True:
             data = self.q.view(pos)
             off, size = h264.find_start_code(data, 0)
