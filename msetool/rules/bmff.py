@@ -831,7 +831,10 @@ def _check_sample_entries(stsd: Box, td: TrackDefaults) -> list[Finding]:
                 )
             )
             continue
-        if real in ("vp09", "av01", "Opus") and not td.frame_codec:
+        # Opus: only single-stream packets (mapping family 0): multistream packets self-delimit all but
+        # their last stream, which the RFC 6716 §3.4 rules alone do not describe
+        single = real != "Opus" or cfg.fields.get("ChannelMappingFamily", 0) == 0
+        if real in ("vp09", "av01", "Opus") and not td.frame_codec and single:
             td.frame_codec = real
         if cfg.type == "esds" and td.aac is None:
             asc = cfg.fields.get("AudioSpecificConfig")
