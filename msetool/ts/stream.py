@@ -34,6 +34,7 @@ buffered ranges depend on every detail:
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -270,6 +271,10 @@ def _allowed_stream_types(mime: MimeType | None) -> set[int] | None:
     return out
 
 
+#: The payloads of consecutive payload-only packets (one C loop instead of a Python step per packet).
+_PAYLOADS = re.compile(rb".{4}(.{%d})" % (PACKET_SIZE - 4), re.DOTALL)
+
+
 def _synced_to(buf: bytearray, pos: int, limit: int) -> int:
     """Where the run of packets from ``pos`` that all pass TsPacket::Sync ends: ``sync_skip`` inspects
     0x47 at up to four packet starts below ``limit``, so with the first ``m`` packet starts of
@@ -447,8 +452,7 @@ class TsStreamParser:
             if n > 1:
                 n = plain_run(buf, pos, n)
             end = pos + n * PACKET_SIZE
-            for p in range(pos + 4, end, PACKET_SIZE):
-                pb += buf[p : p + PACKET_SIZE - 4]
+            pb += b"".join(_PAYLOADS.findall(buf, pos, end))
             pos = end
         return pos
 
