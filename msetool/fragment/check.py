@@ -329,6 +329,9 @@ class _Simulation:
         err = self.ms.last_append_error
         if err is not None:
             self.error = f"{err.file or name}: {err.message}"
+        elif self.ms.element_error is not None:
+            # a decode error after an append that itself succeeded (later appends would throw)
+            self.error = f"{name}: the media element fails: {self.ms.element_error[1]}"
         self._lift_quota()
 
     def _lift_quota(self) -> None:
