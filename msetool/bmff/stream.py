@@ -187,6 +187,11 @@ def _decode_check(track: Mp4Track) -> Callable[[bytes], str | None] | None:
         return rb.undecodable_vp9_frame
     if entry.type in ("av01",):
         return rb.undecodable_av1_frame
+    if entry.type == "Opus":  # single-stream packets only (mapping family 0), as BMFF-MEDIA-33
+        dops = entry.child("dOps")
+        if dops is None or not dops.decoded or dops.fields.get("ChannelMappingFamily", 0) != 0:
+            return None
+        return rb.undecodable_opus_frame
     try:
         if entry.type == "mp4a":
             esds = entry.child("esds")
