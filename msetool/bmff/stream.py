@@ -128,9 +128,11 @@ def _misaddressed_trafs(trafs: list[Box], moof: Box, init: Mp4Init, chromium: bo
     With several trafs, no base-data-offset and no default-base-is-moof, ISO/IEC 14496-12 8.8.7.1 makes
     the second and later trafs count their data_offset from the end of the previous traf's data, while
     Chromium's TrackRunIterator counts every one from the moof. Where the two readings differ and only
-    the ISO one lays the trafs' samples out without overlap, the writer meant ISO: Chromium still parses
-    the segment but hands those tracks' decoders other tracks' bytes (measured in Chromium 156:
-    PIPELINE_ERROR_DECODE "Failed to send audio packet for decoding"). Returns track_ID -> reason.
+    the ISO one lays the trafs' samples out without overlap and after the moof (the moof-relative
+    one overlaps another traf's samples or points into the moof itself), the writer meant ISO:
+    Chromium still parses the segment but hands those tracks' decoders other bytes (measured in
+    Chromium 156: PIPELINE_ERROR_DECODE "Failed to send audio packet for decoding"). Returns
+    track_ID -> reason.
     """
     if not chromium or len(trafs) < 2:
         return {}
@@ -163,9 +165,14 @@ def _misaddressed_trafs(trafs: list[Box], moof: Box, init: Mp4Init, chromium: bo
                 end, owner = e, tid
         return False
 
+    def inside_moof(layout: dict[int, list[tuple[int, int]]]) -> bool:
+        return any(o < moof.end for samples in layout.values() for o, n in samples if n)
+
     differ = [tid for tid in moof_rel if moof_rel[tid] != iso[tid]]
-    if not differ or overlapping(iso) or not overlapping(moof_rel):
+    if not differ or overlapping(iso) or inside_moof(iso):
         return {}
+    if not overlapping(moof_rel) and not inside_moof(moof_rel):
+        return {}  # both readings are plausible: the writer may have meant moof-relative addressing
     return {tid: f"track {tid}: no default-base-is-moof, so ISO/IEC 14496-12 addressing puts this traf's "
                  "data after the previous traf's, but Chromium reads it relative to the moof (other "
                  "bytes)" for tid in differ}
