@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import click
 
+from msetool.cli.common import handle_errors
 from msetool.errors import UsageError
 from msetool.mime import MimeType, parse_mime
 from msetool.report import exitcodes
@@ -385,6 +386,7 @@ def _emit(report: Report, fmt: str) -> None:
     help="Read and check every sample's bytes (H.264 NAL lengths and IDR analysis of every frame). By "
     "default only the samples that decide random access are read and other sample data is skipped.",
 )
+@handle_errors
 def validate(
     inputs: tuple[str, ...],
     *,
@@ -405,35 +407,6 @@ def validate(
 
     Exit codes: 0 clean, 1 errors found (or warnings with --strict), 2 usage or I/O error.
     """
-    from msetool.cli.common import handle_errors
-
-    handle_errors(_validate)(
-        inputs,
-        mime=mime,
-        scenario=scenario,
-        fmt=fmt,
-        strict=strict,
-        fail_on=fail_on,
-        target_duration=target_duration,
-        profile=profile,
-        html_path=html_path,
-        deep=deep,
-    )
-
-
-def _validate(
-    inputs: tuple[str, ...],
-    *,
-    mime: str | None,
-    scenario: str | None,
-    fmt: str,
-    strict: bool,
-    fail_on: str | None,
-    target_duration: float | None,
-    profile: str,
-    html_path: str | None = None,
-    deep: bool = False,
-) -> None:
     from msetool.rules.engine import ValidateOptions, validate_stream
 
     if scenario and inputs:
@@ -507,18 +480,13 @@ def type_for(init: Any) -> str:
     show_default=True,
     help="Output format.",
 )
+@handle_errors
 def codecs(files: tuple[str, ...], fmt: str) -> None:
     """Print the exact addSourceBuffer() type for each file's initialization segment, e.g.
     video/mp4; codecs="avc1.64001F,mp4a.40.2".
 
     Exit codes: 0 printed a type for every file, 1 a file holds no initialization segment, 2 usage or I/O.
     """
-    from msetool.cli.common import handle_errors
-
-    handle_errors(_codecs)(files, fmt)
-
-
-def _codecs(files: tuple[str, ...], fmt: str) -> None:
     import json
 
     from msetool.codecs.rfc6381 import describe
