@@ -15,6 +15,10 @@ from msetool.report import exitcodes
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Every command takes -h as well as --help, also when it is invoked on its own (tests, docs generator):
+#: click caches a command's help option from the first context that builds it.
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
+
 
 def fail(message: str, code: int = exitcodes.USAGE) -> None:
     """Print ``msetool: error: ...`` to stderr and exit; the single way commands give up."""

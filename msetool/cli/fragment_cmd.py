@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from msetool.cli.common import fail, handle_errors
+from msetool.cli.common import CONTEXT_SETTINGS, fail, handle_errors
 from msetool.report import exitcodes
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from msetool.fragment.package import FragmentResult
 
 
-@click.command("fragment")
+@click.command("fragment", context_settings=CONTEXT_SETTINGS)
 @click.argument("input_file", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("--out", "-o", "out", type=click.Path(path_type=Path), required=True,
               help="Output folder (created; must not exist unless --force).")

@@ -19,7 +19,7 @@ import click
 from msetool.bmff.reader import iter_boxes
 from msetool.bmff.segments import Mp4Init, SegmentError, expand_fragment, read_init
 from msetool.bmff.tree import Box, BoxIssue
-from msetool.cli.common import handle_errors
+from msetool.cli.common import CONTEXT_SETTINGS, handle_errors
 from msetool.errors import ParseError, UsageError
 from msetool.report import exitcodes
 from msetool.source import FileSource
@@ -219,7 +219,7 @@ def _inspect_webm_json(path: Path) -> dict[str, Any]:
     return {"path": str(path), "format": "webm", "elements": elements, "issues": problems}
 
 
-@click.command("inspect")
+@click.command("inspect", context_settings=CONTEXT_SETTINGS)
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from msetool.cli.common import handle_errors, profile_option
+from msetool.cli.common import CONTEXT_SETTINGS, handle_errors, profile_option
 from msetool.errors import UsageError
 from msetool.report import exitcodes
 
@@ -221,7 +221,7 @@ def render_text(result: dict[str, Any]) -> str:
     return str(buf.getvalue())
 
 
-@click.command("simulate")
+@click.command("simulate", context_settings=CONTEXT_SETTINGS)
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--scenario",

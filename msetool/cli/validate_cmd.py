@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import click
 
-from msetool.cli.common import handle_errors
+from msetool.cli.common import CONTEXT_SETTINGS, handle_errors
 from msetool.errors import UsageError
 from msetool.mime import MimeType, parse_mime
 from msetool.report import exitcodes
@@ -333,7 +333,7 @@ def _emit(report: Report, fmt: str) -> None:
         rt(report, Console(highlight=False, soft_wrap=False))
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("inputs", nargs=-1, type=click.Path())
 @click.option(
     "--type",
@@ -470,7 +470,7 @@ def type_for(init: Any) -> str:
     return f'{major}/{sub}; codecs="{codecs}"' if codecs else f"{major}/{sub}"
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--format",

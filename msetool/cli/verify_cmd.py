@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from msetool.cli.common import fail, handle_errors, profile_option
+from msetool.cli.common import CONTEXT_SETTINGS, fail, handle_errors, profile_option
 from msetool.errors import UsageError
 from msetool.report import exitcodes
 from msetool.scenario import Scenario, load_scenario
@@ -238,7 +238,7 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
 
 
-@click.command()
+@click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("files", nargs=-1, type=click.Path())
 @click.option("--scenario", type=click.Path(dir_okay=False), help="Scenario file (JSON or YAML).")
 @click.option("--type", "mime", help="addSourceBuffer() type for FILES (default: detected from the bytes).")
@@ -310,7 +310,7 @@ def verify(  # noqa: PLR0917 - click passes options positionally
     sys.exit(exitcodes.FINDINGS if any(failed(s) for s in browser["steps"]) else exitcodes.OK)
 
 
-@click.command()
+@click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("message")
 @click.argument("files", nargs=-1, type=click.Path())
 @click.option("--scenario", type=click.Path(dir_okay=False), help="Scenario the page ran (instead of FILES).")
