@@ -73,16 +73,18 @@ def _ftyp(r: Reader, box: Box) -> None:
 
 
 # --- movie header / track structure
+def _times_and_timescale(r: Reader, f: dict[str, Any], version: int) -> None:
+    """The version-dependent head shared by mvhd and mdhd (64-bit times and duration in version 1)."""
+    wide = r.u64 if version == 1 else r.u32
+    f["creation_time"], f["modification_time"] = wide(), wide()
+    f["timescale"], f["duration"] = r.u32(), wide()
+
+
 @decoder("mvhd")
 def _mvhd(r: Reader, box: Box) -> None:
     version, _ = full_box(r, box)
     f = box.fields
-    if version == 1:
-        f["creation_time"], f["modification_time"] = r.u64(), r.u64()
-        f["timescale"], f["duration"] = r.u32(), r.u64()
-    else:
-        f["creation_time"], f["modification_time"] = r.u32(), r.u32()
-        f["timescale"], f["duration"] = r.u32(), r.u32()
+    _times_and_timescale(r, f, version)
     f["rate"] = r.fixed16_16()
     f["volume"] = r.fixed8_8()
     r.skip(2 + 8 + 36 + 24)
@@ -122,12 +124,7 @@ def _language(code: int) -> str:
 def _mdhd(r: Reader, box: Box) -> None:
     version, _ = full_box(r, box)
     f = box.fields
-    if version == 1:
-        f["creation_time"], f["modification_time"] = r.u64(), r.u64()
-        f["timescale"], f["duration"] = r.u32(), r.u64()
-    else:
-        f["creation_time"], f["modification_time"] = r.u32(), r.u32()
-        f["timescale"], f["duration"] = r.u32(), r.u32()
+    _times_and_timescale(r, f, version)
     code = r.u16() & 0x7FFF
     f["language_code"] = code
     f["language"] = _language(code)
