@@ -7,7 +7,7 @@ validate and explain name the same rule for the same failure. Ids follow the des
 
 from __future__ import annotations
 
-from msetool.rules.catalog import RULES, rule
+from msetool.rules.catalog import ensure_rule
 
 ISO = "mse-byte-stream-format-isobmff"
 CHR = "Chromium media/formats/mp4"
@@ -103,8 +103,7 @@ _PARSER_RULES: list[tuple[str, str, str, str, str]] = [
 ]
 
 for _id, _sev, _title, _browser, _spec in _PARSER_RULES:
-    if _id not in RULES:
-        rule(_id, _sev, _title, _browser, _spec)
+    ensure_rule(_id, _sev, _title, _browser, _spec)
 
 #: Every rule id :class:`msetool.bmff.stream.BmffStreamParser` may put in an event.
 PARSER_RULE_IDS = tuple(r[0] for r in _PARSER_RULES)

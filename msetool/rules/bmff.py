@@ -22,8 +22,8 @@ from typing import Any
 from msetool.bmff.reader import iter_boxes
 from msetool.bmff.segments import SAMPLE_IS_NON_SYNC, sample_flags_of
 from msetool.bmff.tree import Box, BoxIssue
-from msetool.rules.catalog import finding
-from msetool.rules.engine import SPEC_ERRORS, CheckContext, ensure_rule
+from msetool.rules.catalog import ensure_rule, finding
+from msetool.rules.engine import SPEC_ERRORS, CheckContext
 from msetool.rules.findings import Finding, Severity
 from msetool.source import ByteSource
 

@@ -36,6 +36,19 @@ def rule(id: str, severity: Severity | str, title: str, browser: str, spec: str)
     return r
 
 
+def ensure_rule(id: str, severity: Severity | str, title: str, browser: str, spec: str) -> Rule:
+    """Register a rule unless another module already did: the parser's and the checker's modules may both
+    describe an id, and whichever is imported first wins."""
+    return RULES.get(id) or rule(id, severity, title, browser, spec)
+
+
+#: The consequence every error-severity byte stream rule shares, in the words a player engineer sees.
+APPEND_FAILS = (
+    "The append fails: the SourceBuffer fires 'error' and the media element reports "
+    "CHUNK_DEMUXER_ERROR_APPEND_FAILED."
+)
+
+
 def finding(
     rule_id: str,
     message: str,

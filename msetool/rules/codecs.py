@@ -29,8 +29,8 @@ from msetool.codecs.rfc6381 import (
 )
 from msetool.mime import MimeType
 from msetool.model import TrackInfo
-from msetool.rules.catalog import finding
-from msetool.rules.engine import InitRecord, StreamModel, ensure_rule
+from msetool.rules.catalog import ensure_rule, finding
+from msetool.rules.engine import InitRecord, StreamModel
 from msetool.rules.findings import Finding, Severity
 
 RFC = "RFC 6381 §3"

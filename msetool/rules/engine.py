@@ -54,7 +54,7 @@ from typing import Any, Literal
 from msetool.errors import UsageError
 from msetool.mime import MimeType, parse_mime
 from msetool.model import CodedFrame, InitSegment
-from msetool.rules.catalog import RULES, finding, rule
+from msetool.rules.catalog import RULES, ensure_rule, finding
 from msetool.rules.findings import Finding, Severity
 from msetool.source import ByteSource
 from msetool.stream import (
@@ -78,10 +78,6 @@ from msetool.stream import (
 SPEC_ERRORS: set[str] = set()
 
 
-def ensure_rule(id: str, severity: Severity | str, title: str, browser: str, spec: str) -> None:
-    """Register a rule unless another module already did (several modules may describe the same id)."""
-    if id not in RULES:
-        rule(id, severity, title, browser, spec)
 
 
 MSE = "media-source"

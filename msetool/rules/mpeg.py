@@ -25,19 +25,16 @@ from msetool.mpeg.headers import (
     id3v1_size,
     id3v2_size,
 )
-from msetool.rules.catalog import RULES, finding, rule
+from msetool.rules.catalog import APPEND_FAILS, ensure_rule, finding
 from msetool.rules.findings import Finding
 from msetool.source import ByteSource
 
 SPEC = "mse-byte-stream-format-mpeg-audio"
 CHR = "chromium media/formats/mpeg/mpeg_audio_stream_parser_base.cc"
-_FAILS = ("The append fails: the SourceBuffer fires 'error' and the media element reports "
-          "CHUNK_DEMUXER_ERROR_APPEND_FAILED.")
+_FAILS = APPEND_FAILS
 
 
-def _r(id: str, severity: str, title: str, browser: str, spec: str) -> None:
-    if id not in RULES:
-        rule(id, severity, title, browser, spec)
+_r = ensure_rule
 
 
 _r("MPA-MIME-01", "error", "codecs parameter on audio/mpeg or audio/aac",

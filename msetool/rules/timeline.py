@@ -16,7 +16,7 @@ from __future__ import annotations
 import statistics
 from fractions import Fraction
 
-from msetool.rules.catalog import finding
+from msetool.rules.catalog import ensure_rule, finding
 from msetool.rules.engine import (
     SPEC_ERRORS,
     InitRecord,
@@ -24,7 +24,6 @@ from msetool.rules.engine import (
     StreamModel,
     TrackSpan,
     ValidateOptions,
-    ensure_rule,
 )
 from msetool.rules.findings import Finding, Severity
 

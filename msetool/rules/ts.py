@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from msetool.mime import MimeType
-from msetool.rules.catalog import RULES, finding, rule
+from msetool.rules.catalog import APPEND_FAILS, ensure_rule, finding
 from msetool.rules.findings import Finding, Severity
 from msetool.source import ByteSource
 from msetool.ts.packets import (
@@ -39,13 +39,10 @@ from msetool.ts.packets import (
 
 SPEC = "mse-byte-stream-format-mp2t"
 CHR = "chromium media/formats/mp2t"
-_FAILS = ("The append fails: the SourceBuffer fires 'error' and the media element reports "
-          "CHUNK_DEMUXER_ERROR_APPEND_FAILED.")
+_FAILS = APPEND_FAILS
 
 
-def _r(id: str, severity: str, title: str, browser: str, spec: str) -> None:
-    if id not in RULES:
-        rule(id, severity, title, browser, spec)
+_r = ensure_rule
 
 
 _r("TS-GEN-02", "warning", "Incomplete TS packets / lost sync",

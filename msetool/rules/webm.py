@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from msetool.rules.catalog import RULES, finding, rule
+from msetool.rules.catalog import APPEND_FAILS, ensure_rule, finding
 from msetool.rules.findings import Finding
 from msetool.source import ByteSource
 from msetool.webm import schema as S
@@ -37,13 +37,10 @@ from msetool.webm.tree import Element, EndOf, Problem, read_payload, walk
 SPEC = "mse-byte-stream-format-webm"
 CHR = "chromium media/formats/webm"
 
-_APPEND_FAILS = ("The append fails: the SourceBuffer fires 'error' and the media element reports "
-                 "CHUNK_DEMUXER_ERROR_APPEND_FAILED.")
+_APPEND_FAILS = APPEND_FAILS
 
 
-def _r(id: str, severity: str, title: str, browser: str, spec: str) -> None:
-    if id not in RULES:
-        rule(id, severity, title, browser, spec)
+_r = ensure_rule
 
 
 _r("WEBM-MIME-01", "error", "Codec not allowed in this WebM type",
