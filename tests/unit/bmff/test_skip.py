@@ -19,6 +19,7 @@ from msetool.bmff.stream import BmffStreamParser
 from msetool.mime import parse_mime
 from msetool.stream import FramesParsed, ParseFailed, ParserEvent
 from tests import media
+from tests.skipdrive import drive_skipping
 from tests.unit.bmff import builder as B
 
 AVC_AAC = 'video/mp4; codecs="avc1.42C00D,mp4a.40.2"'
@@ -30,21 +31,7 @@ def drive(data: bytes, mime: str, *, checks: str = "all", chunk: int = 1 << 22,
     """Feed like the engine: skip what the parser says it will not read. Returns (events, bytes read)."""
     p = BmffStreamParser(mime=parse_mime(mime), profile=profile)  # type: ignore[arg-type]
     p.sample_checks = checks
-    events: list[ParserEvent] = []
-    pos = read = 0
-    while pos < len(data):
-        n = p.skippable()
-        if n:
-            n = min(n, len(data) - pos)
-            events += p.skip(n)
-            pos += n
-            continue
-        want = p.wanted() or chunk
-        piece = data[pos : pos + min(want, chunk)]
-        events += p.feed(piece)
-        pos += len(piece)
-        read += len(piece)
-    return events, read
+    return drive_skipping(p, data, chunk)
 
 
 def fed(data: bytes, mime: str, chunk: int = 1 << 22, profile: str = "chromium") -> list[ParserEvent]:

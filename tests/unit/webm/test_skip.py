@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from msetool.mime import parse_mime
 from msetool.stream import FramesParsed, ParseFailed, ParserEvent
 from msetool.webm.stream import WebmStreamParser
+from tests.skipdrive import drive_skipping
 from tests.unit.webm import builder as B
 
 VIDEO = "video/webm; codecs=\"vp9\""
@@ -27,20 +28,7 @@ def drive(data: bytes, mime: str = VIDEO, *, chunk: int = 1 << 22,
           profile: str = "chromium") -> tuple[list[ParserEvent], int]:
     """Feed like the engine: skip what the parser says it will not read. Returns (events, bytes read)."""
     p = WebmStreamParser(mime=parse_mime(mime), profile=profile)  # type: ignore[arg-type]
-    events: list[ParserEvent] = []
-    pos = read = 0
-    while pos < len(data):
-        n = p.skippable()
-        if n:
-            n = min(n, len(data) - pos)
-            events += p.skip(n)
-            pos += n
-            continue
-        want = p.wanted() or chunk
-        piece = data[pos : pos + min(want, chunk)]
-        events += p.feed(piece)
-        pos += len(piece)
-        read += len(piece)
+    events, read = drive_skipping(p, data, chunk)
     return events + p.flush(), read
 
 
