@@ -418,26 +418,17 @@ def mp3_mp4() -> tuple[bytes, list[bytes]]:
     return fmp4("mp3mp4", [*asrc(44100, 2), "-t", "3", "-c:a", "libmp3lame", "-b:a", "96k", "-vn", *FRAG_1S])
 
 
+#: 3 s of 160x90 AV1 (libaom realtime, 1 s GOP), video only: shared by the MP4 and WebM AV1 cases.
+AV1_3S = ["-c:v", "libaom-av1", "-cpu-used", "8", "-usage", "realtime", "-b:v", "100k",
+          "-g", "30", "-keyint_min", "30", "-an", "-t", "3"]
+
+
 def av1_mp4() -> tuple[bytes, list[bytes]]:
     return fmp4(
         "av1",
         [
             *vsrc("30", "160x90"),
-            "-t",
-            "3",
-            "-c:v",
-            "libaom-av1",
-            "-cpu-used",
-            "8",
-            "-usage",
-            "realtime",
-            "-b:v",
-            "100k",
-            "-g",
-            "30",
-            "-keyint_min",
-            "30",
-            "-an",
+            *AV1_3S,
             "-movflags",
             "+frag_keyframe+empty_moov+default_base_moof+delay_moov",
         ],
@@ -2257,21 +2248,7 @@ def webm_av1() -> tuple[bytes, list[bytes]]:
         "av1webm",
         [
             *vsrc("30", "160x90"),
-            "-t",
-            "3",
-            "-c:v",
-            "libaom-av1",
-            "-cpu-used",
-            "8",
-            "-usage",
-            "realtime",
-            "-b:v",
-            "100k",
-            "-g",
-            "30",
-            "-keyint_min",
-            "30",
-            "-an",
+            *AV1_3S,
         ],
     )
 
