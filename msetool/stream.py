@@ -11,6 +11,7 @@ Formats register by MIME subtype in :data:`PARSERS` (lazy imports keep start-up 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -37,10 +38,129 @@ class MediaSegmentStarted:
 
 
 @dataclass(frozen=True, slots=True)
-class FramesParsed:
-    """Complete coded frames, in decode order per track, ready for coded frame processing."""
+class FrameColumns:
+    """Consecutive coded frames of one track, one column per field (what a ``trun`` already is).
 
-    frames: list[CodedFrame]
+    Readers that decode whole sample tables hand them over like this instead of one :class:`CodedFrame`
+    per sample: the hot consumers (the validate engine's aggregates, the simulator's steady-batch path)
+    work on whole columns with builtins, and a 46k-sample file no longer costs 46k objects. Columns are
+    sequences of equal length; ``decode_errors`` is sparse (index -> reason), since nearly every frame
+    decodes.
+    """
+
+    track_id: int
+    timescale: int
+    dts: Sequence[int]
+    pts: Sequence[int]
+    duration: Sequence[int]
+    size: Sequence[int]
+    offset: Sequence[int]
+    keyframe: Sequence[bool]
+    decode_errors: Mapping[int, str] = field(default_factory=dict)
+    #: indexes whose duration the reader guessed (``CodedFrame.duration_estimated``)
+    estimated: frozenset[int] = frozenset()
+
+    def __len__(self) -> int:
+        return len(self.dts)
+
+    def frames(self) -> list[CodedFrame]:
+        """The same frames as objects, for consumers that walk frame by frame."""
+        tid, ts, errs, est = self.track_id, self.timescale, self.decode_errors, self.estimated
+        if not errs and not est:
+            return [
+                CodedFrame(tid, d, p, du, ts, k, sz, o)
+                for d, p, du, sz, o, k in zip(
+                    self.dts, self.pts, self.duration, self.size, self.offset, self.keyframe, strict=True
+                )
+            ]
+        return [
+            CodedFrame(tid, d, p, du, ts, k, sz, o, i in est, errs.get(i))
+            for i, (d, p, du, sz, o, k) in enumerate(
+                zip(self.dts, self.pts, self.duration, self.size, self.offset, self.keyframe, strict=True)
+            )
+        ]
+
+    @classmethod
+    def of(cls, frames: Sequence[CodedFrame]) -> FrameColumns:
+        """Columns of frames that all belong to one track and timescale (the caller groups them)."""
+        f0 = frames[0]
+        errs = {i: f.decode_error for i, f in enumerate(frames) if f.decode_error is not None}
+        est = frozenset(i for i, f in enumerate(frames) if f.duration_estimated)
+        return cls(
+            f0.track_id,
+            f0.timescale,
+            [f.dts for f in frames],
+            [f.pts for f in frames],
+            [f.duration for f in frames],
+            [f.size for f in frames],
+            [f.offset for f in frames],
+            [f.keyframe for f in frames],
+            errs,
+            est,
+        )
+
+
+class FramesParsed:
+    """Complete coded frames, in decode order per track, ready for coded frame processing.
+
+    Built either from frame objects (``FramesParsed(frames)``) or from columns
+    (``FramesParsed(columns=[...])``, each a run of one track, in stream order); each view is derived from
+    the other on first use, so producers and consumers pick whichever is cheap for them. ``frames`` is the
+    concatenation of the columns in order; ``columns`` groups consecutive frames of one track and timescale.
+    """
+
+    __slots__ = ("_columns", "_frames")
+
+    def __init__(
+        self, frames: list[CodedFrame] | None = None, *, columns: Sequence[FrameColumns] | None = None
+    ) -> None:
+        if frames is None and columns is None:
+            frames = []
+        self._frames = frames
+        self._columns: tuple[FrameColumns, ...] | None = (
+            None if columns is None else tuple(c for c in columns if len(c))
+        )
+
+    @property
+    def frames(self) -> list[CodedFrame]:
+        if self._frames is None:
+            cols = self._columns or ()
+            self._frames = cols[0].frames() if len(cols) == 1 else [f for c in cols for f in c.frames()]
+        return self._frames
+
+    @property
+    def columns(self) -> tuple[FrameColumns, ...]:
+        if self._columns is None:
+            frames = self._frames or []
+            out: list[FrameColumns] = []
+            start = 0
+            for i in range(1, len(frames) + 1):
+                if (
+                    i == len(frames)
+                    or frames[i].track_id != frames[start].track_id
+                    or frames[i].timescale != frames[start].timescale
+                ):
+                    out.append(FrameColumns.of(frames[start:i]))
+                    start = i
+            self._columns = tuple(out)
+        return self._columns
+
+    @property
+    def count(self) -> int:
+        """Number of frames, without building either view."""
+        if self._frames is not None:
+            return len(self._frames)
+        return sum(map(len, self._columns or ()))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FramesParsed):
+            return NotImplemented
+        return type(self) is type(other) and self.frames == other.frames
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"FramesParsed({self.count} frames)"
 
 
 @dataclass(frozen=True, slots=True)

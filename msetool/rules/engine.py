@@ -575,13 +575,16 @@ def _run_parser(
     return result, (None if failed else parser)
 
 
-@dataclass(frozen=True, slots=True)
 class _FrameSummary(FramesParsed):
     """A batch of frames reduced to what the segment model needs, per track: (timescale, first dts, first
     pts, first keyframe, first duration, count, min pts, max end pts, end dts, keyframes, last duration,
     total duration, max duration)."""
 
-    spans: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    __slots__ = ("spans",)
+
+    def __init__(self, spans: dict[int, tuple[int, ...]]) -> None:
+        super().__init__([])
+        self.spans = spans
 
 
 def _summarise(frames: list[CodedFrame]) -> _FrameSummary:
@@ -607,7 +610,7 @@ def _summarise(frames: list[CodedFrame]) -> _FrameSummary:
             sum(durs),
             max(durs),
         )
-    return _FrameSummary([], spans)
+    return _FrameSummary(spans)
 
 
 def _dts_order(evs: list[ParserEvent], omap: _OffsetMap) -> list[ParserEvent]:
