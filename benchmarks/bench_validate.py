@@ -11,8 +11,15 @@ times each tool ``--runs`` times and reports the median wall time and the peak r
 the child, from wait4). Peers never become msetool dependencies. ``--scale10`` adds a ten times larger fMP4
 (one run) to show that memory does not grow with the file.
 
-msetool runs as an installed package would: with its bytecode compiled (one untimed warm-up run writes it;
-this environment sets PYTHONDONTWRITEBYTECODE, which the benchmark clears for msetool).
+msetool runs as an installed package would: the working tree is installed (not editable, with its
+dependencies) into a virtual environment of its own, ``benchmarks/work/venv``, refreshed on every run, and its
+``msetool`` console script is timed; one untimed warm-up run writes the bytecode (this environment sets
+PYTHONDONTWRITEBYTECODE, which the benchmark clears for msetool). ``--in-place`` times
+``python -m msetool`` of the current interpreter instead (an editable development install pays for its
+import hooks and for whatever ``.pth`` files its site-packages holds).
+
+The tools take turns (run 1 of every tool, then run 2, ...), so a change of machine load hits all of them;
+the table gives each tool's median wall time and median CPU time (user + system of the child, from wait4).
 
 What each tool does, kept comparable:
 - msetool: ``msetool validate FILE --format json``: every box header / EBML element / TS packet, every
@@ -71,18 +78,36 @@ def msetool_env() -> dict[str, str]:
     return env
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS in MB, exit code) of one run of cmd, output discarded."""
+VENV = WORK / "venv"
+
+
+def install_msetool() -> list[str]:
+    """Install the working tree into benchmarks/work/venv as a user's ``pip install`` would; the command."""
+    py = VENV / "bin" / "python"
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "--force-reinstall", "--no-deps", str(HERE.parent)], check=True)
+    subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    str(HERE.parent)], check=True)  # dependencies, once
+    return [str(VENV / "bin" / "msetool")]
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int, int]:
+    """(wall seconds, CPU seconds, peak RSS in MB, exit code) of one run of cmd, output discarded."""
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss // 1024, p.returncode
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, p.returncode
+
+
+MSETOOL: list[str] = [sys.executable, "-m", "msetool"]
 
 
 def tools(path: Path, deep: bool) -> dict[str, tuple[list[str], dict[str, str] | None]]:
-    validate = [sys.executable, "-m", "msetool", "validate", str(path), "--format", "json"]
+    validate = [*MSETOOL, "validate", str(path), "--format", "json"]
     out: dict[str, tuple[list[str], dict[str, str] | None]] = {"msetool": (validate, msetool_env())}
     if deep:
         out["msetool --deep"] = ([*validate, "--deep"], msetool_env())
@@ -93,16 +118,21 @@ def tools(path: Path, deep: bool) -> dict[str, tuple[list[str], dict[str, str] |
     return out
 
 
-def bench(path: Path, runs: int, deep: bool = False) -> dict[str, tuple[float, int, int]]:
+def bench(path: Path, runs: int, deep: bool = False) -> dict[str, tuple[float, float, int, int]]:
+    """Per tool: (median wall, median CPU, peak RSS, last exit code); the tools take turns."""
     subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
+    todo = tools(path, deep)
+    measure(*todo["msetool"])  # untimed: writes the bytecode an installed package would have
+    results: dict[str, list[tuple[float, float, int, int]]] = {name: [] for name in todo}
+    for _ in range(runs):
+        for name, (cmd, env) in todo.items():
+            results[name].append(measure(cmd, env))
     out = {}
-    for name, (cmd, env) in tools(path, deep).items():
-        if name == "msetool":
-            measure(cmd, env)  # untimed: writes the bytecode an installed package would have
-        results = [measure(cmd, env) for _ in range(runs)]
-        wall = statistics.median(r[0] for r in results)
-        out[name] = (wall, max(r[1] for r in results), results[-1][2])
-        print(f"  {name:15s} {wall:7.2f} s  peak {out[name][1]:5d} MB  exit {results[-1][2]}",
+    for name, rs in results.items():
+        wall = statistics.median(r[0] for r in rs)
+        cpu = statistics.median(r[1] for r in rs)
+        out[name] = (wall, cpu, max(r[2] for r in rs), rs[-1][3])
+        print(f"  {name:15s} {wall:7.2f} s  cpu {cpu:6.2f} s  peak {out[name][2]:5d} MB  exit {rs[-1][3]}",
               file=sys.stderr)
     return out
 
@@ -134,9 +164,13 @@ def main() -> int:
     ap.add_argument("--scale10", action="store_true", help="also measure a 10x fMP4 (one run)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--formats", default="mp4,webm,ts")
+    ap.add_argument("--in-place", action="store_true",
+                    help="time `python -m msetool` of this interpreter instead of a fresh installed copy")
     args = ap.parse_args()
     ensure_peers()
     WORK.mkdir(exist_ok=True)
+    if not args.in_place:
+        MSETOOL[:] = install_msetool()
     sys.path.insert(0, str(HERE))
     jobs = [(fmt, args.fragments, args.runs) for fmt in args.formats.split(",")]
     if args.scale10:
@@ -149,15 +183,16 @@ def main() -> int:
         print(f"{path.name}: {gb:.2f} GB, {n} {unit}", file=sys.stderr)
         res = bench(path, runs, deep=fmt == "mp4" and n == args.fragments)
         rows.append((path.name, gb, runs, res))
-    print(f"Machine: {machine()}\n")
-    print("| file | tool | runs | median wall (s) | peak RSS (MB) | tool time / msetool time |")
-    print("|---|---|---:|---:|---:|---:|")
+    print(f"Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the end\n")
+    print("| file | tool | runs | median wall (s) | median CPU (s) | peak RSS (MB) | wall / msetool's |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for name, gb, runs, res in rows:
         base = res["msetool"][0]
-        for tool, (wall, rss, rc) in res.items():
+        for tool, (wall, cpu, rss, rc) in res.items():
             ratio = "1.00" if tool == "msetool" else f"{wall / base:.2f}"
             flag = "" if rc in (0, 1) else f" (exit {rc})"
-            print(f"| {name} ({gb:.2f} GB) | {tool}{flag} | {runs} | {wall:.2f} | {rss} | {ratio} |")
+            print(f"| {name} ({gb:.2f} GB) | {tool}{flag} | {runs} | {wall:.2f} | {cpu:.2f} | {rss} "
+                  f"| {ratio} |")
     return 0
 
 
