@@ -13,9 +13,9 @@ last frame end (the MSE coded frame processing view), and reported in millisecon
 
 from __future__ import annotations
 
-import statistics
 from fractions import Fraction
 
+from msetool.model import InitSegment
 from msetool.rules.catalog import ensure_rule, finding
 from msetool.rules.engine import (
     SPEC_ERRORS,
@@ -142,21 +142,41 @@ def _frames(ticks: int, span: TrackSpan) -> str:
     )
 
 
-def _kind(seg: SegmentRecord, track_id: int) -> str:
-    t = seg.init.track(track_id) if seg.init else None
-    return t.kind if t else "other"
+class _Kinds:
+    """Track kinds per init segment, looked up once per init instead of once per segment and track (a set
+    of thousands of fragments shares one or a few init segments)."""
+
+    __slots__ = ("_by_init",)
+
+    def __init__(self) -> None:
+        self._by_init: dict[int, tuple[InitSegment, dict[int, str]]] = {}
+
+    def of(self, seg: SegmentRecord) -> dict[int, str]:
+        """track_id -> kind for the tracks of ``seg``'s init segment (missing ids are "other")."""
+        init = seg.init
+        if init is None:
+            return {}
+        hit = self._by_init.get(id(init))
+        if hit is None or hit[0] is not init:
+            kinds: dict[int, str] = {}
+            for t in init.tracks:
+                kinds.setdefault(t.track_id, t.kind)  # InitSegment.track(): the first track with the id
+            hit = self._by_init[id(init)] = (init, kinds)
+        return hit[1]
 
 
-def _continuity(model: StreamModel) -> list[Finding]:
+def _continuity(model: StreamModel, raps_only: bool = False) -> list[Finding]:
     out: list[Finding] = []
     prev: dict[int, tuple[TrackSpan, SegmentRecord]] = {}
+    kinds = _Kinds()
     for seg in model.segments:
         if seg.init is not None and seg.init.format == "mpeg":
             continue  # generated timestamps: every append restarts at 0 by design (sequence mode)
+        seg_kinds = kinds.of(seg)
         for tid, sp in seg.tracks.items():
             if sp.count == 0:
                 continue
-            kind = _kind(seg, tid)
+            kind = seg_kinds.get(tid, "other")
             if kind == "video" and not sp.first_keyframe:
                 out.append(
                     finding(
@@ -169,6 +189,8 @@ def _continuity(model: StreamModel) -> list[Finding]:
                         box=seg.path,
                     )
                 )
+            if raps_only:
+                continue
             p = prev.get(tid)
             prev[tid] = (sp, seg)
             if p is None:
@@ -226,13 +248,14 @@ def _continuity(model: StreamModel) -> list[Finding]:
 
 
 def _raps_only(model: StreamModel) -> list[Finding]:
-    return [f for f in _continuity(model) if f.rule == "GEN-RAP-01"]
+    return _continuity(model, raps_only=True)
 
 
-def _av_tracks(seg: SegmentRecord) -> tuple[TrackSpan | None, TrackSpan | None]:
+def _av_tracks(seg: SegmentRecord, kinds: _Kinds) -> tuple[TrackSpan | None, TrackSpan | None]:
     audio = video = None
+    seg_kinds = kinds.of(seg)
     for tid, sp in seg.tracks.items():
-        k = _kind(seg, tid)
+        k = seg_kinds.get(tid, "other")
         if k == "audio" and audio is None:
             audio = sp
         elif k == "video" and video is None:
@@ -246,11 +269,19 @@ def _sync(model: StreamModel) -> list[Finding]:
     aligned, so only a trend beyond 200 ms is reported, once)."""
     out: list[Finding] = []
     first_gap: Fraction | None = None
-    reported_drift = False
+    kinds = _Kinds()
     for seg in model.segments:
-        a, v = _av_tracks(seg)
+        a, v = _av_tracks(seg, kinds)
         if a is None or v is None or a.timescale <= 0 or v.timescale <= 0:
             continue
+        if first_gap is not None:
+            # |(a_end - v_end) - first_gap| > 1/5 in integers (one comparison per segment, no rationals):
+            # a_end - v_end = x / d with d = a.timescale * v.timescale > 0, first_gap = gn / gd with gd > 0
+            d = a.timescale * v.timescale
+            x = a.max_end_pts * v.timescale - v.max_end_pts * a.timescale
+            gn, gd = first_gap.numerator, first_gap.denominator
+            if 5 * abs(x * gd - gn * d) <= d * gd:
+                continue
         a_end = Fraction(a.max_end_pts, a.timescale)
         v_end = Fraction(v.max_end_pts, v.timescale)
         if first_gap is None:
@@ -272,33 +303,42 @@ def _sync(model: StreamModel) -> list[Finding]:
                 )
             continue
         drift = (a_end - v_end) - first_gap
-        if not reported_drift and abs(drift) > Fraction(1, 5):
-            reported_drift = True
-            out.append(
-                finding(
-                    "GEN-TIME-05",
-                    f"by this segment audio ends at {float(a_end):.3f} s and video at {float(v_end):.3f} s: "
-                    f"{float(drift) * 1000:+.0f} ms of drift since the first segment",
-                    file=seg.file,
-                    offset=seg.offset,
-                    box=seg.path,
-                )
+        out.append(
+            finding(
+                "GEN-TIME-05",
+                f"by this segment audio ends at {float(a_end):.3f} s and video at {float(v_end):.3f} s: "
+                f"{float(drift) * 1000:+.0f} ms of drift since the first segment",
+                file=seg.file,
+                offset=seg.offset,
+                box=seg.path,
             )
+        )
+        break  # drift is reported once
     return out
+
+
+def _median(data: list[float]) -> float:
+    """statistics.median (the mean of the middle two of an even count), without importing statistics."""
+    data = sorted(data)
+    n = len(data)
+    if n % 2:
+        return data[n // 2]
+    return (data[n // 2 - 1] + data[n // 2]) / 2
 
 
 def _durations(model: StreamModel, target: float | None) -> list[Finding]:
     out: list[Finding] = []
     rows: list[tuple[SegmentRecord, float]] = []
+    kinds = _Kinds()
     for seg in model.segments:
-        _, v = _av_tracks(seg)
+        _, v = _av_tracks(seg, kinds)
         sp = v or next(iter(seg.tracks.values()), None)
         if sp is None or sp.timescale <= 0 or sp.count == 0:
             continue
         rows.append((seg, (sp.end_dts - sp.first_dts) / sp.timescale))
     if not rows or (target is None and len(rows) < 3):
         return out
-    ref = target if target is not None else statistics.median(d for _, d in rows[:-1])
+    ref = target if target is not None else _median([d for _, d in rows[:-1]])
     if ref <= 0:
         return out
     what = "the target" if target is not None else "the median"
@@ -413,34 +453,38 @@ def _kind_extent(
     model: StreamModel, kind: str
 ) -> tuple[Fraction, Fraction, SegmentRecord, SegmentRecord] | None:
     """(first presentation time, last end, first segment, last segment) of the first track of ``kind``."""
-    start: Fraction | None = None
-    end: Fraction | None = None
-    first_seg = last_seg = None
+    # start = sn / sd and end = en / ed, compared by cross-multiplying (timescales are > 0)
+    sn = en = 0
+    sd = ed = 1
+    first_seg: SegmentRecord | None = None
+    last_seg: SegmentRecord | None = None
+    kinds = _Kinds()
     for seg in model.segments:
+        seg_kinds = kinds.of(seg)
         for tid, sp in seg.tracks.items():
-            if _kind(seg, tid) != kind or sp.timescale <= 0 or sp.count == 0:
+            ts = sp.timescale
+            if seg_kinds.get(tid, "other") != kind or ts <= 0 or sp.count == 0:
                 continue
-            s0 = Fraction(sp.min_pts, sp.timescale)
-            e0 = Fraction(sp.max_end_pts, sp.timescale)
-            if start is None or s0 < start:
-                start, first_seg = s0, seg
-            if end is None or e0 > end:
-                end, last_seg = e0, seg
+            if first_seg is None or sp.min_pts * sd < sn * ts:
+                sn, sd, first_seg = sp.min_pts, ts, seg
+            if last_seg is None or sp.max_end_pts * ed > en * ts:
+                en, ed, last_seg = sp.max_end_pts, ts, seg
             break
-    if start is None or end is None or first_seg is None or last_seg is None:
+    if first_seg is None or last_seg is None:
         return None
-    return start, end, first_seg, last_seg
+    return Fraction(sn, sd), Fraction(en, ed), first_seg, last_seg
 
 
 def check_pair(models: list[StreamModel]) -> list[Finding]:
     """A/V start offset and end drift across SourceBuffers: one stream carrying only video, another only
     audio (separate video and audio segment sets of one presentation)."""
-    video = [m for m in models if _kind_extent(m, "video") and not _kind_extent(m, "audio")]
-    audio = [m for m in models if _kind_extent(m, "audio") and not _kind_extent(m, "video")]
+    extents = [(_kind_extent(m, "video"), _kind_extent(m, "audio")) for m in models]
+    video = [ve for ve, ae in extents if ve and not ae]
+    audio = [ae for ve, ae in extents if ae and not ve]
     if len(video) != 1 or len(audio) != 1:
         return []
-    v = _kind_extent(video[0], "video")
-    a = _kind_extent(audio[0], "audio")
+    v = video[0]
+    a = audio[0]
     assert v is not None and a is not None
     out: list[Finding] = []
     offset = a[0] - v[0]
