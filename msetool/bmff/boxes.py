@@ -24,6 +24,11 @@ from msetool.errors import ParseError
 
 Decoder = Callable[[Reader, Box], None]
 DECODERS: dict[str, Decoder] = {}
+#: A decoder that reads ``data[pos:end]`` (the payload) straight into ``fields`` without a Reader, for the
+#: boxes every fragment repeats. It returns False, having written nothing, whenever the bytes are not
+#: plainly enough for every field; the walker then runs the Reader decoder, which raises the exact error.
+FastDecoder = Callable[[Any, int, int, dict[str, Any]], bool]
+FAST_DECODERS: dict[str, FastDecoder] = {}
 
 VISUAL_ENTRIES = frozenset({
     "avc1", "avc2", "avc3", "avc4", "hvc1", "hev1", "dvh1", "dvhe", "dva1", "dvav", "av01", "vp08",
@@ -41,6 +46,10 @@ CHILDREN = frozenset({
     "moov", "trak", "mdia", "minf", "stbl", "stsd", "dinf", "dref", "edts", "mvex", "moof", "traf",
     "mfra", "sinf", "schi", "meta", "udta", "rinf", "tref", "strk", "strd", "sv3d", "proj",
 }) | SAMPLE_ENTRIES
+
+
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
 
 
 def decoder(*types: str) -> Callable[[Decoder], Decoder]:
@@ -645,6 +654,24 @@ def _mfhd(r: Reader, box: Box) -> None:
     box.fields["sequence_number"] = r.u32()
 
 
+_U32x2 = struct.Struct(">II")
+_U32x3 = struct.Struct(">III")
+_U32_U64 = struct.Struct(">IQ")
+
+
+def _fast_mfhd(data: Any, pos: int, end: int, f: dict[str, Any]) -> bool:
+    if end - pos < 8:
+        return False
+    v, f_seq = _U32x2.unpack_from(data, pos)
+    f["version"] = v >> 24
+    f["flags"] = v & 0xFFFFFF
+    f["sequence_number"] = f_seq
+    return True
+
+
+FAST_DECODERS["mfhd"] = _fast_mfhd
+
+
 TFHD_BASE_DATA_OFFSET = 0x000001
 TFHD_SAMPLE_DESCRIPTION_INDEX = 0x000002
 TFHD_DEFAULT_SAMPLE_DURATION = 0x000008
@@ -673,10 +700,72 @@ def _tfhd(r: Reader, box: Box) -> None:
     f["default_base_is_moof"] = bool(flags & TFHD_DEFAULT_BASE_IS_MOOF)
 
 
+#: bytes of the optional tfhd fields after track_ID, by flags & 0x3B (base_data_offset is 8 bytes)
+_TFHD_OPTIONAL = tuple(
+    8 * (m & TFHD_BASE_DATA_OFFSET) + 4 * bin(m & 0x3A).count("1") for m in range(0x3C)
+)
+
+
+def _fast_tfhd(data: Any, pos: int, end: int, f: dict[str, Any]) -> bool:
+    if end - pos < 8:
+        return False
+    v, track_id = _U32x2.unpack_from(data, pos)
+    flags = v & 0xFFFFFF
+    p = pos + 8
+    if p + _TFHD_OPTIONAL[flags & 0x3B] > end:
+        return False
+    f["version"] = v >> 24
+    f["flags"] = flags
+    f["track_ID"] = track_id
+    if flags & 0x3B:
+        if flags & TFHD_BASE_DATA_OFFSET:
+            f["base_data_offset"] = _U64.unpack_from(data, p)[0]
+            p += 8
+        if flags & TFHD_SAMPLE_DESCRIPTION_INDEX:
+            f["sample_description_index"] = _U32.unpack_from(data, p)[0]
+            p += 4
+        if flags & TFHD_DEFAULT_SAMPLE_DURATION:
+            f["default_sample_duration"] = _U32.unpack_from(data, p)[0]
+            p += 4
+        if flags & TFHD_DEFAULT_SAMPLE_SIZE:
+            f["default_sample_size"] = _U32.unpack_from(data, p)[0]
+            p += 4
+        if flags & TFHD_DEFAULT_SAMPLE_FLAGS:
+            f["default_sample_flags"] = _U32.unpack_from(data, p)[0]
+    f["duration_is_empty"] = bool(flags & TFHD_DURATION_IS_EMPTY)
+    f["default_base_is_moof"] = bool(flags & TFHD_DEFAULT_BASE_IS_MOOF)
+    return True
+
+
+FAST_DECODERS["tfhd"] = _fast_tfhd
+
+
 @decoder("tfdt")
 def _tfdt(r: Reader, box: Box) -> None:
     version, _ = full_box(r, box)
     box.fields["base_media_decode_time"] = r.u64() if version == 1 else r.u32()
+
+
+def _fast_tfdt(data: Any, pos: int, end: int, f: dict[str, Any]) -> bool:
+    if end - pos < 12:
+        if end - pos < 8:
+            return False
+        v, t = _U32x2.unpack_from(data, pos)
+        if v >> 24 == 1:
+            return False
+    else:
+        v = _U32.unpack_from(data, pos)[0]
+        if v >> 24 == 1:
+            v, t = _U32_U64.unpack_from(data, pos)
+        else:
+            t = _U32.unpack_from(data, pos + 4)[0]
+    f["version"] = v >> 24
+    f["flags"] = v & 0xFFFFFF
+    f["base_media_decode_time"] = t
+    return True
+
+
+FAST_DECODERS["tfdt"] = _fast_tfdt
 
 
 TRUN_DATA_OFFSET = 0x001
@@ -735,6 +824,62 @@ def _trun(r: Reader, box: Box) -> None:
         if signed_cto and name == "sample_composition_time_offset":
             col = [v - (1 << 32) if v & 0x80000000 else v for v in col]
         f[name] = col
+
+
+#: column names by the trun's per-sample flags >> 8 (duration, size, flags, composition offset)
+_TRUN_NAMES = tuple(tuple(name for bit, name in _TRUN_COLUMNS if (m << 8) & bit) for m in range(16))
+_S32 = struct.Struct(">i")
+_TABLES: dict[tuple[int, str], struct.Struct] = {}
+
+
+def _table(count: int, code: str) -> struct.Struct:
+    """A Struct for ``count`` big-endian 32-bit values; the common small sizes are kept (bounded)."""
+    st = _TABLES.get((count, code))
+    if st is None:
+        st = struct.Struct(f">{count}{code}")
+        if count <= 4096 and len(_TABLES) < 1024:
+            _TABLES[(count, code)] = st
+    return st
+
+
+def _fast_trun(data: Any, pos: int, end: int, f: dict[str, Any]) -> bool:
+    if end - pos < 8:
+        return False
+    v, n = _U32x2.unpack_from(data, pos)
+    flags = v & 0xFFFFFF
+    names = _TRUN_NAMES[(flags >> 8) & 0xF]
+    k = len(names)
+    p = pos + 8
+    head = 4 * (flags & TRUN_DATA_OFFSET) + (flags & TRUN_FIRST_SAMPLE_FLAGS)
+    if (n > MAX_TRUN_SAMPLES or (not k and n > MAX_UNIFORM_TRUN_SAMPLES)
+            or p + head + n * k * 4 > end):
+        return False
+    version = v >> 24
+    f["version"] = version
+    f["flags"] = flags
+    f["sample_count"] = n
+    if flags & TRUN_DATA_OFFSET:
+        f["data_offset"] = _S32.unpack_from(data, p)[0]
+        p += 4
+    if flags & TRUN_FIRST_SAMPLE_FLAGS:
+        f["first_sample_flags"] = _U32.unpack_from(data, p)[0]
+        p += 4
+    if not k or not n:
+        return True
+    m = n * k
+    values = _table(m, "I").unpack_from(data, p)
+    if k == 1:
+        f[names[0]] = list(values)
+    else:
+        for i, name in enumerate(names):
+            f[name] = list(values[i::k])
+    if version != 0 and flags & TRUN_SAMPLE_CTO:
+        signed = _table(m, "i").unpack_from(data, p)
+        f["sample_composition_time_offset"] = list(signed if k == 1 else signed[k - 1 :: k])
+    return True
+
+
+FAST_DECODERS["trun"] = _fast_trun
 
 
 @decoder("sdtp")

@@ -13,8 +13,8 @@ import struct
 from collections.abc import Iterator
 
 from msetool.binary import Reader
-from msetool.bmff.boxes import CHILDREN, DECODERS
-from msetool.bmff.tree import Box, BoxIssue, BoxTree, segment
+from msetool.bmff.boxes import CHILDREN, DECODERS, FAST_DECODERS
+from msetool.bmff.tree import INDEXED, Box, BoxIssue, BoxTree, segment
 from msetool.errors import ParseError
 from msetool.source import ByteSource
 
@@ -69,7 +69,15 @@ def read_header(data: bytes | bytearray | memoryview, pos: int, end: int) -> Hea
 
 def printable_type(box_type: str) -> bool:
     """Real box types are four printable ASCII characters (``©nam`` style types appear only in udta)."""
-    return all(0x20 <= ord(c) < 0x7F or ord(c) == 0xA9 for c in box_type)
+    known = _PRINTABLE.get(box_type)
+    if known is None:
+        known = all(0x20 <= ord(c) < 0x7F or ord(c) == 0xA9 for c in box_type)
+        if len(_PRINTABLE) < 4096:  # bounded: garbage bytes make up new "types" without end
+            _PRINTABLE[box_type] = known
+    return known
+
+
+_PRINTABLE: dict[str, bool] = {}
 
 
 def parse_boxes(
@@ -90,38 +98,58 @@ def parse_boxes(
     ``declared_end`` is where the enclosing box says it ends (defaults to ``end``); a child past it
     overruns its parent, a child past ``end`` only is truncated (the data stops early).
     """
+    return _parse(data, start, end, base, parent_path, end if declared_end is None else declared_end,
+                  issues, depth, max_depth, decode)
+
+
+def _parse(data: bytes | bytearray | memoryview, start: int, end: int, base: int, parent_path: str,  # noqa: PLR0917
+           dend: int, issues: list[BoxIssue], depth: int, max_depth: int, decode: bool) -> list[Box]:
+    """:func:`parse_boxes` with positional arguments: the loop every moof and moov goes through, so the
+    common header (32-bit size, printable type, not uuid) is read inline and everything else takes the
+    general :func:`read_header` path."""
     out: list[Box] = []
     counts: dict[str, int] = {}
     pos = start
-    dend = end if declared_end is None else declared_end
     prefix = parent_path + "/" if parent_path else ""
+    unpack = _HDR.unpack_from
     while pos < end:
-        hdr = read_header(data, pos, end)
-        if hdr is None:
-            if end >= dend:
-                where = parent_path or "top level"
-                issues.append(BoxIssue("garbage", base + pos, parent_path,
-                                       f"{end - pos} bytes at the end of {where} are too few for a box"))
-            break
-        idx = counts.get(hdr.type, 0)
-        counts[hdr.type] = idx + 1
-        path = prefix + segment(hdr.type, idx)
-        size = hdr.size
-        if hdr.to_end:
+        if end - pos >= 8:
+            size, raw = unpack(data, pos)
+            box_type = raw.decode("latin-1")
+            hsize = 8
+            plain = size > 1 and box_type != "uuid"
+        else:
+            plain = False
+        if plain:
+            usertype = None
+            large = to_end = False
+        else:
+            hdr = read_header(data, pos, end)
+            if hdr is None:
+                if end >= dend:
+                    where = parent_path or "top level"
+                    issues.append(BoxIssue("garbage", base + pos, parent_path,
+                                           f"{end - pos} bytes at the end of {where} are too few for a box"))
+                break
+            box_type, size, hsize = hdr.type, hdr.size, hdr.header_size
+            usertype, large, to_end = hdr.usertype, hdr.large, hdr.to_end
+        idx = counts.get(box_type, 0)
+        counts[box_type] = idx + 1
+        path = prefix + (f"{box_type}[{idx}]" if idx or box_type in INDEXED else box_type)
+        if to_end:
             size = dend - pos
             issues.append(BoxIssue("to-end", base + pos, path, "size 0: box extends to the end of "
                                    + (parent_path or "the data")))
-        if size < hdr.header_size:
+        if size < hsize:
             issues.append(BoxIssue("size-too-small", base + pos, path,
-                                   f"size {size} is smaller than its {hdr.header_size}-byte header"))
+                                   f"size {size} is smaller than its {hsize}-byte header"))
             break
-        if depth == 0 and not printable_type(hdr.type):
+        if depth == 0 and not printable_type(box_type):
             issues.append(BoxIssue("garbage", base + pos, parent_path,
                                    f"bytes {bytes(data[pos:pos + 8]).hex()} do not start a box (type is "
                                    "not printable)"))
             break
-        box = Box(hdr.type, base + pos, size, hdr.header_size, path, usertype=hdr.usertype,
-                  to_end=hdr.to_end, large=hdr.large)
+        box = Box(box_type, base + pos, size, hsize, path, usertype=usertype, to_end=to_end, large=large)
         box_end = pos + size
         if box_end > dend:
             issues.append(BoxIssue("overruns-parent", base + pos, path,
@@ -134,9 +162,9 @@ def parse_boxes(
                 issues.append(BoxIssue("truncated", base + pos, path,
                                        f"box of {size} bytes has only {end - pos} bytes"))
             box.truncated = True
-        if decode:
-            decode_payload(box, data, pos, min(box_end, end), base=base, issues=issues, depth=depth,
-                           max_depth=max_depth, declared_end=pos + size)
+        if decode and (box_type in DECODERS or box_type in CHILDREN):
+            _decode(box, data, pos, box_end if box_end < end else end, base, issues, depth, max_depth,
+                    box_end)
         out.append(box)
         if box.truncated:
             break
@@ -157,27 +185,36 @@ def decode_payload(
     declared_end: int | None = None,
 ) -> None:
     """Decode ``box`` (its bytes are ``data[pos:end]``) and its children in place."""
+    if box.type in DECODERS or box.type in CHILDREN:
+        _decode(box, data, pos, end, base, issues, depth, max_depth,
+                declared_end if declared_end is not None else end)
+
+
+def _decode(box: Box, data: bytes | bytearray | memoryview, pos: int, end: int, base: int,  # noqa: PLR0917
+            issues: list[BoxIssue], depth: int, max_depth: int, dend: int) -> None:
+    """:func:`decode_payload` for a box whose type has a decoder or children."""
     t = box.type
-    dec = DECODERS.get(t)
-    has_children = t in CHILDREN
-    if dec is None and not has_children:
-        return
-    r = Reader(data, pos + box.header_size, end, base=base, path=box.path)
-    if dec is not None:
-        try:
-            dec(r, box)
-            box.decoded = True
-        except ParseError as e:
-            issues.append(BoxIssue("invalid-field", e.offset, box.path, e.reason))
-            return
-    if has_children:
+    child_pos = pos + box.header_size
+    fast = FAST_DECODERS.get(t)
+    if fast is not None and fast(data, child_pos, end, box.fields):
+        box.decoded = True
+    else:
+        dec = DECODERS.get(t)
+        if dec is not None:
+            r = Reader(data, child_pos, end, base=base, path=box.path)
+            try:
+                dec(r, box)
+                box.decoded = True
+            except ParseError as e:
+                issues.append(BoxIssue("invalid-field", e.offset, box.path, e.reason))
+                return
+            child_pos = r.pos
+    if t in CHILDREN:
         if depth + 1 >= max_depth:
             issues.append(BoxIssue("too-deep", box.payload_offset, box.path,
                                    f"nesting deeper than {max_depth} levels; children not read"))
             return
-        dend = declared_end if declared_end is not None else end
-        box.children = parse_boxes(data, r.pos, end, base=base, parent_path=box.path, declared_end=dend,
-                                   issues=issues, depth=depth + 1, max_depth=max_depth)
+        box.children = _parse(data, child_pos, end, base, box.path, dend, issues, depth + 1, max_depth, True)
 
 
 def iter_boxes(

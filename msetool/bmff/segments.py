@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import accumulate
+from operator import add
 from typing import Any, Literal
 
 from msetool.bmff.boxes import (
@@ -286,6 +287,54 @@ def _keyframe(fl: int, sdtp_entry: int, video: bool, iso: bool, trun: Box) -> bo
     return sync and not (depends == 1 and video) if not iso else sync
 
 
+def _run_columns(trun: Box, n: int, dts: int, data_pos: int, d_dur: int, d_size: int, d_flags: int,  # noqa: PLR0917
+                 shift: int, sdtp_entries: list[int], *, video: bool, iso: bool) -> tuple[list[Any], ...]:
+    """One trun's columns (dts, pts, duration, size, offset, keyframe, flags), not per-sample objects: the
+    same precedence as :func:`sample_flags_of`, computed once per run; uniform columns are ranges."""
+    tf = trun.fields
+    durs = tf.get("sample_duration")
+    sizes = tf.get("sample_size")
+    ctos = tf.get("sample_composition_time_offset")
+    if ctos is not None and not iso and trun.version == 0:
+        ctos = [c - (1 << 32) if c & 0x80000000 else c for c in ctos]
+    fcol = tf.get("sample_flags")
+    fcol = list(fcol) if fcol is not None else [d_flags] * n
+    if "first_sample_flags" in tf:
+        fcol[0] = int(tf["first_sample_flags"])
+    keys: list[bool]
+    if sdtp_entries:
+        keys = []
+        for i, fl in enumerate(fcol):
+            keys.append(_keyframe(fl, sdtp_entries[i] if i < len(sdtp_entries) else 0, video, iso, trun))
+    else:
+        known = {fl: _keyframe(fl, 0, video, iso, trun) for fl in set(fcol)}
+        keys = [known[fcol[0]]] * len(fcol) if len(known) == 1 else list(map(known.__getitem__, fcol))
+    if durs is not None:
+        durs = list(durs)
+        dcol = list(accumulate(durs[:-1], initial=dts))
+    else:
+        durs = [d_dur] * n
+        dcol = list(range(dts, dts + d_dur * n, d_dur)) if d_dur > 0 else [dts] * n
+    if sizes is not None:
+        sizes = list(sizes)
+        ocol = list(accumulate(sizes[:-1], initial=data_pos))
+    else:
+        sizes = [d_size] * n
+        ocol = list(range(data_pos, data_pos + d_size * n, d_size)) if d_size > 0 else [data_pos] * n
+    if ctos is not None:
+        if len(ctos) == len(dcol):
+            pcol = list(map(add, dcol, ctos))
+            if shift:
+                pcol = [p - shift for p in pcol]
+        else:
+            pcol = [d + c - shift for d, c in zip(dcol, ctos, strict=True)]
+    elif shift:
+        pcol = [d - shift for d in dcol]
+    else:
+        pcol = list(dcol)
+    return dcol, pcol, durs, sizes, ocol, keys, fcol
+
+
 def expand_traf(
     traf: Box,
     moof: Box,
@@ -296,20 +345,33 @@ def expand_traf(
 ) -> SampleTable:
     """Expand one traf into its sample table. Raises :class:`SegmentError` with Chromium's message for the
     failures Chromium's TrackRunIterator reports (reserved sample_depends_on)."""
-    tfhd = traf.child("tfhd")
+    tfhd = tfdt = sdtp = None
+    truns: list[Box] = []
+    for c in traf.children:  # one pass instead of a child() scan per box type
+        ct = c.type
+        if ct == "trun":
+            truns.append(c)
+        elif ct == "tfhd":
+            tfhd = tfhd or c
+        elif ct == "tfdt":
+            tfdt = tfdt or c
+        elif ct == "sdtp":
+            sdtp = sdtp or c
     if tfhd is None or not tfhd.decoded:
         raise SegmentError("traf has no readable tfhd", traf.offset, traf.path, "BMFF-INIT-21")
-    tfdt = traf.child("tfdt")
-    bmdt = tfdt.get("base_media_decode_time") if tfdt is not None and tfdt.decoded else None
+    bmdt = tfdt.fields.get("base_media_decode_time") if tfdt is not None and tfdt.decoded else None
     trex = track.trex or {}
     th = tfhd.fields
     d_dur = th.get("default_sample_duration", 0) or trex.get("default_sample_duration", 0)
     d_size = th.get("default_sample_size", 0) or trex.get("default_sample_size", 0)
-    shift = track.info.presentation_offset
-    video = track.kind == "video"
-    sdtp = traf.child("sdtp")
-    sdtp_entries: list[int] = sdtp.get("entries", []) if sdtp is not None else []
-    table = SampleTable(track.track_id, track.info.timescale, traf.path, bmdt)
+    # sample_flags_of for a sample other than the first of a run without per-sample flags
+    d_flags = int(th["default_sample_flags"] if "default_sample_flags" in th
+                  else trex.get("default_sample_flags", 0))
+    info = track.info
+    shift = info.presentation_offset
+    video = info.kind == "video"
+    sdtp_entries: list[int] = sdtp.fields.get("entries", []) if sdtp is not None else []
+    table = SampleTable(info.track_id, info.timescale, traf.path, bmdt)
     dts = bmdt or 0
     iso = dialect == "iso"
     if iso:
@@ -322,56 +384,36 @@ def expand_traf(
         base = data_pos
     else:
         base = data_pos = moof.offset
-    for ri, trun in enumerate(traf.all("trun")):
+    for ri, trun in enumerate(truns):
         if not trun.decoded:
             raise SegmentError("trun could not be decoded", trun.offset, trun.path, "BMFF-BOX-03")
         tf = trun.fields
         n = tf["sample_count"]
-        if tf.get("data_offset") is not None and trun.flags is not None and trun.flags & TRUN_DATA_OFFSET:
+        rflags = trun.flags
+        if tf.get("data_offset") is not None and rflags is not None and rflags & TRUN_DATA_OFFSET:
             off = tf["data_offset"]
             if not iso and off < 0:
                 off += 1 << 32  # Chromium reads data_offset into an unsigned field
             data_pos = base + off
         elif not iso:
             data_pos = base
-        durs = tf.get("sample_duration")
-        sizes = tf.get("sample_size")
-        ctos = tf.get("sample_composition_time_offset")
-        if ctos is not None and not iso and trun.version == 0:
-            ctos = [c - (1 << 32) if c & 0x80000000 else c for c in ctos]
         table.runs.append((data_pos, n))
         if not n:
             continue
-        # Columns, not per-sample objects: the same precedence as sample_flags_of, computed once per run.
-        durs = list(durs) if durs is not None else [d_dur] * n
-        sizes = list(sizes) if sizes is not None else [d_size] * n
-        fcol = tf.get("sample_flags")
-        fcol = list(fcol) if fcol is not None else [sample_flags_of(1, trun, tfhd, trex)] * n
-        if "first_sample_flags" in tf:
-            fcol[0] = int(tf["first_sample_flags"])
-        keys: list[bool] = []
-        if sdtp_entries:
-            for i, fl in enumerate(fcol):
-                keys.append(_keyframe(fl, sdtp_entries[i] if i < len(sdtp_entries) else 0, video, iso, trun))
-        else:
-            known = {fl: _keyframe(fl, 0, video, iso, trun) for fl in set(fcol)}
-            keys = [known[fl] for fl in fcol]
-        dcol = list(accumulate(durs[:-1], initial=dts))
-        if ctos is not None:
-            pcol = [d + c - shift for d, c in zip(dcol, ctos, strict=True)]
-        elif shift:
-            pcol = [d - shift for d in dcol]
-        else:
-            pcol = list(dcol)
-        ocol = list(accumulate(sizes[:-1], initial=data_pos))
-        table.dts += dcol
-        table.pts += pcol
-        table.duration += durs
-        table.size += sizes
-        table.offset += ocol
-        table.keyframe += keys
-        table.flags += fcol
-        table.run += [ri] * n
+        dcol, pcol, durs, sizes, ocol, keys, fcol = _run_columns(
+            trun, n, dts, data_pos, d_dur, d_size, d_flags, shift, sdtp_entries, video=video, iso=iso)
+        if table.dts:
+            table.dts += dcol
+            table.pts += pcol
+            table.duration += durs
+            table.size += sizes
+            table.offset += ocol
+            table.keyframe += keys
+            table.flags += fcol
+            table.run += [ri] * n
+        else:  # the first run: its fresh columns become the table's
+            table.dts, table.pts, table.duration, table.size = dcol, pcol, durs, sizes
+            table.offset, table.keyframe, table.flags, table.run = ocol, keys, fcol, [ri] * n
         dts = dcol[-1] + durs[-1]
         data_pos = ocol[-1] + sizes[-1]
     return table
