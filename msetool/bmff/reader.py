@@ -10,7 +10,7 @@ Structural problems become :class:`~msetool.bmff.tree.BoxIssue` records; the wal
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from msetool.binary import Reader
 from msetool.bmff.boxes import CHILDREN, DECODERS, FAST_DECODERS
@@ -227,12 +227,17 @@ def iter_boxes(
     decode: bool = True,
     max_decode: int = DEFAULT_MAX_DECODE,
     counts: dict[str, int] | None = None,
+    take: Callable[[Box, bytes], bool] | None = None,
 ) -> Iterator[Box]:
     """Top-level boxes of ``source[start:end]``, one at a time, each with its decoded subtree.
 
     Constant memory: only one top-level box's bytes are held at a time, and never an ``mdat``'s.
     Problems are appended to ``issues``; after a problem that makes the rest unreadable (garbage, a
     size smaller than the header, a truncated box) the walk stops.
+
+    ``take(box, data)`` is offered each box about to be decoded, with its bytes; when it returns True the
+    caller has what it needs from the bytes and the box is yielded undecoded (no fields, no children).
+    It can always decode later with :func:`decode_payload` (``base=box.offset``, ``declared_end=box.size``).
     """
     total = source.size if end is None else min(end, source.size)
     counts = {} if counts is None else counts
@@ -271,8 +276,9 @@ def iter_boxes(
                                        f"{avail} bytes is more than the {max_decode} decoded in memory"))
             else:
                 data = source.read_at(pos, avail)
-                decode_payload(box, data, 0, len(data), base=pos, issues=issues, depth=0,
-                               max_depth=max_depth, declared_end=size)
+                if take is None or not take(box, data):
+                    decode_payload(box, data, 0, len(data), base=pos, issues=issues, depth=0,
+                                   max_depth=max_depth, declared_end=size)
         yield box
         if box.truncated:
             return

@@ -15,11 +15,13 @@ from __future__ import annotations
 import contextlib
 import importlib
 import itertools
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from msetool.bmff.reader import iter_boxes
+from msetool.bmff.boxes import FAST_DECODERS
+from msetool.bmff.reader import decode_payload, iter_boxes
 from msetool.bmff.segments import SAMPLE_IS_NON_SYNC, sample_flags_of
 from msetool.bmff.tree import Box, BoxIssue
 from msetool.rules.catalog import ensure_rule, finding
@@ -1033,13 +1035,18 @@ def _check_config(real: str, entry: Box, cfg: Box, td: TrackDefaults) -> list[Fi
 
 def _sample_sizes(trun: Box, tfhd: Box | None, td: TrackDefaults | None) -> tuple[int, int]:
     """(total bytes, zero-size samples) the trun references."""
-    n = int(trun.get("sample_count", 0))
-    col = trun.get("sample_size")
+    return _run_sizes(trun.fields, tfhd.fields if tfhd is not None else None, td)
+
+
+def _run_sizes(tf: dict[str, Any], hf: dict[str, Any] | None, td: TrackDefaults | None) -> tuple[int, int]:
+    """:func:`_sample_sizes` over the decoded fields of a trun and its tfhd."""
+    n = int(tf.get("sample_count", 0))
+    col = tf.get("sample_size")
     if isinstance(col, list):
-        return sum(col), sum(1 for s in col if s == 0)
+        return sum(col), col.count(0)
     size = 0
-    if tfhd is not None and tfhd.get("default_sample_size"):
-        size = int(tfhd.get("default_sample_size"))
+    if hf is not None and hf.get("default_sample_size"):
+        size = int(hf["default_sample_size"])
     elif td is not None:
         size = td.default_sample_size
     return n * size, (n if size == 0 else 0)
@@ -1130,8 +1137,10 @@ def _check_trun_data(
     data_range: tuple[int, int] | None,
     run_end: int,
     ends_with_abort: bool,
+    sizes: tuple[int, int] | None = None,
 ) -> list[Finding]:
-    """The bytes a trun references must lie in the mdat(s) after its moof (BMFF-MEDIA-01/11)."""
+    """The bytes a trun references must lie in the mdat(s) after its moof (BMFF-MEDIA-01/11); ``sizes`` is
+    :func:`_sample_sizes` of the trun when the caller has it already."""
     out: list[Finding] = []
     data_start, data_end = data_range if data_range else (None, None)
     n = int(trun.get("sample_count", 0))
@@ -1143,7 +1152,7 @@ def _check_trun_data(
         out.append(finding(rid, msg, offset=box.offset, box=box.path, severity=sev))
 
     start = moof.offset + int(trun.get("data_offset", 0))
-    nbytes, zeros = _sample_sizes(trun, tfhd, td)
+    nbytes, zeros = _sample_sizes(trun, tfhd, td) if sizes is None else sizes
     if zeros:
         add("BMFF-MEDIA-19", f"track {tid}: {zeros} sample{'s' if zeros > 1 else ''} of size 0", trun)
     if n == 0 or nbytes == 0:
@@ -1397,6 +1406,20 @@ def undecodable_opus_frame(packet: bytes) -> str | None:
     return None
 
 
+def _first_frame_pending(td: TrackDefaults, tfdt: Box) -> bool:
+    """False when :func:`_first_frame` would return None before reading anything (the usual case: a
+    later fragment of a track whose first frame was checked), so the per-traf call can be skipped."""
+    return _first_frame_due(td, tfdt.fields.get("base_media_decode_time", 0) if tfdt.decoded else 0)
+
+
+def _first_frame_due(td: TrackDefaults, bmdt: Any) -> bool:
+    """:func:`_first_frame_pending` given the traf's baseMediaDecodeTime."""
+    if not (td.avc_length or td.aac or td.frame_codec) or td.encrypted or not td.timescale:
+        return False
+    checked = td.first_checked
+    return checked is None or not (isinstance(bmdt, int) and bmdt >= checked)
+
+
 def _first_frame(
     moof: Box, traf: Box, tfhd: Box, td: TrackDefaults, *, source: ByteSource, run_end: int
 ) -> Finding | None:
@@ -1471,6 +1494,131 @@ def _first_frame(
     return None
 
 
+def _check_traf(  # noqa: PLR0917
+    moof: Box,
+    traf: Box,
+    st: _State,
+    ranges: list[tuple[int, int, int, Box]],
+    data_range: tuple[int, int] | None,
+    run_end: int,
+    ends_with_abort: bool,
+    source: ByteSource | None,
+    timeline: bool,
+    out: list[Finding],
+) -> bool:
+    """One traf of :func:`_check_moof`: findings go to ``out``, its runs' byte ranges to ``ranges``.
+    Returns whether its tfhd lacks default-base-is-moof."""
+
+    def add(rid: str, msg: str, box: Box, severity: Severity | None = None) -> None:
+        out.append(finding(rid, msg, offset=box.offset, box=box.path, severity=severity))
+
+    tfhd = tfdt = senc = saiz = None
+    truns: list[Box] = []
+    for c in traf.children:  # one pass instead of a child() scan per box type
+        ct = c.type
+        if ct == "trun":
+            truns.append(c)
+        elif ct == "tfhd":
+            tfhd = tfhd or c
+        elif ct == "tfdt":
+            tfdt = tfdt or c
+        elif ct == "senc":
+            senc = senc or c
+        elif ct == "saiz":
+            saiz = saiz or c
+    if tfhd is None or not tfhd.decoded:
+        add("BMFF-INIT-21", "traf has no (readable) tfhd", traf)
+        return False
+    hf = tfhd.fields
+    tid = int(hf.get("track_ID", 0))
+    td = st.tracks.get(tid)
+    if st.init_seen and td is None:
+        add(
+            "BMFF-MEDIA-13",
+            f"tfhd track_ID {tid} is not a track of the initialization segment "
+            f"(tracks: {', '.join(str(t) for t in sorted(st.tracks)) or 'none'})",
+            tfhd,
+        )
+    if "base_data_offset" in hf:
+        add(
+            "BMFF-MEDIA-07",
+            f"track {tid}: tfhd sets base-data-offset-present "
+            "(MSE requires movie-fragment relative addressing)",
+            tfhd,
+        )
+    sdi = hf.get("sample_description_index")
+    if td is not None and sdi is not None and td.entries and not 1 <= sdi <= td.entries:
+        add("BMFF-MEDIA-29", f"track {tid}: sample_description_index {sdi}, stsd has {td.entries}", tfhd)
+    if (td is not None and source is not None and timeline and tfdt is not None
+            and _first_frame_pending(td, tfdt)):
+        with contextlib.suppress(Exception):
+            ff = _first_frame(moof, traf, tfhd, td, source=source, run_end=run_end)
+            if ff is not None:
+                out.append(ff)
+    if tfdt is None:
+        add(
+            "BMFF-MEDIA-10",
+            f"track {tid}: traf has no tfdt (baseMediaDecodeTime); MSE cannot place "
+            "its samples on the timeline",
+            traf,
+        )
+    total_samples = 0
+    no_base_flag = not hf.get("default_base_is_moof")
+    for k, trun in enumerate(truns):
+        if not trun.decoded:
+            continue
+        rf = trun.fields
+        n = int(rf.get("sample_count", 0))
+        total_samples += n
+        if "data_offset" not in rf:
+            if k == 0:
+                add(
+                    "BMFF-MEDIA-08",
+                    f"track {tid}: the first trun has no data_offset (movie-fragment "
+                    "relative addressing requires it)",
+                    trun,
+                )
+            else:
+                add("BMFF-MEDIA-08", f"track {tid}: trun {k} has no data_offset", trun)
+            continue
+        sizes = _sample_sizes(trun, tfhd, td)
+        nbytes = sizes[0]
+        if nbytes:
+            start = moof.offset + int(rf.get("data_offset", 0))
+            ranges.append((start, start + nbytes, tid, trun))
+        out.extend(
+            _check_trun_data(
+                moof,
+                trun,
+                tfhd=tfhd,
+                td=td,
+                tid=tid,
+                data_range=data_range,
+                run_end=run_end,
+                ends_with_abort=ends_with_abort,
+                sizes=sizes,
+            )
+        )
+        vcol = rf.get("sample_composition_time_offset")
+        if trun.version == 0 and isinstance(vcol, list) and vcol and max(vcol) >= 0x80000000:
+            add("BMFF-MEDIA-15", f"track {tid}: composition offsets >= 2^31 in a version 0 trun", trun)
+        out.extend(_check_flags(trun, tfhd, td, tid))
+    if senc is not None and senc.decoded and senc.get("sample_count") != total_samples:
+        add(
+            "BMFF-MEDIA-22",
+            f"track {tid}: senc has {senc.get('sample_count')} entries for {total_samples} samples",
+            senc,
+        )
+    elif td is not None and td.encrypted and senc is None and saiz is None and total_samples:
+        add(
+            "BMFF-MEDIA-22",
+            f"track {tid}: encrypted track without senc or saiz/saio in the traf",
+            traf,
+            severity=Severity.WARNING,
+        )
+    return no_base_flag
+
+
 def _check_moof(
     moof: Box,
     mdats: list[Box],
@@ -1511,97 +1659,8 @@ def _check_moof(
     no_base_flag = False
     data_range = (min(m.payload_offset for m in mdats), max(m.end for m in mdats)) if mdats else None
     for traf in trafs:
-        tfhd = traf.child("tfhd")
-        if tfhd is None or not tfhd.decoded:
-            add("BMFF-INIT-21", "traf has no (readable) tfhd", traf)
-            continue
-        tid = int(tfhd.get("track_ID", 0))
-        td = st.tracks.get(tid)
-        if st.init_seen and td is None:
-            add(
-                "BMFF-MEDIA-13",
-                f"tfhd track_ID {tid} is not a track of the initialization segment "
-                f"(tracks: {', '.join(str(t) for t in sorted(st.tracks)) or 'none'})",
-                tfhd,
-            )
-        if "base_data_offset" in tfhd.fields:
-            add(
-                "BMFF-MEDIA-07",
-                f"track {tid}: tfhd sets base-data-offset-present "
-                "(MSE requires movie-fragment relative addressing)",
-                tfhd,
-            )
-        sdi = tfhd.get("sample_description_index")
-        if td is not None and sdi is not None and td.entries and not 1 <= sdi <= td.entries:
-            add("BMFF-MEDIA-29", f"track {tid}: sample_description_index {sdi}, stsd has {td.entries}", tfhd)
-        if td is not None and source is not None and timeline and traf.child("tfdt") is not None:
-            with contextlib.suppress(Exception):
-                ff = _first_frame(moof, traf, tfhd, td, source=source, run_end=run_end)
-                if ff is not None:
-                    out.append(ff)
-        if traf.child("tfdt") is None:
-            add(
-                "BMFF-MEDIA-10",
-                f"track {tid}: traf has no tfdt (baseMediaDecodeTime); MSE cannot place "
-                "its samples on the timeline",
-                traf,
-            )
-        truns = traf.all("trun")
-        total_samples = 0
-        if not tfhd.get("default_base_is_moof"):
+        if _check_traf(moof, traf, st, ranges, data_range, run_end, ends_with_abort, source, timeline, out):
             no_base_flag = True
-        for k, trun in enumerate(truns):
-            if not trun.decoded:
-                continue
-            n = int(trun.get("sample_count", 0))
-            total_samples += n
-            if "data_offset" not in trun.fields:
-                if k == 0:
-                    add(
-                        "BMFF-MEDIA-08",
-                        f"track {tid}: the first trun has no data_offset (movie-fragment "
-                        "relative addressing requires it)",
-                        trun,
-                    )
-                else:
-                    add("BMFF-MEDIA-08", f"track {tid}: trun {k} has no data_offset", trun)
-                continue
-            nbytes, _zeros = _sample_sizes(trun, tfhd, td)
-            if nbytes:
-                start = moof.offset + int(trun.get("data_offset", 0))
-                ranges.append((start, start + nbytes, tid, trun))
-            out.extend(
-                _check_trun_data(
-                    moof,
-                    trun,
-                    tfhd=tfhd,
-                    td=td,
-                    tid=tid,
-                    data_range=data_range,
-                    run_end=run_end,
-                    ends_with_abort=ends_with_abort,
-                )
-            )
-            vcol = trun.get("sample_composition_time_offset")
-            if trun.version == 0 and isinstance(vcol, list) and any(v >= 0x80000000 for v in vcol):
-                add("BMFF-MEDIA-15", f"track {tid}: composition offsets >= 2^31 in a version 0 trun", trun)
-            out.extend(_check_flags(trun, tfhd, td, tid))
-        senc = traf.child("senc")
-        if senc is not None and senc.decoded and senc.get("sample_count") != total_samples:
-            add(
-                "BMFF-MEDIA-22",
-                f"track {tid}: senc has {senc.get('sample_count')} entries for {total_samples} samples",
-                senc,
-            )
-        elif (
-            td is not None and td.encrypted and senc is None and traf.child("saiz") is None and total_samples
-        ):
-            add(
-                "BMFF-MEDIA-22",
-                f"track {tid}: encrypted track without senc or saiz/saio in the traf",
-                traf,
-                severity=Severity.WARNING,
-            )
     out.extend(_check_overlaps(ranges, several_trafs=len(trafs) > 1 and no_base_flag))
     return out
 
@@ -1610,6 +1669,8 @@ def _check_overlaps(ranges: list[tuple[int, int, int, Box]], *, several_trafs: b
     """Runs whose bytes (read the way Chromium does: moof start + data_offset) overlap decode the same bytes
     twice, so at least one of them decodes garbage."""
     out: list[Finding] = []
+    if len(ranges) < 2:
+        return out
     ranges.sort(key=lambda r: r[0])
     for (s1, e1, t1, _b1), (s2, e2, t2, b2) in itertools.pairwise(ranges):
         if s2 < e1:
@@ -1633,21 +1694,34 @@ def _check_overlaps(ranges: list[tuple[int, int, int, Box]], *, several_trafs: b
     return out
 
 
-def _check_flags(trun: Box, tfhd: Box, td: TrackDefaults | None, tid: int) -> list[Finding]:
-    flags_col: Any = trun.get("sample_flags")
-    n = int(trun.get("sample_count", 0))
-    first = trun.get("first_sample_flags")
-    default = tfhd.get("default_sample_flags")
-    if default is None and td is not None:
-        default = td.default_sample_flags
+def _flag_counts(tf: dict[str, Any], hf: dict[str, Any], td: TrackDefaults | None) -> tuple[int, int]:
+    """(samples with sample_depends_on 3, audio samples flagged non-sync) of a trun, from its fields and its
+    tfhd's. Flag words repeat (a few distinct values per run): each distinct value is tested once, and the
+    matches counted only when one matches."""
+    flags_col: Any = tf.get("sample_flags")
     if isinstance(flags_col, list):
         values = flags_col
     else:
+        n = int(tf.get("sample_count", 0))
+        first = tf.get("first_sample_flags")
+        default = hf.get("default_sample_flags")
+        if default is None and td is not None:
+            default = td.default_sample_flags
         values = [default or 0] * min(n, 1 << 16)
         if first is not None and values:
             values[0] = first
+    distinct = set(values)
+    reserved = nonsync = 0
+    if any((v >> 24) & 3 == 3 for v in distinct):
+        reserved = sum(1 for v in values if (v >> 24) & 3 == 3)
+    if td is not None and td.handler == "soun" and any((v >> 16) & 1 for v in distinct):
+        nonsync = sum(1 for v in values if (v >> 16) & 1)
+    return reserved, nonsync
+
+
+def _check_flags(trun: Box, tfhd: Box, td: TrackDefaults | None, tid: int) -> list[Finding]:
+    reserved, nonsync = _flag_counts(trun.fields, tfhd.fields, td)
     out: list[Finding] = []
-    reserved = sum(1 for v in values if (v >> 24) & 3 == 3)
     if reserved:
         out.append(
             finding(
@@ -1657,18 +1731,146 @@ def _check_flags(trun: Box, tfhd: Box, td: TrackDefaults | None, tid: int) -> li
                 box=trun.path,
             )
         )
-    if td is not None and td.handler == "soun":
-        nonsync = sum(1 for v in values if (v >> 16) & 1)
-        if nonsync:
-            out.append(
-                finding(
-                    "BMFF-MEDIA-20",
-                    f"track {tid}: {nonsync} audio sample(s) flagged sample_is_non_sync_sample",
-                    offset=trun.offset,
-                    box=trun.path,
-                )
+    if nonsync:
+        out.append(
+            finding(
+                "BMFF-MEDIA-20",
+                f"track {tid}: {nonsync} audio sample(s) flagged sample_is_non_sync_sample",
+                offset=trun.offset,
+                box=trun.path,
             )
+        )
     return out
+
+
+# --- the common moof, checked without a box tree
+#
+# Nearly every moof of a long stream is the same few boxes (mfhd, then per track a traf of tfhd, tfdt and
+# truns) and yields no finding. For those the checker reads the fields straight from the bytes with the
+# decoders' own fast paths and proves that none of the rules above can fire; anything else (another box,
+# a box that does not tile its parent, a field that does not decode, any condition a rule reports, a first
+# frame still to be checked) falls back to the box tree and the rules above, so findings never differ.
+
+_HDR = struct.Struct(">I4s")
+#: (mfhd fields, [(tfhd fields, tfdt fields, [trun fields, ...]), ...]) of a moof in the common shape
+PlainMoof = tuple[dict[str, Any], list[tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]]]
+
+
+def _plain_traf(
+    data: bytes, pos: int, end: int
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]] | None:
+    tfhd: dict[str, Any] | None = None
+    tfdt: dict[str, Any] | None = None
+    truns: list[dict[str, Any]] = []
+    fast = FAST_DECODERS
+    while pos < end:
+        if end - pos < 8:
+            return None
+        size, raw = _HDR.unpack_from(data, pos)
+        box_end = pos + size
+        if size < 8 or box_end > end:
+            return None
+        f: dict[str, Any] = {}
+        if raw == b"trun":
+            truns.append(f)
+        elif raw == b"tfhd" and tfhd is None:
+            tfhd = f
+        elif raw == b"tfdt" and tfdt is None:
+            tfdt = f
+        else:
+            return None
+        if not fast[raw.decode("latin-1")](data, pos + 8, box_end, f):
+            return None
+        pos = box_end
+    if tfhd is None or tfdt is None:
+        return None
+    return tfhd, tfdt, truns
+
+
+def plain_moof(moof: Box, data: bytes) -> PlainMoof | None:
+    """The fields of a moof (``data`` is the whole box) made only of one mfhd and trafs holding one tfhd,
+    one tfdt and truns, every box tiling its parent and every field readable; None for any other moof.
+    Reading such a moof into a tree would report no structural issue."""
+    if moof.truncated or len(data) != moof.size:
+        return None
+    pos, end = moof.header_size, len(data)
+    mfhd: dict[str, Any] | None = None
+    trafs = []
+    while pos < end:
+        if end - pos < 8:
+            return None
+        size, raw = _HDR.unpack_from(data, pos)
+        box_end = pos + size
+        if size < 8 or box_end > end:
+            return None
+        if raw == b"traf":
+            traf = _plain_traf(data, pos + 8, box_end)
+            if traf is None:
+                return None
+            trafs.append(traf)
+        elif raw == b"mfhd" and mfhd is None:
+            mfhd = {}
+            if not FAST_DECODERS["mfhd"](data, pos + 8, box_end, mfhd):
+                return None
+        else:
+            return None
+        pos = box_end
+    if mfhd is None:
+        return None
+    return mfhd, trafs
+
+
+def _plain_moof_clean(
+    plain: PlainMoof, moof: Box, mdats: list[Box], st: _State, *, source: ByteSource | None, timeline: bool
+) -> bool:
+    """Whether :func:`_check_moof` on this moof would return no finding and change no state but the
+    sequence number (recorded here when True). Mirrors its rules condition by condition."""
+    mfhd, trafs = plain
+    seq = mfhd["sequence_number"]
+    if st.last_sequence is not None and seq <= st.last_sequence:
+        return False  # BMFF-MEDIA-23
+    if not trafs or not mdats:
+        return False  # BMFF-MEDIA-06; without an mdat every run with bytes is a finding
+    if len(trafs) > 1 and not all(hf["default_base_is_moof"] for hf, _, _ in trafs):
+        return False  # BMFF-MEDIA-07W / 32
+    data_start = min(m.payload_offset for m in mdats)
+    data_end = max(m.end for m in mdats)
+    ranges: list[tuple[int, int]] = []
+    for hf, tdf, truns in trafs:
+        td = st.tracks.get(hf["track_ID"])
+        if td is None or "base_data_offset" in hf:
+            return False  # BMFF-MEDIA-13, BMFF-MEDIA-07
+        sdi = hf.get("sample_description_index")
+        if sdi is not None and td.entries and not 1 <= sdi <= td.entries:
+            return False  # BMFF-MEDIA-29
+        if source is not None and timeline and _first_frame_due(td, tdf["base_media_decode_time"]):
+            return False  # BMFF-MEDIA-33 reads the first frame (and records it)
+        total = 0
+        for tf in truns:
+            total += tf["sample_count"]
+            if "data_offset" not in tf:
+                return False  # BMFF-MEDIA-08
+            nbytes, zeros = _run_sizes(tf, hf, td)
+            if zeros:
+                return False  # BMFF-MEDIA-19
+            if nbytes:
+                start = moof.offset + tf["data_offset"]
+                if start < data_start or start + nbytes > data_end:
+                    return False  # BMFF-MEDIA-11 / GEN-TRUNC-01
+                ranges.append((start, start + nbytes))
+            ctos = tf.get("sample_composition_time_offset")
+            if tf["version"] == 0 and ctos and max(ctos) >= 0x80000000:
+                return False  # BMFF-MEDIA-15
+            if _flag_counts(tf, hf, td) != (0, 0):
+                return False  # BMFF-MEDIA-16 / 20
+        if td.encrypted and total:
+            return False  # BMFF-MEDIA-22 (no senc or saiz in a plain traf)
+    if len(ranges) > 1:
+        ranges.sort()
+        if any(b[0] < a[1] for a, b in itertools.pairwise(ranges)):
+            return False  # BMFF-MEDIA-31
+    st.last_sequence = seq
+    return True
 
 
 def check_stream(ctx: CheckContext) -> list[Finding]:
@@ -1680,9 +1882,32 @@ def check_stream(ctx: CheckContext) -> list[Finding]:
     prev: Box | None = None
     pending_moof: Box | None = None
     pending_mdats: list[Box] = []
+    #: the bytes and fields of the last moof read without a tree (:func:`plain_moof`)
+    taken: tuple[Box, bytes, PlainMoof] | None = None
+    pending_plain: tuple[Box, bytes, PlainMoof] | None = None
+    timeline = ctx.options.raw_timeline  # timestampOffset/sequence mode: start time unknown
+
+    def take(box: Box, data: bytes) -> bool:
+        nonlocal taken
+        if box.type != "moof":
+            return False
+        plain = plain_moof(box, data)
+        if plain is None:
+            return False
+        taken = (box, data, plain)
+        return True
 
     def close_moof() -> None:
-        nonlocal pending_moof, pending_mdats
+        nonlocal pending_moof, pending_mdats, pending_plain
+        if pending_plain is not None and pending_plain[0] is pending_moof:
+            moof, data, plain = pending_plain
+            pending_plain = None
+            if _plain_moof_clean(plain, moof, pending_mdats, st, source=ctx.source, timeline=timeline):
+                pending_moof, pending_mdats = None, []
+                return
+            # A rule has something to say: read the tree after all (a plain moof reads without issues).
+            decode_payload(moof, data, 0, len(data), base=moof.offset, issues=issues, depth=0,
+                           declared_end=moof.size)
         if pending_moof is not None and not pending_moof.truncated:
             out.extend(
                 _check_moof(
@@ -1692,13 +1917,13 @@ def check_stream(ctx: CheckContext) -> list[Finding]:
                     size,
                     ctx.ends_with_abort,
                     source=ctx.source,
-                    timeline=ctx.options.raw_timeline,  # timestampOffset/sequence mode: start time unknown
+                    timeline=timeline,
                 )
             )
         pending_moof, pending_mdats = None, []
 
     cut: Box | None = None
-    for box in iter_boxes(ctx.source, issues=issues):
+    for box in iter_boxes(ctx.source, issues=issues, take=take):
         t = box.type
         if box.truncated and box.size <= MAX_BOX_SIZE:
             # The data ends inside this box: Chromium waits for the rest (an abort() discards it) and never
@@ -1746,6 +1971,8 @@ def check_stream(ctx: CheckContext) -> list[Finding]:
                     )
                 )
             pending_moof = box
+            if taken is not None and taken[0] is box:
+                pending_plain, taken = taken, None
         prev = box
     close_moof()
     if cut is not None:
