@@ -1,13 +1,15 @@
-"""Entry point. Subcommands live in their own modules and are imported only when invoked."""
+"""Entry point. Subcommands live in their own modules and are imported only when invoked.
+
+A plain ``validate``/``codecs`` invocation runs without click (:mod:`msetool.cli.fast`): importing click
+and building the group costs more start-up than the validation of a small file. Everything else, and every
+unusual argument list (help, errors, ``--opt=value``, ``--``), goes through the click group in
+:mod:`msetool.cli.group`, available here as ``cli``.
+"""
 
 from __future__ import annotations
 
-import importlib
+import sys
 from typing import Any
-
-import click
-
-from msetool import __version__
 
 #: command name -> "module:attribute" of a click.Command
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -21,40 +23,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class LazyGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS:
-            return None
-        ref = COMMANDS[cmd_name][0]
-        module, _, attr = ref.partition(":")
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name == module:
-                return None
-            raise
-        cmd: click.Command = getattr(mod, attr)
-        return cmd
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, help_) for name, (_, help_) in COMMANDS.items() if self.get_command(ctx, name)]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="msetool")
-def cli() -> None:
-    """msetool prepares media for Media Source Extensions and proves, before anything ships, that it
-    will play: fragment, validate, simulate, verify.
-
-    Exit codes: 0 clean, 1 findings/append errors, 2 usage or I/O error, 3 internal error.
-    """
-
-
 def main(argv: list[str] | None = None) -> Any:
+    from msetool.cli.fast import fast_command
+
+    run = fast_command(sys.argv[1:] if argv is None else list(argv))
+    if run is not None:
+        run()  # exits like click's standalone mode
+    from msetool.cli.group import cli
+
     return cli.main(args=argv, prog_name="msetool")
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("cli", "LazyGroup"):
+        from msetool.cli import group
+
+        return getattr(group, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,336 +1,23 @@
-"""``msetool validate`` and ``msetool codecs``: files, folders and scenarios in; a report and an exit code
-out.
-
-Everything about bytes lives in :mod:`msetool.rules.engine`; this module resolves what the user named into
-byte streams (files in append order, a folder's init segment then its segments in natural order, or each
-SourceBuffer of a scenario with its appends, aborts and changeType calls) and renders the result.
+"""``msetool validate`` and ``msetool codecs`` as click commands. The work is in
+:mod:`msetool.cli.validate_run` (importable without click); the names tests and other modules use are
+re-exported here.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import sys
-from collections import OrderedDict
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, ClassVar
-
 import click
 
 from msetool.cli.common import CONTEXT_SETTINGS, handle_errors
-from msetool.errors import UsageError
-from msetool.mime import MimeType, parse_mime
-from msetool.report import exitcodes
-from msetool.report.summary import Report, StreamInfo
-from msetool.rules.catalog import finding
-from msetool.rules.findings import Finding, Severity
-from msetool.scenario import Op, Scenario, load_scenario
-from msetool.source import FileSource
-
-#: Files a packager writes next to segments that are not part of the byte stream.
-_NOT_MEDIA = {
-    ".json",
-    ".m3u8",
-    ".mpd",
-    ".txt",
-    ".md",
-    ".html",
-    ".xml",
-    ".yaml",
-    ".yml",
-    ".csv",
-    ".log",
-    ".py",
-    ".sh",
-    ".js",
-    ".vtt",
-    ".srt",
-}
-
-
-def natural_key(name: str) -> list[Any]:
-    """'seg2' before 'seg10'."""
-    return [int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", name)]
-
-
-def _looks_like_init(path: Path) -> bool:
-    if "init" in path.name.lower():
-        return True
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except OSError:
-        return False
-    return head[4:8] in (b"ftyp", b"moov") or head[:4] == b"\x1a\x45\xdf\xa3"
-
-
-def _folder_files(p: Path) -> list[Path]:
-    files = sorted(
-        (
-            c
-            for c in p.iterdir()
-            if c.is_file() and not c.name.startswith(".") and c.suffix.lower() not in _NOT_MEDIA
-        ),
-        key=lambda c: natural_key(c.name),
-    )
-    if not files:
-        raise UsageError(f"{p}: folder holds no segment files")
-    return files
-
-
-def _folder_streams(p: Path) -> list[list[Path]]:
-    """A folder's byte streams: its init segment, then the other files in natural order (unless every name
-    starts with a number: then that number is the append order). A folder holding
-    several init segments (``v_init.mp4`` + ``v_seg*.m4s``, ``a_init.mp4`` + ``a_seg*.m4s``) holds one stream
-    per init: each file goes with the init whose name prefix (the part before "init") it shares."""
-    files = _folder_files(p)
-    if all(re.match(r"\d+[-_. ]", f.name) for f in files):
-        return [files]  # every name starts with its append position ("1-seg.m4s", "2-init.mp4"): keep it
-    inits = [f for f in files if _looks_like_init(f)]
-    rest = [f for f in files if f not in inits]
-    prefixed = [f for f in inits if "init" in f.name.lower()]
-    if len(inits) <= 1 or len(prefixed) != len(inits):
-        return [inits + rest]
-    prefixes = {f: f.name[: f.name.lower().index("init")] for f in inits}
-    groups: dict[Path, list[Path]] = {f: [f] for f in inits}
-    for f in rest:
-        best = max(inits, key=lambda i: (f.name.startswith(prefixes[i]), len(prefixes[i])))
-        groups[best].append(f)
-    return [g for g in groups.values()]
-
-
-def expand_streams(paths: tuple[str, ...]) -> list[list[Path]]:
-    """The byte streams the user named: the plain files together, in the order given; each folder on its
-    own (see :func:`_folder_streams`)."""
-    files: list[Path] = []
-    folders: list[list[Path]] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            folders.extend(_folder_streams(p))
-        elif p.exists():
-            files.append(p)
-        else:
-            raise UsageError(f"{p}: no such file or folder")
-    return ([files] if files else []) + folders
-
-
-def expand_inputs(paths: tuple[str, ...]) -> list[Path]:
-    """Every file the user named, streams in order (files as given; folders init first)."""
-    return [p for stream in expand_streams(paths) for p in stream]
-
-
-class LazyFile:
-    """A ByteSource over a file that holds no descriptor between reads beyond a small shared cache, so a
-    stream of thousands of segment files never runs into the open-files limit."""
-
-    _cache: ClassVar[OrderedDict[str, FileSource]] = OrderedDict()
-    _CACHE_SIZE: ClassVar[int] = 16
-
-    def __init__(self, path: Path, name: str) -> None:
-        self.path = str(path)
-        self.name = name
-        self._size = os.stat(self.path).st_size
-
-    @property
-    def size(self) -> int:
-        return self._size
-
-    def _fd(self) -> FileSource:
-        src = self._cache.get(self.path)
-        if src is None:
-            try:
-                src = FileSource(self.path, name=self.name)
-            except OSError as e:
-                raise UsageError(f"{self.path}: cannot read: {e.strerror or e}") from None
-            self._cache[self.path] = src
-            while len(self._cache) > self._CACHE_SIZE:
-                _, old = self._cache.popitem(last=False)
-                old.close()
-        else:
-            self._cache.move_to_end(self.path)
-        return src
-
-    def read_at(self, offset: int, length: int) -> bytes:
-        try:
-            return self._fd().read_at(offset, length)
-        except OSError as e:
-            raise UsageError(f"{self.path}: cannot read: {e.strerror or e}") from None
-
-    def close(self) -> None:
-        src = self._cache.pop(self.path, None)
-        if src is not None:
-            src.close()
-
-
-def _open(path: Path, label: str | None = None) -> LazyFile:
-    """Check the file is readable now (so a bad path is one clear line up front) and read it lazily."""
-    if path.is_dir():
-        raise UsageError(f"{path}: is a folder, expected a file")
-    try:
-        with open(path, "rb"):
-            pass
-        return LazyFile(path, label if label is not None else str(path))
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
-
-
-@dataclass(slots=True)
-class _Stream:
-    id: str
-    type: str | None
-    items: list[Any] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    #: the page moves segments on the timeline (timestampOffset, sequence mode)
-    moves_timeline: bool = False
-
-
-def scenario_streams(sc: Scenario, profile: str = "chromium") -> list[_Stream]:
-    """Each SourceBuffer's byte stream in op order, the way the page would have fed it.
-
-    A call the browser refuses contributes nothing: changeType() to a type ``check_type`` refuses (or to
-    '') throws, so the stream keeps its type and parser.
-
-    Inside a ``batch`` the page does not wait: an append made while another is pending throws (its bytes
-    never arrive), as do changeType and endOfStream; an abort() right after an append discards that
-    append's bytes (they were still queued).
-    """
-    from msetool.codecs.support import check_type
-    from msetool.rules.engine import Reset, Slice
-
-    streams = {sb.id: _Stream(sb.id, sb.type) for sb in sc.source_buffers}
-    default = sc.source_buffers[0].id
-    sources: dict[str, LazyFile] = {}
-
-    def stream_of(op: Op) -> _Stream:
-        sid = op.sb or default
-        if sid not in streams:
-            raise UsageError(f"scenario: op {op.op} names source buffer {sid!r}, which is not declared")
-        return streams[sid]
-
-    def do(op: Op, pending: dict[str, Any] | None) -> None:
-        st = stream_of(op) if op.op in ("append", "abort", "changeType") else None
-        if op.op == "append" and st is not None:
-            if pending is not None and pending.get(st.id) is not None:
-                return  # InvalidStateError: still updating
-            name = str(op.args["file"])
-            path = sc.file_path(name)
-            if name not in sources:
-                if not path.is_file():
-                    raise UsageError(f"scenario: {path}: no such file")
-                sources[name] = _open(path, str(path))
-            rng = op.args.get("range")
-            start, end = 0, None
-            if rng is not None:
-                if not (isinstance(rng, list) and len(rng) == 2 and all(isinstance(x, int) for x in rng)):
-                    raise UsageError(f"scenario: append of {name}: range must be [start, end] in bytes")
-                start, end = int(rng[0]), int(rng[1])
-            sl = Slice(sources[name], start, end, str(path))
-            st.items.append(sl)
-            if str(path) not in st.files:
-                st.files.append(str(path))
-            if pending is not None and op.args.get("wait") is False:
-                pending[st.id] = sl
-        elif op.op == "abort" and st is not None:
-            if pending is not None and pending.get(st.id) is not None:
-                st.items.remove(pending[st.id])
-                pending[st.id] = None
-            st.items.append(Reset("abort"))
-        elif op.op == "changeType" and st is not None:
-            if pending is not None and pending.get(st.id) is not None:
-                return  # InvalidStateError
-            new_type = op.args.get("type")
-            if not isinstance(new_type, str) or not check_type(new_type, profile).supported:
-                return  # TypeError ('') / NotSupportedError: it throws, the SourceBuffer keeps its type
-            st.items.append(Reset("changeType", parse_mime(new_type)))
-            st.type = new_type
-        elif op.op == "set":
-            sid = op.sb or default
-            if sid in streams and (
-                op.args.get("mode") == "sequence" or op.args.get("timestampOffset", 0) not in (0, "0")
-            ):
-                streams[sid].moves_timeline = True
-        elif op.op == "endOfStream":
-            if pending is not None and any(v is not None for v in pending.values()):
-                return
-            for s in streams.values():
-                s.items.append(Reset("endOfStream"))
-        elif op.op == "batch":
-            inner: dict[str, Any] = {}
-            for o in op.ops:
-                do(o, inner)
-
-    for op in sc.ops:
-        do(op, None)
-    return list(streams.values())
-
-
-def _validate_scenario(path: str, options: Any) -> tuple[list[Finding], list[str], list[StreamInfo]]:
-    from msetool.rules.engine import validate_stream
-
-    sc = load_scenario(path)
-    findings: list[Finding] = []
-    files: list[str] = []
-    infos: list[StreamInfo] = []
-    models = []
-    for st in scenario_streams(sc, options.profile):
-        first = next((sb.type for sb in sc.source_buffers if sb.id == st.id), None)
-        try:
-            mime = parse_mime(first) if first else None
-        except UsageError as e:  # addSourceBuffer() throws: nothing of this SourceBuffer reaches a parser
-            files.extend(f for f in st.files if f not in files)
-            findings.append(
-                finding(
-                    "GEN-MIME-01",
-                    f"addSourceBuffer({first!r}) throws ({e}): nothing can be appended",
-                    file=st.files[0] if st.files else "",
-                    offset=None,
-                )
-            )
-            infos.append(StreamInfo(st.id, first, None, list(st.files)))
-            continue
-        opts = replace(options, raw_timeline=False) if st.moves_timeline else options
-        v = validate_stream(st.items, mime, opts)
-        findings.extend(v.findings)
-        for f in v.files:
-            if f not in files:
-                files.append(f)
-        infos.append(StreamInfo(st.id, first, v.format, v.files))
-        if not st.moves_timeline:
-            models.append(v.model)
-    findings.extend(_pair_findings(models))
-    return findings, files, infos
-
-
-def _pair_findings(models: list[Any]) -> list[Finding]:
-    from msetool.rules.timeline import check_pair
-
-    try:
-        return check_pair(models)
-    except Exception:  # a cross-stream summary must never cost the report
-        return []
-
-
-def _emit(report: Report, fmt: str) -> None:
-    if fmt == "json":
-        from msetool.report.json_ import render as rj
-
-        click.echo(rj(report), nl=False)
-    elif fmt == "junit":
-        from msetool.report.junit import render as ru
-
-        click.echo(ru(report), nl=False)
-    elif fmt == "github":
-        from msetool.report.github import render as rg
-
-        click.echo(rg(report), nl=False)
-    else:
-        from rich.console import Console
-
-        from msetool.report.text import render as rt
-
-        rt(report, Console(highlight=False, soft_wrap=False))
+from msetool.cli.validate_run import (
+    _validate_scenario,
+    expand_inputs,
+    expand_streams,
+    natural_key,
+    run_codecs,
+    run_validate,
+    scenario_streams,
+    type_for,
+)
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -407,67 +94,22 @@ def validate(
 
     Exit codes: 0 clean, 1 errors found (or warnings with --strict), 2 usage or I/O error.
     """
-    from msetool.rules.engine import ValidateOptions, validate_stream
-
-    if scenario and inputs:
-        raise UsageError("give either --scenario or files, not both")
-    if scenario and mime:
-        raise UsageError("--type does not apply to --scenario (each SourceBuffer declares its type)")
-    if not scenario and not inputs:
-        raise UsageError("nothing to validate: give files, folders or --scenario CASE.json")
-    level = Severity(fail_on) if fail_on else (Severity.WARNING if strict else Severity.ERROR)
-    options = ValidateOptions(profile=profile, target_duration=target_duration,  # type: ignore[arg-type]
-                              deep=deep)
-    if scenario:
-        # A scenario reproduces what a page does op by op, on test-sized files: every sample gets Chromium's
-        # checks (a corrupt NAL length in any H.264 frame fails the append), as in --deep.
-        findings, files, streams = _validate_scenario(scenario, replace(options, deep=True))
-    else:
-        declared: MimeType | None = parse_mime(mime) if mime else None
-        findings, files, streams = [], [], []
-        models = []
-        groups = expand_streams(inputs)
-        for i, paths in enumerate(groups):
-            sources = [_open(p) for p in paths]
-            try:
-                v = validate_stream(sources, declared, options)
-            finally:
-                for src in sources:
-                    src.close()
-            findings.extend(v.findings)
-            names = [str(p) for p in paths]
-            files.extend(n for n in names if n not in files)
-            sid = "stream" if len(groups) == 1 else f"stream{i + 1}"
-            typ = str(declared) if declared else (type_for(v.model.inits[0].init) if v.model.inits else None)
-            streams.append(StreamInfo(sid, typ or (str(v.mime) if v.mime else None), v.format, names))
-            models.append(v.model)
-        findings.extend(_pair_findings(models))
-    report = Report.build(findings, files, fail_on=level, streams=streams)
-    if html_path:
-        from msetool.report.html import validate_page, write_html
-
-        write_html(html_path, validate_page(report, scenario))
-    _emit(report, fmt)
-    sys.exit(report.exit_code)
+    run_validate(
+        inputs,
+        mime=mime,
+        scenario=scenario,
+        fmt=fmt,
+        strict=strict,
+        fail_on=fail_on,
+        target_duration=target_duration,
+        profile=profile,
+        html_path=html_path,
+        deep=deep,
+    )
 
 
 # --------------------------------------------------------------------------------------------------------
 # msetool codecs
-
-_FORMAT_TYPES = {"mp4": "mp4", "webm": "webm", "mp2t": "mp2t"}
-
-
-def type_for(init: Any) -> str:
-    """The exact addSourceBuffer() type: video/ when a video track exists, codecs in track order."""
-    fmt = init.format
-    tracks = [t for t in init.tracks if t.kind in ("audio", "video")]
-    if fmt == "mpeg":
-        codec = tracks[0].codec if tracks else ""
-        return "audio/aac" if codec.startswith("mp4a") or codec == "aac" else "audio/mpeg"
-    major = "video" if any(t.kind == "video" for t in tracks) else "audio"
-    sub = _FORMAT_TYPES.get(fmt, fmt)
-    codecs = ",".join(t.codec for t in tracks)
-    return f'{major}/{sub}; codecs="{codecs}"' if codecs else f"{major}/{sub}"
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -487,62 +129,16 @@ def codecs(files: tuple[str, ...], fmt: str) -> None:
 
     Exit codes: 0 printed a type for every file, 1 a file holds no initialization segment, 2 usage or I/O.
     """
-    import json
-
-    from msetool.codecs.rfc6381 import describe
-    from msetool.rules.engine import init_segments
-
-    paths = expand_inputs(files)
-    rows: list[dict[str, Any]] = []
-    missing: list[str] = []
-    for p in paths:
-        src = _open(p)
-        try:
-            inits = init_segments([src])
-        finally:
-            src.close()
-        if not inits:
-            if (
-                len(paths) == 1
-                or "init" in p.name.lower()
-                or p.suffix.lower() in (".mp4", ".webm", ".mp3", ".aac")
-            ):
-                missing.append(str(p))
-            continue
-        init = inits[0]
-        rows.append(
-            {
-                "path": str(p),
-                "type": type_for(init),
-                "format": init.format,
-                "tracks": [
-                    {
-                        "id": t.track_id,
-                        "kind": t.kind,
-                        "codec": t.codec,
-                        "description": describe(t.codec) if t.codec else "",
-                        "coding_name": t.coding_name,
-                        "width": t.width,
-                        "height": t.height,
-                        "sample_rate": t.sample_rate,
-                        "channels": t.channels,
-                        "language": t.language,
-                    }
-                    for t in init.tracks
-                ],
-            }
-        )
-    if fmt == "json":
-        click.echo(json.dumps({"files": rows, "missing": missing}, indent=2))
-    else:
-        for r in rows:
-            click.echo(r["type"] if len(paths) == 1 else f"{r['path']}: {r['type']}")
-    for m in missing:
-        click.echo(f"msetool: {m}: no initialization segment found", err=True)
-    if missing or not rows:
-        if not rows and not missing:
-            click.echo("msetool: no initialization segment found in the inputs", err=True)
-        sys.exit(exitcodes.FINDINGS)
+    run_codecs(files, fmt)
 
 
-__all__ = ["codecs", "expand_inputs", "natural_key", "scenario_streams", "type_for", "validate"]
+__all__ = [
+    "_validate_scenario",
+    "codecs",
+    "expand_inputs",
+    "expand_streams",
+    "natural_key",
+    "scenario_streams",
+    "type_for",
+    "validate",
+]

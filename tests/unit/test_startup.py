@@ -1,0 +1,93 @@
+"""What ``msetool validate``/``codecs`` import: only what the run needs (start-up is a large part of
+validating a file; docs/performance.md). Checked on the modules a real run leaves in ``sys.modules``, not
+on time: the terminal report's rich, the click parser (plain argument lists do not need it), the
+simulator, the packager, the browser harness, the scenario reader and other formats' reports must not
+load for a plain machine-readable validation.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLEAN = ROOT / "samples" / "segments" / "clean"
+
+#: never needed by validate/codecs with a machine-readable format
+HEAVY = {
+    "click",
+    "rich",
+    "pymp4",
+    "construct",
+    "ffmpeg",
+    "playwright",
+    "subprocess",
+    "statistics",
+    "msetool.mse",
+    "msetool.fragment",
+    "msetool.browser",
+    "msetool.scenario",
+    "msetool.report.text",
+    "msetool.report.html",
+}
+
+_DUMP = (
+    "import sys, atexit; "
+    "atexit.register(lambda: sys.__stderr__.write('\\nMODULES ' + ' '.join(sorted(sys.modules)) + '\\n')); "
+)
+
+
+def _modules(code: str, *argv: str) -> set[str]:
+    p = subprocess.run(
+        [sys.executable, "-c", _DUMP + code, *argv],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    line = [x for x in p.stderr.splitlines() if x.startswith("MODULES ")]
+    assert line, p.stderr
+    return set(line[-1].split()[1:])
+
+
+def _loaded_by(argv: list[str]) -> set[str]:
+    """Modules a run of ``msetool ARGV`` loads beyond what the interpreter itself starts with."""
+    before = _modules("pass")
+    after = _modules("import sys; sys.argv[0] = 'msetool'; from msetool.cli.main import main; main()", *argv)
+    return after - before
+
+
+def _heavy(mods: set[str], allowed: frozenset[str] = frozenset()) -> set[str]:
+    return {m for m in mods for h in HEAVY - allowed if m == h or m.startswith(h + ".")}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", str(CLEAN), "--format", "json"],
+        ["validate", str(ROOT / "samples" / "segments" / "gap"), "--format", "github"],
+        ["codecs", str(CLEAN / "init.mp4"), "--format", "json"],
+        ["codecs", str(CLEAN / "init.mp4")],
+    ],
+    ids=["validate-json", "validate-github", "codecs-json", "codecs-text"],
+)
+def test_machine_readable_runs_load_nothing_heavy(argv: list[str]) -> None:
+    mods = _loaded_by(argv)
+    assert "msetool.rules.engine" in mods  # the run did validate
+    assert not _heavy(mods), sorted(_heavy(mods))
+
+
+def test_junit_needs_only_the_xml_writer_beyond_that() -> None:
+    mods = _loaded_by(["validate", str(CLEAN), "--format", "junit"])
+    assert "xml.etree.ElementTree" in mods
+    assert not _heavy(mods), sorted(_heavy(mods))
+
+
+def test_the_terminal_report_is_what_loads_rich() -> None:
+    mods = _loaded_by(["validate", str(CLEAN)])
+    assert "rich.console" in mods
+    assert not _heavy(mods, frozenset({"rich", "msetool.report.text"})), sorted(_heavy(mods))
