@@ -15,23 +15,17 @@ same rules serve MP4, WebM, MPEG-2 TS and MPEG audio.
 
 from __future__ import annotations
 
-from msetool.codecs.rfc6381 import (
-    Av1Codec,
-    AvcCodec,
-    Codec,
-    CodecError,
-    HevcCodec,
-    Mp4aCodec,
-    VpxCodec,
-    avc_level_name,
-    parse_codec,
-    split_codecs,
-)
+from typing import TYPE_CHECKING
+
+from msetool.codecs.rfc6381 import CodecError, avc_level_name, parse_codec, split_codecs
 from msetool.mime import MimeType
 from msetool.model import TrackInfo
 from msetool.rules.catalog import ensure_rule, finding
 from msetool.rules.engine import InitRecord, StreamModel
 from msetool.rules.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from msetool.codecs.rfc6381 import Codec
 
 RFC = "RFC 6381 §3"
 for _r in (
@@ -96,6 +90,8 @@ for _r in (
 
 def _compare(declared: Codec, content: Codec) -> list[str]:
     """What the declared string claims that the content contradicts (same family assumed)."""
+    from msetool.codecs.rfc6381 import Av1Codec, AvcCodec, HevcCodec, Mp4aCodec, VpxCodec
+
     out: list[str] = []
     if isinstance(declared, AvcCodec) and isinstance(content, AvcCodec):
         if declared.profile_idc is None or content.profile_idc is None:
@@ -162,6 +158,8 @@ def _family(track: TrackInfo) -> str:
 
 def check_declared(mime: MimeType, *, file: str = "", offset: int | None = None) -> list[Finding]:
     """Findings about the declared type alone (malformed, refused or non-canonical codec strings)."""
+    from msetool.codecs.rfc6381 import Mp4aCodec, VpxCodec
+
     out: list[Finding] = []
     essence = mime.essence
     raw_codecs = mime.params.get("codecs")
