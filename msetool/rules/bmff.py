@@ -1699,23 +1699,32 @@ def _flag_counts(tf: dict[str, Any], hf: dict[str, Any], td: TrackDefaults | Non
     tfhd's. Flag words repeat (a few distinct values per run): each distinct value is tested once, and the
     matches counted only when one matches."""
     flags_col: Any = tf.get("sample_flags")
+    audio = td is not None and td.handler == "soun"
     if isinstance(flags_col, list):
-        values = flags_col
-    else:
-        n = int(tf.get("sample_count", 0))
-        first = tf.get("first_sample_flags")
-        default = hf.get("default_sample_flags")
-        if default is None and td is not None:
-            default = td.default_sample_flags
-        values = [default or 0] * min(n, 1 << 16)
-        if first is not None and values:
-            values[0] = first
-    distinct = set(values)
-    reserved = nonsync = 0
-    if any((v >> 24) & 3 == 3 for v in distinct):
-        reserved = sum(1 for v in values if (v >> 24) & 3 == 3)
-    if td is not None and td.handler == "soun" and any((v >> 16) & 1 for v in distinct):
-        nonsync = sum(1 for v in values if (v >> 16) & 1)
+        reserved = nonsync = 0
+        for v in set(flags_col):
+            if (v >> 24) & 3 == 3:
+                reserved = sum(1 for v in flags_col if (v >> 24) & 3 == 3)
+                break
+        if audio:
+            for v in set(flags_col):
+                if (v >> 16) & 1:
+                    nonsync = sum(1 for v in flags_col if (v >> 16) & 1)
+                    break
+        return reserved, nonsync
+    # Without per-sample flags the (at most 2^16) samples counted carry the default, the first one
+    # first_sample_flags when present.
+    n = min(int(tf.get("sample_count", 0)), 1 << 16)
+    if not n:
+        return 0, 0
+    first = tf.get("first_sample_flags")
+    default = hf.get("default_sample_flags")
+    if default is None and td is not None:
+        default = td.default_sample_flags
+    default = default or 0
+    head = default if first is None else first
+    reserved = ((head >> 24) & 3 == 3) + (n - 1) * ((default >> 24) & 3 == 3)
+    nonsync = ((head >> 16) & 1) + (n - 1) * ((default >> 16) & 1) if audio else 0
     return reserved, nonsync
 
 
@@ -1833,8 +1842,11 @@ def _plain_moof_clean(
         return False  # BMFF-MEDIA-06; without an mdat every run with bytes is a finding
     if len(trafs) > 1 and not all(hf["default_base_is_moof"] for hf, _, _ in trafs):
         return False  # BMFF-MEDIA-07W / 32
-    data_start = min(m.payload_offset for m in mdats)
-    data_end = max(m.end for m in mdats)
+    if len(mdats) == 1:
+        data_start, data_end = mdats[0].payload_offset, mdats[0].end
+    else:
+        data_start = min(m.payload_offset for m in mdats)
+        data_end = max(m.end for m in mdats)
     ranges: list[tuple[int, int]] = []
     for hf, tdf, truns in trafs:
         td = st.tracks.get(hf["track_ID"])
