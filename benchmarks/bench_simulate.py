@@ -10,7 +10,8 @@ parser loop, coded frame processing, the Chromium stream model, eviction checks)
 after each append, which is what a scenario step does. Times are CPU seconds of this process
 (``time.process_time``), so other jobs on a shared machine disturb them less than wall time. Parsing
 bytes is the parsers' cost, measured by the validate benchmark. ``--separate`` puts video and audio in
-two SourceBuffers instead (7,200 appends).
+two SourceBuffers instead (7,200 appends). ``--columns`` hands each segment over as per-track columns
+(``FramesParsed(columns=...)``, what the BMFF reader emits) instead of CodedFrame objects.
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ from msetool.mime import parse_mime
 from msetool.model import CodedFrame, InitSegment, TrackInfo
 from msetool.mse.media_source import MediaSource
 from msetool.mse.source_buffer import SourceBuffer
-from msetool.stream import FramesParsed, InitSegmentParsed, MediaSegmentEnded, MediaSegmentStarted
+from msetool.stream import (
+    FrameColumns,
+    FramesParsed,
+    InitSegmentParsed,
+    MediaSegmentEnded,
+    MediaSegmentStarted,
+)
 
 SEG = 2
 #: seconds a player keeps behind the newest data (it calls remove() for the rest, as shaka and hls.js do);
@@ -53,11 +60,15 @@ def audio_segment(n: int, track: int = 2) -> list[CodedFrame]:
     return [CodedFrame(track, k * A_DUR, k * A_DUR, A_DUR, A_TS, True, 300) for k in range(first, last)]
 
 
-def events(frames: list[CodedFrame]) -> list:  # type: ignore[type-arg]
+def events(frames: list[CodedFrame], columns: bool = False) -> list:  # type: ignore[type-arg]
+    if columns:
+        # one FrameColumns per track run, built before the clock starts (a reader's trun tables)
+        cols = [FrameColumns.of(c.frames()) for c in FramesParsed(frames).columns]
+        return [MediaSegmentStarted(0), FramesParsed(columns=cols), MediaSegmentEnded(0)]
     return [MediaSegmentStarted(0), FramesParsed(frames), MediaSegmentEnded(0)]
 
 
-def run(hours: float, profile: str, muxed: bool) -> tuple[float, int, str]:
+def run(hours: float, profile: str, muxed: bool, columns: bool = False) -> tuple[float, int, str]:
     segs = int(hours * 3600 / SEG)
     vt = TrackInfo(1, "video", "avc1.4D401F", V_TS)
     at = TrackInfo(2, "audio", "mp4a.40.2", A_TS, sample_rate=48000)
@@ -66,7 +77,7 @@ def run(hours: float, profile: str, muxed: bool) -> tuple[float, int, str]:
         sb = SourceBuffer(ms, "av", parse_mime('video/mp4; codecs="avc1.4D401F,mp4a.40.2"'), None, ())
         ms.source_buffers.append(sb)
         plan = [(sb, [InitSegmentParsed(InitSegment("mp4", (vt, at)), 0)])]
-        plan += [(sb, events(video_segment(n) + audio_segment(n))) for n in range(segs)]
+        plan += [(sb, events(video_segment(n) + audio_segment(n), columns)) for n in range(segs)]
     else:
         v = SourceBuffer(ms, "video", parse_mime('video/mp4; codecs="avc1.4D401F"'), None, ())
         a = SourceBuffer(ms, "audio", parse_mime('audio/mp4; codecs="mp4a.40.2"'), None, ())
@@ -83,7 +94,7 @@ def run(hours: float, profile: str, muxed: bool) -> tuple[float, int, str]:
             ),
         ]
         for n in range(segs):
-            plan += [(v, events(video_segment(n, 1))), (a, events(audio_segment(n, 1)))]
+            plan += [(v, events(video_segment(n, 1), columns)), (a, events(audio_segment(n, 1), columns))]
     appends = 0
     per_sb: dict[str, int] = {}
     t0 = time.process_time()
@@ -110,13 +121,14 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--profile", choices=["chromium", "spec"], default="chromium")
     ap.add_argument("--separate", action="store_true", help="video and audio in two SourceBuffers")
+    ap.add_argument("--columns", action="store_true", help="segments as per-track columns, not frame objects")
     args = ap.parse_args()
     times = []
     for _ in range(args.runs):
-        t, n, final = run(args.hours, args.profile, not args.separate)
+        t, n, final = run(args.hours, args.profile, not args.separate, args.columns)
         times.append(t)
     print(
-        f"profile={args.profile} muxed={not args.separate} appends={n} "
+        f"profile={args.profile} muxed={not args.separate} columns={args.columns} appends={n} "
         f"median={statistics.median(times):.3f}s min={min(times):.3f}s "
         f"per-append={statistics.median(times) / n * 1e6:.0f}us"
     )

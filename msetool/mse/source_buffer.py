@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
-from itertools import groupby, pairwise
+from itertools import chain, pairwise
 from operator import add, attrgetter, le, sub
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ from msetool.mse.ranges import TimeRanges
 from msetool.mse.track_buffer import TrackBuffer
 from msetool.stream import (
     ByteStreamParser,
+    FrameColumns,
     FramesParsed,
     InitSegmentParsed,
     MediaSegmentEnded,
@@ -68,11 +69,9 @@ CHROMIUM_CODEC_NAMES = {
 }
 
 
-_FIELDS = attrgetter("pts", "dts", "duration", "size", "keyframe", "duration_estimated")
-_DECODE_ERROR = attrgetter("decode_error")
 #: bytes Chromium parses per step of an append (StreamParser kMaxPendingBytesPerParse)
 PARSE_SLICE = 128 * 1024
-_SIZE = attrgetter("size")
+_DECODE_ERRORS = attrgetter("decode_errors")
 
 
 class _AppendFailed(Exception):
@@ -237,7 +236,7 @@ class SourceBuffer:
         if self.ms.element_error is not None:
             raise invalid_state("The HTMLMediaElement.error attribute is not null.")
         self.ms.open_if_ended()
-        size = sum(sum(map(_SIZE, e.frames)) for e in events if isinstance(e, FramesParsed))
+        size = sum(sum(c.size) for e in events if isinstance(e, FramesParsed) for c in e.columns)
         if not self._evict(size):
             raise_quota()
         self.updating = True
@@ -340,15 +339,16 @@ class SourceBuffer:
         done_slice = 0
         for ev in events:
             if isinstance(ev, FramesParsed):
-                if ev.frames:
+                if ev.count:
                     if slices is not None:
-                        f0 = ev.frames[0]
-                        now = (f0.offset + f0.size - 1 - slices[0]) // PARSE_SLICE
+                        c0 = ev.columns[0]
+                        off0 = c0.offset[0]
+                        now = (off0 + c0.size[0] - 1 - slices[0]) // PARSE_SLICE
                         if now > done_slice:
                             done_slice = now
                             if self.undecodable:
-                                self._decode_between_slices(f0.offset)
-                    self._coded_frame_processing(ev.frames)
+                                self._decode_between_slices(off0)
+                    self._coded_frame_processing(ev)
                     if slices is not None:
                         self.ms.note_first_reads()
             elif isinstance(ev, MediaSegmentStarted):
@@ -520,11 +520,17 @@ class SourceBuffer:
     # -------------------------------------------------------------------------------------------------
     # coded frame processing
 
-    def _coded_frame_processing(self, frames: Sequence[CodedFrame]) -> None:
+    def _coded_frame_processing(self, ev: FramesParsed) -> None:
+        """CFP for one parser batch. The Chromium profile first tries the bulk path on the batch's columns
+        (no frame objects are built when the parser emitted columns), then the per-frame steps."""
         if self.chromium:
-            self._chromium_process(frames)
+            if self.fast_path:
+                cols = ev.columns
+                if not any(map(_DECODE_ERRORS, cols)) and self._chromium_steady_batch(cols):
+                    return
+            self._chromium_process(ev.frames)
         else:
-            for f in frames:
+            for f in ev.frames:
                 self._spec_process_frame(f)
             # CFP 5 (after the loop): duration change to include the group end timestamp
             self.ms.increase_duration(self.group_end)
@@ -625,9 +631,7 @@ class SourceBuffer:
     # ---- chromium profile ------------------------------------------------------------------------------
 
     def _chromium_process(self, frames: Sequence[CodedFrame]) -> None:
-        """FrameProcessor::ProcessFrames for one parser batch."""
-        if not any(map(_DECODE_ERROR, frames)) and self._chromium_steady_batch(frames):
-            return
+        """FrameProcessor::ProcessFrames for one parser batch, frame by frame."""
         ticks = self.profile.ticks
         per_track: dict[int, list[list[Any]]] = {}
         gen = self.generate_timestamps
@@ -691,7 +695,7 @@ class SourceBuffer:
             # SourceBufferState::OnNewBuffers predicts the offset (crbug 850316)
             self.timestamp_offset = predicted
 
-    def _chromium_steady_batch(self, frames: Sequence[CodedFrame]) -> bool:  # noqa: C901 - one check list
+    def _chromium_steady_batch(self, cols: Sequence[FrameColumns]) -> bool:  # noqa: C901 - one check list
         """The hot path: a batch that continues every track's coded frame group without any event.
 
         When, for every track, the frames carry on from the last decode timestamp within 2 x the last
@@ -701,7 +705,8 @@ class SourceBuffer:
         frame duration), and presentation and end timestamps never decrease (no SAP type 2 flush), then
         ProcessFrame reduces per frame to "apply timestampOffset, enqueue, update last DTS/duration,
         highest end, group end" and tracks do not interact except through max(group end). Those steps are
-        done here as list operations; anything else returns False and takes the per-frame path.
+        done here as list operations on the batch's columns (:class:`msetool.stream.FrameColumns`);
+        anything else returns False and takes the per-frame path.
         """
         if (
             not self.fast_path
@@ -714,22 +719,38 @@ class SourceBuffer:
         off = self.timestamp_offset
         if off == INF:
             return False
-        by_track: dict[int, list[CodedFrame]] = {}
-        for tid, grp in groupby(frames, key=attrgetter("track_id")):
-            by_track.setdefault(tid, []).extend(grp)
+        # a track's runs of the batch, in order of first appearance (muxed parsers interleave them)
+        by_track: dict[int, list[FrameColumns]] = {}
+        for c in cols:
+            if c.estimated:
+                return False  # estimated durations: per-frame path
+            by_track.setdefault(c.track_id, []).append(c)
         plans = []
         aws, awe = self.aws, self.awe
-        for tid, fl in by_track.items():
+        for tid, runs in by_track.items():
             tb = self.tracks.get(tid)
             if tb is None or tb.need_rap or tb.last_dts is None or tb.pending_group_start_pts is not None:
                 return False
-            ts = fl[0].timescale
-            pt, dt, du, fsize, fkey, fest = zip(*map(_FIELDS, fl), strict=True)
-            if any(fest):
-                return False  # estimated durations: per-frame path
-            if min(pt) < 0 or min(dt) < 0 or fl[-1].timescale != ts:  # one timescale per track
+            ts = runs[0].timescale
+            pt: Sequence[int]
+            dt: Sequence[int]
+            du: Sequence[int]
+            fsize: Sequence[int]
+            fkey: Sequence[bool]
+            if len(runs) == 1:
+                c = runs[0]
+                pt, dt, du, fsize, fkey = c.pts, c.dts, c.duration, c.size, c.keyframe
+            else:
+                if any(c.timescale != ts for c in runs):
+                    return False  # one timescale per track
+                pt = list(chain.from_iterable(c.pts for c in runs))
+                dt = list(chain.from_iterable(c.dts for c in runs))
+                du = list(chain.from_iterable(c.duration for c in runs))
+                fsize = list(chain.from_iterable(c.size for c in runs))
+                fkey = list(chain.from_iterable(c.keyframe for c in runs))
+            if min(pt) < 0 or min(dt) < 0:
                 return False
-            n = len(fl)
+            n = len(pt)
             const_dur = du.count(du[0]) == n
             if 1_000_000 % ts == 0:
                 m = 1_000_000 // ts
@@ -784,10 +805,9 @@ class SourceBuffer:
                         return False
             if (not keys or keys[0] != 0) and lk is not None and pu[0] < lk:
                 return False
-            plans.append((tb, fl, pu, dd, du_us, end_last, keys, steps, dmax, fsize, fkey))
-        for tb, fl, pu, dd, du_us, end_last, keys, steps, dmax, fsize, fkey in plans:
+            plans.append((tb, n, pu, dd, du_us, end_last, keys, steps, dmax, fsize, fkey))
+        for tb, n, pu, dd, du_us, end_last, keys, steps, dmax, fsize, fkey in plans:
             audio = tb.is_audio
-            n = len(fl)
             sizes = fsize
             rows = list(zip(pu, dd, du_us, [True] * n if audio else fkey, sizes, [False] * n, strict=True))
             top = (pu[-1], du_us[-1]) if n == 1 or pu[-2] < pu[-1] else max(zip(pu, du_us, strict=False))
@@ -1002,9 +1022,9 @@ class SourceBuffer:
             # emits the PES packets and access units it held back when it is flushed)
             offset_before = self.timestamp_offset
             for ev in reset_parser(self.parser):
-                if isinstance(ev, FramesParsed) and ev.frames and self.first_init_received:
+                if isinstance(ev, FramesParsed) and ev.count and self.first_init_received:
                     try:
-                        self._coded_frame_processing(ev.frames)
+                        self._coded_frame_processing(ev)
                     except _AppendFailed:
                         break
             if self.timestamp_offset != offset_before:
