@@ -149,7 +149,10 @@ def _parse(data: bytes | bytearray | memoryview, start: int, end: int, base: int
                                    f"bytes {bytes(data[pos:pos + 8]).hex()} do not start a box (type is "
                                    "not printable)"))
             break
-        box = Box(box_type, base + pos, size, hsize, path, usertype=usertype, to_end=to_end, large=large)
+        if plain:  # keyword arguments at their defaults cost as much as the rest of the call
+            box = Box(box_type, base + pos, size, hsize, path)
+        else:
+            box = Box(box_type, base + pos, size, hsize, path, usertype=usertype, to_end=to_end, large=large)
         box_end = pos + size
         if box_end > dend:
             issues.append(BoxIssue("overruns-parent", base + pos, path,
