@@ -165,9 +165,13 @@ def _parse(data: bytes | bytearray | memoryview, start: int, end: int, base: int
                 issues.append(BoxIssue("truncated", base + pos, path,
                                        f"box of {size} bytes has only {end - pos} bytes"))
             box.truncated = True
-        if decode and (box_type in DECODERS or box_type in CHILDREN):
-            _decode(box, data, pos, box_end if box_end < end else end, base, issues, depth, max_depth,
-                    box_end)
+        if decode:
+            fast = FAST_DECODERS.get(box_type)
+            if fast is not None and fast(data, pos + hsize, box_end if box_end < end else end, box.fields):
+                box.decoded = True
+            elif box_type in DECODERS or box_type in CHILDREN:
+                _decode(box, data, pos, box_end if box_end < end else end, base, issues, depth, max_depth,
+                        box_end)
         out.append(box)
         if box.truncated:
             break
@@ -188,30 +192,30 @@ def decode_payload(
     declared_end: int | None = None,
 ) -> None:
     """Decode ``box`` (its bytes are ``data[pos:end]``) and its children in place."""
-    if box.type in DECODERS or box.type in CHILDREN:
+    fast = FAST_DECODERS.get(box.type)
+    if fast is not None and fast(data, pos + box.header_size, end, box.fields):
+        box.decoded = True
+    elif box.type in DECODERS or box.type in CHILDREN:
         _decode(box, data, pos, end, base, issues, depth, max_depth,
                 declared_end if declared_end is not None else end)
 
 
 def _decode(box: Box, data: bytes | bytearray | memoryview, pos: int, end: int, base: int,  # noqa: PLR0917
             issues: list[BoxIssue], depth: int, max_depth: int, dend: int) -> None:
-    """:func:`decode_payload` for a box whose type has a decoder or children."""
+    """:func:`decode_payload` for a box whose type has a decoder or children, once its fast decoder (if
+    any, see :data:`~msetool.bmff.boxes.FAST_DECODERS`: leaf boxes only) declined."""
     t = box.type
     child_pos = pos + box.header_size
-    fast = FAST_DECODERS.get(t)
-    if fast is not None and fast(data, child_pos, end, box.fields):
-        box.decoded = True
-    else:
-        dec = DECODERS.get(t)
-        if dec is not None:
-            r = Reader(data, child_pos, end, base=base, path=box.path)
-            try:
-                dec(r, box)
-                box.decoded = True
-            except ParseError as e:
-                issues.append(BoxIssue("invalid-field", e.offset, box.path, e.reason))
-                return
-            child_pos = r.pos
+    dec = DECODERS.get(t)
+    if dec is not None:
+        r = Reader(data, child_pos, end, base=base, path=box.path)
+        try:
+            dec(r, box)
+            box.decoded = True
+        except ParseError as e:
+            issues.append(BoxIssue("invalid-field", e.offset, box.path, e.reason))
+            return
+        child_pos = r.pos
     if t in CHILDREN:
         if depth + 1 >= max_depth:
             issues.append(BoxIssue("too-deep", box.payload_offset, box.path,
