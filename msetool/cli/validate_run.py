@@ -9,12 +9,13 @@ SourceBuffer of a scenario with its appends, aborts and changeType calls) and re
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from msetool.cli.run import echo
@@ -55,8 +56,75 @@ def natural_key(name: str) -> list[Any]:
     return [int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", name)]
 
 
-def _looks_like_init(path: Path) -> bool:
-    if "init" in path.name.lower():
+# Paths are plain strings spelled exactly as pathlib spells them (``str(Path(raw))``, ``Path(dir) / name``),
+# with pathlib's answers for is_dir()/is_file()/exists(): the report shows these names, and pathlib (with
+# urllib.parse and ipaddress behind it) is a noticeable part of a validation's start-up.
+#: errors pathlib's is_dir()/is_file()/exists() answer False to (any other error is raised, as there)
+_IGNORED_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
+
+
+def _mode(path: str) -> int | None:
+    """``os.stat(path).st_mode``, or None where pathlib would say the path is neither a file nor a folder."""
+    try:
+        return os.stat(path).st_mode
+    except OSError as e:
+        if e.errno not in _IGNORED_ERRNOS:
+            raise
+        return None
+    except ValueError:  # a name the OS cannot take (NUL byte)
+        return None
+
+
+def _is_dir(path: str) -> bool:
+    mode = _mode(path)
+    return mode is not None and stat.S_ISDIR(mode)
+
+
+def _is_file(path: str) -> bool:
+    mode = _mode(path)
+    return mode is not None and stat.S_ISREG(mode)
+
+
+def _norm(raw: str) -> str:
+    """``str(pathlib.Path(raw))``: empty and "." parts dropped, a leading "//" (exactly two) kept."""
+    if os.name != "posix":
+        from pathlib import Path
+
+        return str(Path(raw))
+    root = ("//" if raw[:2] == "//" and raw[:3] != "///" else "/") if raw[:1] == "/" else ""
+    parts = [x for x in raw.split("/") if x and x != "."]
+    return root + "/".join(parts) if root or parts else "."
+
+
+def _child(folder: str, name: str) -> str:
+    """``str(pathlib.Path(folder) / name)`` for a normalised folder and a name from os.listdir()."""
+    if os.name != "posix":
+        from pathlib import Path
+
+        return str(Path(folder) / name)
+    if folder == ".":
+        return name
+    return folder + name if folder.endswith("/") else f"{folder}/{name}"
+
+
+def _name(path: str) -> str:
+    """``pathlib.Path(path).name`` of a normalised path."""
+    if os.name != "posix":
+        from pathlib import Path
+
+        return Path(path).name
+    return "" if path in (".", "/", "//") else path.rpartition("/")[2]
+
+
+def _suffix(path: str) -> str:
+    """``pathlib.Path(path).suffix``."""
+    name = _name(path)
+    i = name.rfind(".")
+    return name[i:] if 0 < i < len(name) - 1 else ""
+
+
+def _looks_like_init(path: str) -> bool:
+    if "init" in _name(path).lower():
         return True
     try:
         with open(path, "rb") as fh:
@@ -66,58 +134,58 @@ def _looks_like_init(path: Path) -> bool:
     return head[4:8] in (b"ftyp", b"moov") or head[:4] == b"\x1a\x45\xdf\xa3"
 
 
-def _folder_files(p: Path) -> list[Path]:
+def _folder_files(p: str) -> list[str]:
     files = sorted(
         (
             c
-            for c in p.iterdir()
-            if c.is_file() and not c.name.startswith(".") and c.suffix.lower() not in _NOT_MEDIA
+            for c in (_child(p, n) for n in os.listdir(p))
+            if _is_file(c) and not _name(c).startswith(".") and _suffix(c).lower() not in _NOT_MEDIA
         ),
-        key=lambda c: natural_key(c.name),
+        key=lambda c: natural_key(_name(c)),
     )
     if not files:
         raise UsageError(f"{p}: folder holds no segment files")
     return files
 
 
-def _folder_streams(p: Path) -> list[list[Path]]:
+def _folder_streams(p: str) -> list[list[str]]:
     """A folder's byte streams: its init segment, then the other files in natural order (unless every name
     starts with a number: then that number is the append order). A folder holding
     several init segments (``v_init.mp4`` + ``v_seg*.m4s``, ``a_init.mp4`` + ``a_seg*.m4s``) holds one stream
     per init: each file goes with the init whose name prefix (the part before "init") it shares."""
     files = _folder_files(p)
-    if all(re.match(r"\d+[-_. ]", f.name) for f in files):
+    if all(re.match(r"\d+[-_. ]", _name(f)) for f in files):
         return [files]  # every name starts with its append position ("1-seg.m4s", "2-init.mp4"): keep it
     inits = [f for f in files if _looks_like_init(f)]
     rest = [f for f in files if f not in inits]
-    prefixed = [f for f in inits if "init" in f.name.lower()]
+    prefixed = [f for f in inits if "init" in _name(f).lower()]
     if len(inits) <= 1 or len(prefixed) != len(inits):
         return [inits + rest]
-    prefixes = {f: f.name[: f.name.lower().index("init")] for f in inits}
-    groups: dict[Path, list[Path]] = {f: [f] for f in inits}
+    prefixes = {f: _name(f)[: _name(f).lower().index("init")] for f in inits}
+    groups: dict[str, list[str]] = {f: [f] for f in inits}
     for f in rest:
-        best = max(inits, key=lambda i: (f.name.startswith(prefixes[i]), len(prefixes[i])))
+        best = max(inits, key=lambda i: (_name(f).startswith(prefixes[i]), len(prefixes[i])))
         groups[best].append(f)
     return [g for g in groups.values()]
 
 
-def expand_streams(paths: tuple[str, ...]) -> list[list[Path]]:
+def expand_streams(paths: tuple[str, ...]) -> list[list[str]]:
     """The byte streams the user named: the plain files together, in the order given; each folder on its
-    own (see :func:`_folder_streams`)."""
-    files: list[Path] = []
-    folders: list[list[Path]] = []
+    own (see :func:`_folder_streams`). Paths are spelled as pathlib spells them."""
+    files: list[str] = []
+    folders: list[list[str]] = []
     for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
+        p = _norm(raw)
+        if _is_dir(p):
             folders.extend(_folder_streams(p))
-        elif p.exists():
+        elif _mode(p) is not None:
             files.append(p)
         else:
             raise UsageError(f"{p}: no such file or folder")
     return ([files] if files else []) + folders
 
 
-def expand_inputs(paths: tuple[str, ...]) -> list[Path]:
+def expand_inputs(paths: tuple[str, ...]) -> list[str]:
     """Every file the user named, streams in order (files as given; folders init first)."""
     return [p for stream in expand_streams(paths) for p in stream]
 
@@ -129,7 +197,7 @@ class LazyFile:
     _cache: ClassVar[OrderedDict[str, FileSource]] = OrderedDict()
     _CACHE_SIZE: ClassVar[int] = 16
 
-    def __init__(self, path: Path, name: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], name: str) -> None:
         self.path = str(path)
         self.name = name
         self._size = os.stat(self.path).st_size
@@ -165,9 +233,9 @@ class LazyFile:
             src.close()
 
 
-def _open(path: Path, label: str | None = None) -> LazyFile:
+def _open(path: str | os.PathLike[str], label: str | None = None) -> LazyFile:
     """Check the file is readable now (so a bad path is one clear line up front) and read it lazily."""
-    if path.is_dir():
+    if _is_dir(os.fspath(path)):
         raise UsageError(f"{path}: is a folder, expected a file")
     try:
         with open(path, "rb"):
@@ -431,8 +499,8 @@ def run_codecs(files: tuple[str, ...], fmt: str) -> None:
         if not inits:
             if (
                 len(paths) == 1
-                or "init" in p.name.lower()
-                or p.suffix.lower() in (".mp4", ".webm", ".mp3", ".aac")
+                or "init" in _name(p).lower()
+                or _suffix(p).lower() in (".mp4", ".webm", ".mp3", ".aac")
             ):
                 missing.append(str(p))
             continue
