@@ -34,8 +34,11 @@ preparation of :mod:`msetool.bmff.avc` (NAL lengths must add up; the IDR analysi
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import chain, compress
+from operator import add
 
 import msetool.bmff.rules  # noqa: F401  (registers the rule ids used below)
 from msetool.bmff.avc import AvcSampleCheck, check_avc_sample
@@ -47,6 +50,7 @@ from msetool.codecs.rfc6381 import CodecError, codec_family
 from msetool.mime import MimeType
 from msetool.model import CodedFrame
 from msetool.stream import (
+    FrameColumns,
     FramesParsed,
     InitSegmentParsed,
     MediaSegmentEnded,
@@ -120,6 +124,37 @@ class _Run:
     first_of_traf: bool = False
     #: every time of the run fits Chromium's int64 microseconds (so no sample needs the check)
     representable: bool = False
+    #: end (offset + size) of each sample; like the offsets, non-decreasing (a trun's samples follow each
+    #: other), so the samples present below a byte limit are a prefix found by bisection
+    ends: list[int] = field(default_factory=list)
+    #: indexes where a batch stops (empty samples, skipped with a warning; sizes Chromium refuses), ascending
+    stops: list[int] = field(default_factory=list)
+    #: indexes of the samples a paused element prerolls (their decode check runs), ascending
+    preroll: list[int] = field(default_factory=list)
+    #: indexes whose emission needs per-sample work (H.264 analysis, a preroll decode check), ascending
+    special: Sequence[int] = ()
+
+
+#: frames parsed but not yet handed out: (run, first index, end index, keyframe overrides by run index,
+#: decode errors by run index, the decode error of every frame of the run's track in this moof)
+_Piece = tuple[_Run, int, int, dict[int, bool] | None, dict[int, str] | None, str | None]
+
+
+def _columns(piece: _Piece) -> FrameColumns:
+    """The frames of a piece as columns: slices of the run's sample tables, sparse decode errors."""
+    run, lo, hi, keys, errs, bad = piece
+    key = run.keyframe[lo:hi]
+    if keys:
+        for k, v in keys.items():
+            key[k - lo] = v
+    if bad is not None:
+        errors = {k - lo: (errs.get(k) if errs else None) or bad for k in range(lo, hi)}
+    elif errs:
+        errors = {k - lo: v for k, v in errs.items()}
+    else:
+        errors = {}
+    return FrameColumns(run.track_id, run.timescale, run.dts[lo:hi], run.pts[lo:hi], run.duration[lo:hi],
+                        run.size[lo:hi], run.offset[lo:hi], key, errors)
 
 
 def _misaddressed_trafs(trafs: list[Box], moof: Box, init: Mp4Init, chromium: bool) -> dict[int, str]:
@@ -359,10 +394,15 @@ class BmffStreamParser:
         self._runs: list[_Run] = []
         self._ri = 0
         self._si = 0
-        self._pending: list[CodedFrame] = []
+        #: frames parsed since the last hand-out, as contiguous pieces of runs (see :func:`_columns`)
+        self._pending: list[_Piece] = []
         self._empty_logs = 0
         self._keyframe_logs = 0
         self._counts: dict[str, int] = {}
+        #: (track_ID, tfhd sample_description_index) -> (H.264 NAL length size, protected sample entry)
+        self._entry_info: dict[tuple[int, int], tuple[int | None, bool]] = {}
+        #: _plan()'s answer until the next feed/skip/reset (the engine asks skippable(), then wanted())
+        self._plan_memo: tuple[int, int, list[tuple[int, int]]] | None = None
 
     # -- protocol ---
     @property
@@ -374,6 +414,7 @@ class BmffStreamParser:
         segment stays (Chromium MP4StreamParser::Flush)."""
         if self._state == _ERROR:
             return
+        self._plan_memo = None
         self._drop(self._tail)
         self._limit = self._tail
         self._pins = {}
@@ -390,6 +431,7 @@ class BmffStreamParser:
     def feed(self, data: bytes) -> list[ParserEvent]:
         if self._state == _ERROR:
             return []
+        self._plan_memo = None
         self._buf += data
         self._tail += len(data)
         return self._run_slices()
@@ -439,6 +481,7 @@ class BmffStreamParser:
             for pos, length in pins:
                 if pos not in self._pins or self._pins[pos][2] < length:
                     self._pins[pos] = (old, self._idx(pos), length)
+        self._plan_memo = None
         # Nothing before the tail is read from the buffer any more (what is still needed is pinned).
         self._buf = bytearray()
         self._start = 0
@@ -515,6 +558,8 @@ class BmffStreamParser:
         """In a media segment: (first offset >= tail whose bytes will be read, end of what to read next, byte
         ranges before the tail still needed). Read are the box headers between the moof and the end of its
         samples (ReadAndDiscardMDATsUntil) and the samples to analyse; everything else is skippable."""
+        if self._plan_memo is not None:
+            return self._plan_memo
         tail = self._tail
         pins: list[tuple[int, int]] = []
         p = self._mdat_tail
@@ -556,7 +601,8 @@ class BmffStreamParser:
                 need = max(o, tail)
                 want = o + sz
             break
-        return need, max(want, need), pins
+        self._plan_memo = (need, max(want, need), pins)
+        return self._plan_memo
 
     def _run_slices(self) -> list[ParserEvent]:
         events: list[ParserEvent] = []
@@ -608,13 +654,41 @@ class BmffStreamParser:
         return buf, i
 
     def _flush_frames(self, events: list[ParserEvent]) -> None:
-        if not self._pending:
+        """Hand out the pending frames: one FramesParsed of columns (slices of the runs' sample tables)."""
+        pending = self._pending
+        if not pending:
             return
-        if self._slice_base is None or len(self._pending) < 2 or self._monotone:
-            events.append(FramesParsed(self._pending))
-        else:
-            events.extend(FramesParsed(g) for g in self._slice_groups(self._pending, self._slice_base))
         self._pending = []
+        cols = [_columns(p) for p in pending]
+        one = len(pending) == 1 and pending[0][2] < pending[0][1] + 2  # a single frame
+        if self._slice_base is None or self._monotone or one:
+            events.append(FramesParsed(columns=cols))
+        else:  # rare (a track's DTS steps back between runs): group frame by frame
+            frames = [f for c in cols for f in c.frames()]
+            events.extend(FramesParsed(g) for g in self._slice_groups(frames, self._slice_base))
+
+    def _push(self, piece: _Piece) -> None:
+        """Queue a piece of a run for the next hand-out, extending the last piece when it ends where this
+        one begins (same run)."""
+        run, lo, hi, keys, errs, bad = piece
+        pending = self._pending
+        if pending:
+            last = pending[-1]
+            if last[0] is run and last[2] == lo:
+                k0, e0 = last[3], last[4]  # the pieces' own dicts (made by the callers for them)
+                if keys:
+                    if k0:
+                        k0.update(keys)
+                    else:
+                        k0 = keys
+                if errs:
+                    if e0:
+                        e0.update(errs)
+                    else:
+                        e0 = errs
+                pending[-1] = (run, last[1], hi, k0, e0, bad)
+                return
+        pending.append(piece)
 
     @staticmethod
     def _slice_groups(frames: list[CodedFrame], base: int) -> list[list[CodedFrame]]:
@@ -768,6 +842,7 @@ class BmffStreamParser:
         if self._chromium:
             self._check_codecs_match_type(init, pos)
         self._init = init
+        self._entry_info = {}
         self._av_tracks = {tid: t.kind for tid, t in init.tracks.items() if t.kind in ("audio", "video")}
         kinds = set(self._av_tracks.values())
         self._muxed = kinds == {"audio", "video"}
@@ -1062,24 +1137,35 @@ class BmffStreamParser:
                                     base_offset=base)
             except SegmentError as e:
                 raise _Fail(e.message, e.offset, e.path, e.rule) from None
-            length_size = self._avc_length_size(track, tfhd) if self._chromium else None
-            missing = self._encryption_gap(track, tfhd, traf, len(table))
+            key = (tid, tfhd.get("sample_description_index") or 0)
+            entry_info = self._entry_info.get(key)
+            if entry_info is None:  # the same for every fragment of the track (until the next moov)
+                entry_info = self._entry_info[key] = (
+                    self._avc_length_size(track, tfhd) if self._chromium else None,
+                    self._protected(track, tfhd),
+                )
+            length_size = entry_info[0]
+            missing = self._encryption_gap(track, tfhd, traf, len(table)) if entry_info[1] else None
             if not self._chromium:
                 end = table.data_end
                 next_base = end if end is not None else next_base
+            if len(table.runs) == 1:
+                start, n = table.runs[0]
+                assert n == len(table.dts)
+                run = _Run(tid, table.timescale, start, table.dts, table.pts, table.duration,
+                           table.size, table.offset, table.keyframe, length_size, missing)
+                run.first_of_traf = True
+                runs.append(run)
+                continue
+            a = 0  # the table's columns are its truns' columns one after the other
             for ri, (start, n) in enumerate(table.runs):
-                sl = [i for i in range(len(table.run)) if table.run[i] == ri] if len(table.runs) > 1 else None
-                if sl is None:
-                    run = _Run(tid, table.timescale, start, table.dts, table.pts, table.duration,
-                               table.size, table.offset, table.keyframe, length_size, missing)
-                else:
-                    run = _Run(tid, table.timescale, start, [table.dts[i] for i in sl],
-                               [table.pts[i] for i in sl], [table.duration[i] for i in sl],
-                               [table.size[i] for i in sl], [table.offset[i] for i in sl],
-                               [table.keyframe[i] for i in sl], length_size, missing)
+                b = a + n
+                assert table.run[a:b] == [ri] * n
+                run = _Run(tid, table.timescale, start, table.dts[a:b], table.pts[a:b], table.duration[a:b],
+                           table.size[a:b], table.offset[a:b], table.keyframe[a:b], length_size, missing)
                 run.first_of_traf = ri == 0
                 runs.append(run)
-                assert n == (len(sl) if sl is not None else len(table.dts))
+                a = b
         runs.sort(key=lambda r: r.start)
         self._decode_errors = _misaddressed_trafs(trafs, moof, init, self._chromium)
         self._preroll_checks = (
@@ -1097,28 +1183,45 @@ class BmffStreamParser:
 
     def _layout(self, runs: list[_Run], pos: int) -> int:
         """Per-moof preparation of the runs: which samples get analysed (and so which bytes are needed),
-        whether their times are representable; returns the end of the last sample's data."""
+        whether their times are representable, where a batch of samples must stop; returns the end of the
+        last sample's data. Builtins over the columns: no Python work per sample unless it is analysed."""
         highest = pos
         checks: list[tuple[int, int]] = []
+        chromium = self._chromium
+        rap = self.sample_checks != "all"
+        pre = self._preroll_checks
+        pre_keys = sorted(pre) if pre else []
         for r in runs:
-            if r.offset:
-                highest = max(highest, *map(int.__add__, r.offset, r.size))
-                if self._chromium:
+            offs, sizes = r.offset, r.size
+            n = len(offs)
+            if n:
+                r.ends = ends = list(map(add, offs, sizes))
+                highest = max(highest, max(ends))  # noqa: PLW3301 (no tuple of every end)
+                if 0 in sizes or max(sizes) > INT32_MAX:
+                    r.stops = [i for i, sz in enumerate(sizes) if sz == 0 or sz > INT32_MAX]
+                if chromium:
                     lim = _MAX_SECONDS * r.timescale
-                    r.representable = max(*map(abs, r.duration), *map(abs, r.pts), *map(abs, r.dts), 0) < lim
-            if r.avc_length_size is None:
-                continue
-            if self.sample_checks != "all":
-                r.check = {i for i, k in enumerate(r.keyframe) if k}
-                if r.first_of_traf:
-                    r.check.add(0)
-                checks += [(r.offset[i], r.size[i]) for i in r.check if r.size[i] > 0]
-            else:
-                checks += [(o, sz) for o, sz in zip(r.offset, r.size, strict=True) if sz > 0]
-        pre = getattr(self, "_preroll_checks", None)
+                    r.representable = max(map(abs, chain(r.duration, r.pts, r.dts))) < lim
+                if pre_keys:  # the few prerolled offsets that fall inside this run's data
+                    a = bisect_left(pre_keys, offs[0])
+                    b = bisect_right(pre_keys, offs[-1], a)
+                    r.preroll = sorted(
+                        i for k in pre_keys[a:b] for i in range(bisect_left(offs, k), bisect_right(offs, k)))
+            special: Sequence[int] = r.preroll
+            if r.avc_length_size is not None:
+                if rap:
+                    r.check = set(compress(range(n), r.keyframe))
+                    if r.first_of_traf:
+                        r.check.add(0)
+                    checks += [(offs[i], sizes[i]) for i in r.check if sizes[i] > 0]
+                    special = sorted(r.check.union(r.preroll)) if r.preroll else sorted(r.check)
+                else:
+                    checks += [(o, sz) for o, sz in zip(offs, sizes, strict=True) if sz > 0]
+                    special = range(n)
+            r.special = special
         if pre:  # samples whose bytes a decode check reads are needed too (never skipped)
             for r in runs:
-                checks += [(o, r.size[i]) for i, o in enumerate(r.offset) if o in pre and r.size[i] > 0]
+                checks += [(r.offset[i], r.size[i]) for i in r.preroll if r.size[i] > 0]
         checks.sort()
         self._checks = checks
         self._ci = 0
@@ -1140,6 +1243,17 @@ class BmffStreamParser:
         if avcc is None or "lengthSizeMinusOne" not in avcc.fields:
             return None
         return int(avcc.fields["lengthSizeMinusOne"]) + 1
+
+    @staticmethod
+    def _protected(track: Mp4Track, tfhd: Box) -> bool:
+        """Whether the sample entry the traf uses is a protected one (encv/enca): only then can
+        :meth:`_encryption_gap` find a gap."""
+        if not track.entries:
+            return False
+        idx = tfhd.get("sample_description_index") or (track.trex or {}).get(
+            "default_sample_description_index", 1)
+        entry = track.entries[idx - 1] if 0 < idx <= len(track.entries) else track.entries[0]
+        return entry.type in ("encv", "enca")
 
     @staticmethod
     def _encryption_gap(track: Mp4Track, tfhd: Box, traf: Box, samples: int) -> str | None:
@@ -1240,29 +1354,47 @@ class BmffStreamParser:
         """Emit the run's samples from ``i`` on while nothing about them needs the slow path (present,
         non-empty, not too large); returns the index after the last one emitted. Chromium profile only:
         the mdat bookkeeping done after each sample is then done once per batch, which is the same because
-        within a run offsets only grow and a failure drops the slice's frames either way."""
-        offs, sizes, keys = run.offset, run.size, run.keyframe
-        dts, pts, dur = run.dts, run.pts, run.duration
-        tid, ts = run.track_id, run.timescale
-        head, limit = self._head, self._limit
-        bad = self._decode_errors.get(tid)
-        pre = self._preroll_checks
-        analyse = run.avc_length_size is not None
-        check = run.check
-        pend = self._pending
-        n = len(offs)
-        j = i
-        while j < n:
-            off = offs[j]
-            size = sizes[j]
-            if off < head or off + size > limit or size == 0 or size > INT32_MAX:
-                break
-            key = keys[j]
-            if analyse and (check is None or j in check):
-                key = self._analyze_avc(events, run, j, off, size)
-            why = self._frame_problem(off, size) if off in pre else None
-            pend.append(CodedFrame(tid, dts[j], pts[j], dur[j], ts, key, size, off, decode_error=why or bad))
-            j += 1
+        within a run offsets only grow and a failure drops the slice's frames either way. The batch is
+        found by bisection (offsets and ends only grow); only the samples in ``run.special`` (analysed,
+        prerolled) cost Python work each, in sample order as before."""
+        offs = run.offset
+        if offs[i] < self._head:  # offsets only grow: then the whole batch would start before the head
+            return i
+        j = bisect_right(run.ends, self._limit, i)
+        stops = run.stops
+        if stops:
+            k = bisect_left(stops, i)
+            if k < len(stops) and stops[k] < j:
+                j = stops[k]
+        if j <= i:
+            return i
+        keys: dict[int, bool] | None = None
+        errs: dict[int, str] | None = None
+        special = run.special
+        if special:
+            lo = bisect_left(special, i)
+            hi = bisect_left(special, j, lo)
+            if lo < hi:
+                sizes, flags = run.size, run.keyframe
+                analyse = run.avc_length_size is not None
+                check = run.check
+                pre = self._preroll_checks
+                for s in special[lo:hi]:
+                    off = offs[s]
+                    size = sizes[s]
+                    if analyse and (check is None or s in check):
+                        key = self._analyze_avc(events, run, s, off, size)
+                        if key != flags[s]:
+                            if keys is None:
+                                keys = {}
+                            keys[s] = key
+                    if off in pre:
+                        why = self._frame_problem(off, size)
+                        if why:
+                            if errs is None:
+                                errs = {}
+                            errs[s] = why
+        self._push((run, i, j, keys, errs, self._decode_errors.get(run.track_id)))
         if j - 1 > i:
             # the bookkeeping after the last-but-one sample reaches furthest (the caller's call after the
             # last one stops at the next run, or at the moof when none is left)
@@ -1309,8 +1441,7 @@ class BmffStreamParser:
         if run.avc_length_size is not None and (run.check is None or i in run.check):
             key = self._analyze_avc(events, run, i, off, size)
         why = self._frame_problem(off, size) if off in self._preroll_checks else None
-        self._pending.append(CodedFrame(run.track_id, run.dts[i], run.pts[i], run.duration[i], run.timescale,
-                                        key, size, off,
-                                        decode_error=why or self._decode_errors.get(run.track_id)))
+        self._push((run, i, i + 1, {i: key} if key != run.keyframe[i] else None, {i: why} if why else None,
+                    self._decode_errors.get(run.track_id)))
         self._si += 1
         return True

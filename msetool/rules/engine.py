@@ -49,6 +49,8 @@ import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from itertools import islice
+from operator import add, le
 from typing import Any, Literal
 
 from msetool.errors import UsageError
@@ -60,6 +62,7 @@ from msetool.source import ByteSource
 from msetool.stream import (
     FORMATS,
     ByteStreamParser,
+    FrameColumns,
     FramesParsed,
     InitSegmentParsed,
     MediaSegmentEnded,
@@ -443,14 +446,21 @@ _UNDECODABLE_KEPT = 8
 
 
 def _note_undecodable(ev: FramesParsed, omap: _OffsetMap, out: list[tuple[int, CodedFrame]]) -> None:
-    for f in ev.frames:
-        if (
-            f.decode_error is not None
-            and sum(1 for _o, g in out if g.track_id == f.track_id) < _UNDECODABLE_KEPT
-        ):
-            o = omap.to_run(f.offset)
+    """Keep the first few frames per track the reader marked ``decode_error`` (sparse in the columns: only
+    those few become frame objects)."""
+    for c in ev.columns:
+        errs = c.decode_errors
+        if not errs:
+            continue
+        tid = c.track_id
+        for i in sorted(errs):
+            err = errs[i]
+            if sum(1 for _o, g in out if g.track_id == tid) >= _UNDECODABLE_KEPT:
+                break
+            o = omap.to_run(c.offset[i])
             if o is not None:
-                out.append((o, f))
+                out.append((o, CodedFrame(tid, c.dts[i], c.pts[i], c.duration[i], c.timescale, c.keyframe[i],
+                                          c.size[i], c.offset[i], i in c.estimated, err)))
 
 
 def _note_file_start(parser: ByteStreamParser, parser_offset: int, size: int) -> None:
@@ -501,6 +511,8 @@ def _run_parser(
             omap.add(None, len(prime))
             _safe_feed(parser, prime)
     failed = False
+    chromium = options.profile == "chromium"
+    chunk = options.chunk_size
     for i, sl in enumerate(run.slices):
         base = run.starts[i]
         if failed:
@@ -523,42 +535,32 @@ def _run_parser(
                 _safe_feed(parser, prime)
         _note_file_start(parser, omap.fed, sl.size)
         pos = 0
-        while pos < sl.size and not failed:
+        size = sl.size
+        read_at, start = sl.source.read_at, sl.start
+        while pos < size and not failed:
             # Optional fast path: a parser that knows the next bytes are payload it never looks at (an mdat
             # it only counts) says how many, and the engine skips reading them from disk.
             skippable = _skippable(parser)
             if skippable > 0:
-                n = min(skippable, sl.size - pos)
+                n = min(skippable, size - pos)
                 omap.add(base + pos, n)
                 pos += n
                 evs = _safe_skip(parser, n)
             else:
-                n = min(options.chunk_size, sl.size - pos)
+                n = min(chunk, size - pos)
                 wanted = _wanted(parser)
                 if wanted > 0:
                     n = min(n, wanted)
-                data = sl.source.read_at(sl.start + pos, n)
+                data = read_at(start + pos, n)
                 if not data:
                     break
                 omap.add(base + pos, len(data))
                 pos += len(data)
                 evs = _safe_feed(parser, data)
-            if options.profile == "chromium":
+            if chromium:
                 evs = _dts_order(evs, omap)
-            for ev in evs:
-                ev2 = _relocate_event(ev, omap)
-                if ev2 is None:
-                    continue
-                if isinstance(ev2, FramesParsed) and not isinstance(ev2, _FrameSummary):
-                    _note_undecodable(ev2, omap, undecodable)
-                    # the run's events are kept until its checker and model have seen them: keep each
-                    # batch's per-track aggregates, not its frames, so memory does not grow with the file
-                    ev2 = _summarise(ev2.frames)
-                events.append(ev2)
-                if isinstance(ev2, InitSegmentParsed):
-                    last_init = (ev2.offset, ev2.init.size)
-                if isinstance(ev2, ParseFailed):
-                    failed = True
+            init_at, failed = _keep_events(evs, omap, events, undecodable)
+            last_init = init_at or last_init
     truncated_at: int | None = None
     if flush and not failed:
         for ev in _safe_flush(parser):
@@ -575,6 +577,37 @@ def _run_parser(
     return result, (None if failed else parser)
 
 
+def _keep_events(
+    evs: list[ParserEvent],
+    omap: _OffsetMap,
+    events: list[ParserEvent],
+    undecodable: list[tuple[int, CodedFrame]],
+) -> tuple[tuple[int, int] | None, bool]:
+    """Append the parser's events to the run's, relocated, frame batches summarised; returns (run offset
+    and size of the last init segment among them, whether one is a ParseFailed)."""
+    last_init: tuple[int, int] | None = None
+    failed = False
+    for ev in evs:
+        if isinstance(ev, FramesParsed):
+            if isinstance(ev, _FrameSummary):
+                events.append(ev)
+            else:
+                _note_undecodable(ev, omap, undecodable)
+                # the run's events are kept until its checker and model have seen them: keep each batch's
+                # per-track aggregates, not its frames, so memory does not grow with the file
+                events.append(_summarise(ev.columns))
+            continue
+        ev2 = _relocate_event(ev, omap)
+        if ev2 is None:
+            continue
+        events.append(ev2)
+        if isinstance(ev2, InitSegmentParsed):
+            last_init = (ev2.offset, ev2.init.size)
+        elif isinstance(ev2, ParseFailed):
+            failed = True
+    return last_init, failed
+
+
 class _FrameSummary(FramesParsed):
     """A batch of frames reduced to what the segment model needs, per track: (timescale, first dts, first
     pts, first keyframe, first duration, count, min pts, max end pts, end dts, keyframes, last duration,
@@ -587,58 +620,58 @@ class _FrameSummary(FramesParsed):
         self.spans = spans
 
 
-def _summarise(frames: list[CodedFrame]) -> _FrameSummary:
-    by_track: dict[int, list[CodedFrame]] = {}
-    for f in frames:
-        by_track.setdefault(f.track_id, []).append(f)
+def _summarise(columns: Iterable[FrameColumns]) -> _FrameSummary:
+    """Per-track aggregates of a batch, from its columns with builtins (no work per frame in Python)."""
     spans: dict[int, tuple[int, ...]] = {}
-    for tid, fs in by_track.items():
-        f0, last = fs[0], fs[-1]
-        durs = [f.duration for f in fs]
-        spans[tid] = (
-            f0.timescale,
-            f0.dts,
-            f0.pts,
-            int(f0.keyframe),
-            f0.duration,
-            len(fs),
-            min(f.pts for f in fs),
-            max(f.pts + f.duration for f in fs),
-            last.dts + last.duration,
-            sum(1 for f in fs if f.keyframe),
-            last.duration,
-            sum(durs),
-            max(durs),
-        )
+    for c in columns:
+        dts, pts, dur = c.dts, c.pts, c.duration
+        last_dur = dur[-1]
+        n, min_pts, max_end = len(dts), min(pts), max(map(add, pts, dur))
+        keys, total, max_dur = sum(map(bool, c.keyframe)), sum(dur), max(dur)
+        prev = spans.get(c.track_id)
+        if prev is None:
+            spans[c.track_id] = (c.timescale, dts[0], pts[0], int(c.keyframe[0]), dur[0], n, min_pts, max_end,
+                                 dts[-1] + last_dur, keys, last_dur, total, max_dur)
+        else:  # the track's frames continue in a later column of the batch
+            ts, dts0, pts0, key0, dur0, n0, min0, end0, _e, keys0, _l, total0, maxd0 = prev
+            spans[c.track_id] = (ts, dts0, pts0, key0, dur0, n0 + n, min(min0, min_pts), max(end0, max_end),
+                                 dts[-1] + last_dur, keys0 + keys, last_dur, total0 + total,
+                                 max(maxd0, max_dur))
     return _FrameSummary(spans)
 
 
 def _dts_order(evs: list[ParserEvent], omap: _OffsetMap) -> list[ParserEvent]:
     """Chromium's FrameProcessor: within one parse batch each track's DTS must not go back; if it does the
-    append fails there, so the events stop with a ParseFailed (offset in parser terms, like the others)."""
-    out: list[ParserEvent] = []
-    for ev in evs:
-        out.append(ev)
-        if not isinstance(ev, FramesParsed):
+    append fails there, so the events stop with a ParseFailed (offset in parser terms, like the others).
+    Checked per column with builtins; only a failing column is searched for its first step back."""
+    for at, ev in enumerate(evs):
+        if not isinstance(ev, FramesParsed) or isinstance(ev, _FrameSummary):
             continue
         last: dict[int, int] = {}
-        for f in ev.frames:
-            prev = last.get(f.track_id)
-            if prev is not None and f.dts < prev:
-                if omap.to_run(f.offset) is None:
-                    break  # frames of the priming init replay cannot exist; be safe anyway
-                out.append(
-                    ParseFailed(
-                        f"Parsed buffers not in DTS sequence (track {f.track_id}: DTS {f.dts} after {prev}, "
-                        f"timescale {f.timescale})",
-                        f.offset,
-                        "",
-                        "BMFF-MEDIA-26",
-                    )
-                )
-                return out
-            last[f.track_id] = f.dts
-    return out
+        for c in ev.columns:
+            tid, dts = c.track_id, c.dts
+            prev = last.get(tid)
+            if prev is not None and dts[0] < prev:
+                bad = 0
+            elif all(map(le, dts, islice(dts, 1, None))):
+                last[tid] = dts[-1]
+                continue
+            else:
+                bad = next(k for k in range(1, len(dts)) if dts[k] < dts[k - 1])
+                prev = dts[bad - 1]
+            if omap.to_run(c.offset[bad]) is None:
+                break  # frames of the priming init replay cannot exist; be safe anyway
+            return [
+                *evs[: at + 1],
+                ParseFailed(
+                    f"Parsed buffers not in DTS sequence (track {tid}: DTS {dts[bad]} after {prev}, "
+                    f"timescale {c.timescale})",
+                    c.offset[bad],
+                    "",
+                    "BMFF-MEDIA-26",
+                ),
+            ]
+    return evs
 
 
 def _relocate_event(ev: ParserEvent, omap: _OffsetMap) -> ParserEvent | None:
@@ -647,6 +680,13 @@ def _relocate_event(ev: ParserEvent, omap: _OffsetMap) -> ParserEvent | None:
     off = omap.to_run(ev.offset)
     if off is None:
         return None  # from priming bytes
+    if off == ev.offset:
+        return ev  # frozen: the same event
+    # the per-segment events, built directly (dataclasses.replace costs more than the rest of the loop)
+    if type(ev) is MediaSegmentStarted:
+        return MediaSegmentStarted(off, ev.path)
+    if type(ev) is MediaSegmentEnded:
+        return MediaSegmentEnded(off)
     return replace(ev, offset=off)
 
 
