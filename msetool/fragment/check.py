@@ -406,15 +406,17 @@ class RenditionMonitor:
                 self._sim, self.sim_problem = None, f"{type(e).__name__}: {e}"
 
     def add_segment(self, path: Path, name: str) -> layout.SegmentTiming:
-        size, moofs = layout.moofs_in_file(path)
+        # the simulator appends the whole file, so it is read once and the moofs are taken from it
+        data = path.read_bytes() if self._sim is not None else None
+        size, moofs = layout.moofs_in_file(path) if data is None else layout.moofs_in_data(data, name)
         timing = layout.read_segment(moofs, self.tracks, name, size)
         if not timing.keyframe_start:
             timing.traps.append(f"{name}: does not start with a keyframe (not independently decodable)")
         self.timings.append(timing)
         self.traps += timing.traps
-        if self._sim is not None:
+        if self._sim is not None and data is not None:
             try:
-                self._sim.append(path.read_bytes(), name)
+                self._sim.append(data, name)
             except Exception as e:
                 self._sim, self.sim_problem = None, f"{type(e).__name__}: {e}"
         if self.validator is not None:

@@ -14,6 +14,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import accumulate
+from operator import add
 from pathlib import Path
 
 from msetool.errors import ParseError
@@ -265,6 +268,26 @@ def moofs_in_bytes(data: bytes) -> Iterator[tuple[int, bytes]]:
             yield b.offset, data[b.offset : b.end]
 
 
+def moofs_in_data(data: bytes, name: str = "") -> tuple[int, list[tuple[int, bytes]]]:
+    """:func:`moofs_in_file` on a file already in memory (the self-check reads each segment once, for the
+    simulator, and takes the moofs from those bytes)."""
+    out: list[tuple[int, bytes]] = []
+    size = len(data)
+    pos = 0
+    while pos + 8 <= size:
+        box_size, typ = struct.unpack_from(">I4s", data, pos)
+        if box_size == 1 and pos + 16 <= size:
+            box_size = struct.unpack_from(">Q", data, pos + 8)[0]
+        elif box_size == 0:
+            box_size = size - pos
+        if box_size < 8:
+            raise ParseError(f"box size {box_size} is too small", pos, typ.decode("latin-1"), name)
+        if typ == b"moof":
+            out.append((pos, data[pos : pos + box_size]))
+        pos += box_size
+    return size, out
+
+
 def moofs_in_file(path: Path) -> tuple[int, list[tuple[int, bytes]]]:
     """(file size, every top-level moof with its offset), seeking past mdat payloads."""
     out: list[tuple[int, bytes]] = []
@@ -348,31 +371,32 @@ def read_segment(moofs: Iterable[tuple[int, bytes]], init: list[TrackLayout], na
                 if tflags & 0x4:
                     first_flags = struct.unpack_from(">I", data, p)[0]
                     p += 4
-                for i in range(count):
-                    dur = default_dur
-                    sflags = default_flags
-                    cto = 0
-                    if tflags & 0x100:
-                        dur = struct.unpack_from(">I", data, p)[0]
-                        p += 4
-                    if tflags & 0x200:
-                        p += 4
-                    if tflags & 0x400:
-                        sflags = struct.unpack_from(">I", data, p)[0]
-                        p += 4
-                    if tflags & 0x800:
-                        cto = struct.unpack_from(">i" if tv else ">I", data, p)[0]
-                        p += 4
-                    if i == 0 and first_flags is not None:
-                        sflags = first_flags
-                    if (tid not in first_sample_checked and sflags is not None and track is not None
-                            and track.kind == "video"):
-                        first_sample_checked.add(tid)
-                        if sflags & 0x10000:  # sample_is_non_sync_sample
-                            seg.keyframe_start = False
-                    pts = dts + cto - media_time
-                    earliest = pts if earliest is None else min(earliest, pts)
-                    dts += dur
+                if not count:
+                    continue
+                # the sample table as columns: one unpack for the whole run, every k-th value a field
+                k, cols = _trun_layout(tflags & 0xF00)
+                vals = _trun_struct(k * count).unpack_from(data, p) if k else ()
+                durs = vals[cols[0x100]::k] if 0x100 in cols else None
+                sflags = first_flags
+                if sflags is None:
+                    sflags = vals[cols[0x400]] if 0x400 in cols else default_flags
+                if (tid not in first_sample_checked and sflags is not None and track is not None
+                        and track.kind == "video"):
+                    first_sample_checked.add(tid)
+                    if sflags & 0x10000:  # sample_is_non_sync_sample
+                        seg.keyframe_start = False
+                if 0x800 in cols:
+                    ctos: Iterable[int] = vals[cols[0x800]::k]
+                    if tv and max(ctos) >= 0x80000000:  # version 1: signed offsets
+                        ctos = [c - 0x100000000 if c >= 0x80000000 else c for c in ctos]
+                    starts = (accumulate(durs[:-1], initial=dts) if durs is not None
+                              else range(dts, dts + count * default_dur, default_dur) if default_dur
+                              else [dts] * count)
+                    pts = min(map(add, starts, ctos)) - media_time
+                else:
+                    pts = dts - media_time  # durations are unsigned: the first sample is the earliest
+                earliest = pts if earliest is None else min(earliest, pts)
+                dts += sum(durs) if durs is not None else count * default_dur
             prev = seg.tracks.get(tid)
             e = earliest if earliest is not None else base - media_time
             if prev is None:
@@ -380,6 +404,22 @@ def read_segment(moofs: Iterable[tuple[int, bytes]], init: list[TrackLayout], na
             else:
                 seg.tracks[tid] = (min(prev[0], e), prev[1], prev[2] + dts - base)
     return seg
+
+
+_TRUN_FIELDS = (0x100, 0x200, 0x400, 0x800)  # sample_duration, _size, _flags, _composition_time_offset
+
+
+@lru_cache(maxsize=16)
+def _trun_layout(present: int) -> tuple[int, dict[int, int]]:
+    """(values per sample, trun flag -> index of its value within a sample) for the present fields."""
+    cols = {bit: i for i, bit in enumerate(b for b in _TRUN_FIELDS if present & b)}
+    return len(cols), cols
+
+
+@lru_cache(maxsize=64)
+def _trun_struct(n: int) -> struct.Struct:
+    """n big-endian unsigned 32-bit values (a trun's per-sample fields, all samples at once)."""
+    return struct.Struct(f">{n}I")
 
 
 def split_fragmented(data: bytes, target_ticks: int, timescale: int, video_track: int | None

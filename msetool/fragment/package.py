@@ -18,13 +18,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from msetool import __version__
 from msetool.errors import FfmpegError, UsageError
-from msetool.fragment import layout, manifests
-from msetool.fragment.check import CheckReport, RenditionCheck, RenditionMonitor, default_validator
-from msetool.fragment.manifests import Presentation, RenditionEntry, SegmentEntry
 from msetool.fragment.plan import (
     FFMPEG_MPD,
     REP_DIR,
@@ -36,6 +33,13 @@ from msetool.fragment.plan import (
 )
 from msetool.fragment.probe import MediaInfo, probe, probe_mp4
 from msetool.fragment.runner import FfmpegBinary, Runner, SubprocessRunner, locate_ffmpeg, relevant_stderr
+
+if TYPE_CHECKING:
+    # read-back, manifests and the check load after ffmpeg has started (the watcher thread imports them
+    # while ffmpeg runs): nothing of them is needed to build the command
+    from msetool.fragment import layout
+    from msetool.fragment.check import CheckReport, RenditionCheck, RenditionMonitor
+    from msetool.fragment.manifests import Presentation, RenditionEntry
 
 Log = Callable[[str], None]
 
@@ -129,6 +133,9 @@ def fragment(
             if watcher is not None:
                 watcher.ffmpeg_exited()
         ffmpeg_seconds = time.perf_counter() - t1
+        from msetool.fragment import manifests
+        from msetool.fragment.check import CheckReport, RenditionMonitor, default_validator
+
         if result.returncode != 0:
             tail = relevant_stderr(result.stderr)
             raise FfmpegError(
@@ -223,7 +230,8 @@ def _watch(work: Path, tracks: tuple[TrackOutput, ...], monitors: dict[str, Rend
             exited.wait(0.05)
 
 
-WatchResult = dict[str, tuple[RenditionMonitor, RenditionCheck | None]]
+if TYPE_CHECKING:
+    WatchResult = dict[str, tuple[RenditionMonitor, RenditionCheck | None]]
 
 
 class _Watcher:
@@ -245,6 +253,8 @@ class _Watcher:
 
     def _run(self, work: Path) -> None:
         try:
+            from msetool.fragment.check import RenditionMonitor, default_validator
+
             validator = default_validator() if self.check else None
             self.monitors = {t.id: RenditionMonitor(t.id, validator, simulate=self.check)
                              for t in self.tracks}
@@ -297,6 +307,8 @@ def _organize(plan: Plan, opts: FragmentOptions, work: Path, monitors: dict[str,
               ) -> tuple[Presentation, list[str], list[str]]:
     """Give ffmpeg's files their final names (``<track>/init.mp4``, ``<track>/seg-00001.m4s``) and build
     the presentation from what the monitors read back."""
+    from msetool.fragment.manifests import Presentation
+
     if plan.container == "dash":
         (work / FFMPEG_MPD).unlink(missing_ok=True)
         for t in plan.tracks:
@@ -333,6 +345,8 @@ def _organize(plan: Plan, opts: FragmentOptions, work: Path, monitors: dict[str,
 
 
 def _split_muxed(work: Path, t: TrackOutput, seconds: float) -> None:
+    from msetool.fragment import layout
+
     src = work / t.muxed_file
     if not src.exists() or src.stat().st_size == 0:
         raise FfmpegError(f"ffmpeg wrote nothing for {t.id}")
@@ -352,6 +366,8 @@ def _split_muxed(work: Path, t: TrackOutput, seconds: float) -> None:
 
 
 def _init_end(data: mmap.mmap) -> int:
+    from msetool.fragment import layout
+
     end = 0
     for b in layout.iter_boxes(data):  # type: ignore[arg-type]
         if b.type in ("moof", "mdat"):
@@ -361,6 +377,8 @@ def _init_end(data: mmap.mmap) -> int:
 
 
 def _rendition(t: TrackOutput, mon: RenditionMonitor) -> tuple[RenditionEntry, list[str]]:
+    from msetool.fragment.manifests import RenditionEntry, SegmentEntry
+
     tracks = mon.tracks
     if not tracks:
         raise FfmpegError(f"ffmpeg wrote an init segment without tracks for {t.id}")
