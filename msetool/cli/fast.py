@@ -1,15 +1,16 @@
-"""Plain ``validate``/``codecs`` argument lists, parsed without click.
+"""Plain ``validate``/``codecs``/``fragment`` argument lists, parsed without click.
 
 click and the modules it imports (inspect, uuid, platform, datetime, gettext, ...) take longer to import
-than validating a small file, and ``msetool validate`` is run once per file by CI jobs and by
-``msetool fragment``'s users. So the common, unambiguous argument lists are parsed here and run the same
-function the click command runs (:mod:`msetool.cli.validate_run`, wrapped in the same error handling).
+than validating a small file, and ``fragment`` makes the user wait for them before ffmpeg starts. So the
+common, unambiguous argument lists are parsed here and run the same function the click command runs
+(:mod:`msetool.cli.validate_run`, :mod:`msetool.cli.fragment_run`, with the same error handling).
 
-Only what is certain to mean the same to click is taken: known long options with their value in the next
-argument, valid choices, flags, positional arguments that do not start with ``-``, each option at most
-once. Anything else (help, ``--opt=value``, ``--``, short options, unknown or repeated options, invalid
-values, unreadable paths, shell completion) returns None and click parses it, with its own messages.
-``tests/unit/test_cli_fast.py`` checks these tables against the click declarations.
+Only what is certain to mean the same to click is taken: known options with their value in the next
+argument, valid choices and numbers, flags, positional arguments that do not start with ``-``, each
+option at most once (unless repeatable), required ones present. Anything else (help, ``--opt=value``,
+``--``, bundled short options, unknown or repeated options, invalid values, unreadable paths, shell
+completion) returns None and click parses it, with its own messages. ``tests/unit/test_cli_fast.py``
+checks these tables against the click declarations.
 """
 
 from __future__ import annotations
@@ -21,36 +22,48 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-#: option kinds: "flag", "str", "path" (click.Path()), "file" (click.Path(dir_okay=False)), "posfloat"
-#: (click.FloatRange(min=0, min_open=True)), or a tuple of choices (click.Choice, case-sensitive)
+#: option kinds: "flag", "str", "float" (click.FLOAT), "posfloat" (click.FloatRange(min=0, min_open=True)),
+#: "int:LO:HI" (click.IntRange(LO, HI)), "path" (click.Path()), "file" (click.Path(dir_okay=False)),
+#: "pathobj" (click.Path(path_type=pathlib.Path)), or a tuple of choices (click.Choice, case-sensitive)
 Kind = str | tuple[str, ...]
 
 
 class Spec:
-    """One command: its positional argument (nargs=-1), the options, their defaults, the function."""
+    """One command: its positional argument, the options, their defaults, the function click runs.
 
-    __slots__ = ("argument", "defaults", "options", "required", "target")
+    ``nargs`` is the argument's (-1: any number, collected in a tuple; 1: exactly one). ``options`` maps
+    every spelling (long and short) to (parameter name, kind); ``multiple`` names the repeatable options
+    (a tuple of every value given), ``required`` the options that must be given.
+    """
+
+    __slots__ = ("arg_kind", "argument", "defaults", "multiple", "nargs", "options", "required", "target")
 
     def __init__(
         self,
         target: str,
         argument: str,
-        required: bool,
         options: dict[str, tuple[str, Kind]],
         defaults: dict[str, Any],
+        *,
+        nargs: int = -1,
+        arg_kind: Kind = "path",
+        required: frozenset[str] = frozenset(),
+        multiple: frozenset[str] = frozenset(),
     ) -> None:
         self.target = target
         self.argument = argument
-        self.required = required
+        self.nargs = nargs
+        self.arg_kind = arg_kind
         self.options = options
         self.defaults = defaults
+        self.required = required
+        self.multiple = multiple
 
 
 SPECS: dict[str, Spec] = {
     "validate": Spec(
         "msetool.cli.validate_run:run_validate",
         "inputs",
-        False,
         {
             "--type": ("mime", "str"),
             "--scenario": ("scenario", "path"),
@@ -77,13 +90,53 @@ SPECS: dict[str, Spec] = {
     "codecs": Spec(
         "msetool.cli.validate_run:run_codecs",
         "files",
-        True,
         {"--format": ("fmt", ("text", "json"))},
         {"fmt": "text"},
+        required=frozenset({"files"}),
+    ),
+    "fragment": Spec(
+        "msetool.cli.fragment_run:run_fragment",
+        "input_file",
+        {
+            "--out": ("out", "pathobj"),
+            "-o": ("out", "pathobj"),
+            "--force": ("force", "flag"),
+            "--segment-duration": ("segment_duration", "float"),
+            "--copy": ("copy_", "flag"),
+            "--muxed": ("muxed", "flag"),
+            "--rendition": ("renditions", "str"),
+            "--ladder": ("ladder", "flag"),
+            "--video-codec": ("video_codec", "str"),
+            "--audio-codec": ("audio_codec", "str"),
+            "--audio-bitrate": ("audio_bitrate", "int:8:1024"),
+            "--preset": ("preset", "str"),
+            "--no-check": ("no_check", "flag"),
+            "--verbose": ("verbose", "flag"),
+            "-v": ("verbose", "flag"),
+        },
+        {
+            "force": False,
+            "segment_duration": 2.0,
+            "copy_": False,
+            "muxed": False,
+            "renditions": (),
+            "ladder": False,
+            "video_codec": "h264",
+            "audio_codec": "aac",
+            "audio_bitrate": 128,
+            "preset": "veryfast",
+            "no_check": False,
+            "verbose": False,
+        },
+        nargs=1,
+        arg_kind="pathobj",
+        required=frozenset({"input_file", "out"}),
+        multiple=frozenset({"renditions"}),
     ),
 }
 
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def _path_ok(value: str, dir_okay: bool = True) -> bool:
@@ -109,32 +162,45 @@ def _convert(kind: Kind, value: str) -> tuple[bool, Any]:
         return _path_ok(value), value
     if kind == "file":
         return _path_ok(value, dir_okay=False), value
-    if kind == "posfloat":
+    if kind == "pathobj":
+        if not _path_ok(value):
+            return False, None
+        from pathlib import Path
+
+        return True, Path(value)
+    if kind in ("float", "posfloat"):
         if not _DECIMAL.fullmatch(value):
             return False, None
         f = float(value)
-        return f > 0, f
+        return kind == "float" or f > 0, f
+    if kind.startswith("int:"):
+        _, lo, hi = kind.split(":")
+        if not _DIGITS.fullmatch(value):
+            return False, None
+        n = int(value)
+        return int(lo) <= n <= int(hi), n
     return False, None
 
 
-def parse(spec: Spec, args: list[str]) -> tuple[tuple[str, ...], dict[str, Any]] | None:
-    """(positional values, keyword values with defaults) as click would pass them, or None when unsure."""
-    positional: list[str] = []
+def parse(spec: Spec, args: list[str]) -> dict[str, Any] | None:
+    """The keyword arguments click would call the command with (defaults included), or None when unsure."""
+    positional: list[Any] = []
     values: dict[str, Any] = {}
     i = 0
     while i < len(args):
         tok = args[i]
         i += 1
         if not tok.startswith("-"):
-            if not _path_ok(tok):
+            ok, converted = _convert(spec.arg_kind, tok)
+            if not ok:
                 return None
-            positional.append(tok)
+            positional.append(converted)
             continue
         opt = spec.options.get(tok)
         if opt is None:
             return None
         dest, kind = opt
-        if dest in values:
+        if dest in values and dest not in spec.multiple:
             return None
         if kind == "flag":
             values[dest] = True
@@ -145,10 +211,18 @@ def parse(spec: Spec, args: list[str]) -> tuple[tuple[str, ...], dict[str, Any]]
         i += 1
         if not ok:
             return None
-        values[dest] = converted
-    if spec.required and not positional:
+        values[dest] = (*values.get(dest, ()), converted) if dest in spec.multiple else converted
+    if spec.nargs == 1:
+        if len(positional) != 1:
+            return None
+        values[spec.argument] = positional[0]
+    else:
+        if spec.argument in spec.required and not positional:
+            return None
+        values[spec.argument] = tuple(positional)
+    if any(name not in values for name in spec.required):
         return None
-    return tuple(positional), {**spec.defaults, **values}
+    return {**spec.defaults, **values}
 
 
 def fast_command(argv: list[str]) -> Callable[[], None] | None:
@@ -158,10 +232,9 @@ def fast_command(argv: list[str]) -> Callable[[], None] | None:
     spec = SPECS.get(argv[0])
     if spec is None:
         return None
-    parsed = parse(spec, argv[1:])
-    if parsed is None:
+    kwargs = parse(spec, argv[1:])
+    if kwargs is None:
         return None
-    positional, kwargs = parsed
 
     def run() -> None:
         import importlib
@@ -170,7 +243,7 @@ def fast_command(argv: list[str]) -> Callable[[], None] | None:
 
         module, _, attr = spec.target.partition(":")
         fn = getattr(importlib.import_module(module), attr)
-        handle_errors(fn)(positional, **kwargs)
+        handle_errors(fn)(**kwargs)  # as click calls a command: every parameter by name
         sys.exit(0)  # what click's standalone mode does when a command returns
 
     return run

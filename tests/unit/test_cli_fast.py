@@ -34,9 +34,9 @@ def _command(name: str) -> click.Command:
     return cmd
 
 
-def _kind(p: click.Option) -> fast.Kind:
+def _kind(p: click.Parameter) -> fast.Kind:
     t = p.type
-    if p.is_flag:
+    if isinstance(p, click.Option) and p.is_flag:
         return "flag"
     if isinstance(t, click.Choice):
         assert t.case_sensitive
@@ -44,10 +44,19 @@ def _kind(p: click.Option) -> fast.Kind:
     if isinstance(t, click.FloatRange):
         assert (t.min, t.min_open, t.max, t.clamp) == (0, True, None, False)
         return "posfloat"
+    if isinstance(t, click.IntRange):
+        assert not t.min_open and not t.max_open and not t.clamp
+        return f"int:{t.min}:{t.max}"
     if isinstance(t, click.Path):
         assert not t.exists and t.readable and t.file_okay and not t.allow_dash and not t.resolve_path
-        assert t.type is None and not t.writable and not t.executable
+        assert not t.writable and not t.executable
+        if t.type is Path:
+            assert t.dir_okay
+            return "pathobj"
+        assert t.type is None
         return "path" if t.dir_okay else "file"
+    if t is click.FLOAT:
+        return "float"
     assert t is click.STRING, f"{p.name}: type {t!r} has no fast-path kind"
     return "str"
 
@@ -58,27 +67,35 @@ def test_tables_restate_the_click_declarations(name: str) -> None:
     cmd = _command(name)
     args = [p for p in cmd.params if isinstance(p, click.Argument)]
     options = [p for p in cmd.params if isinstance(p, click.Option) and not p.hidden]
-    assert [(a.name, a.nargs, a.required) for a in args] == [(spec.argument, -1, spec.required)]
-    assert isinstance(args[0].type, click.Path) and args[0].type.readable and args[0].type.dir_okay
+    assert [(a.name, a.nargs) for a in args] == [(spec.argument, spec.nargs)]
+    assert _kind(args[0]) == spec.arg_kind
     declared: dict[str, tuple[str, fast.Kind]] = {}
+    required = {a.name for a in args if a.required}
+    multiple = set()
     for p in options:
         if p.name == "help":
             assert not set(p.opts) & set(spec.options)  # help always goes to click
             continue
-        assert not p.multiple and p.nargs == 1 and p.envvar is None and p.callback is None
+        assert p.nargs == 1 and p.envvar is None and p.callback is None
         assert p.name is not None
         for opt in p.opts + p.secondary_opts:
-            assert opt.startswith("--"), f"{opt}: short options are not in the fast path"
             declared[opt] = (p.name, _kind(p))
+        if p.required:
+            required.add(p.name)
+        if p.multiple:
+            multiple.add(p.name)
     assert declared == spec.options
+    assert required == spec.required
+    assert multiple == spec.multiple
     # what click passes for options not given
-    ctx = cmd.make_context(name, [str(CLEAN)])
-    defaults = {k: v for k, v in ctx.params.items() if k != spec.argument}
+    ctx = cmd.make_context(name, [str(CLEAN)] + (["--out", "x"] if "out" in spec.required else []))
+    defaults = {k: v for k, v in ctx.params.items() if k != spec.argument and k not in spec.required}
     assert defaults == spec.defaults
 
 
 _VALUES = ["json", "text", "junit", "github", "xml", "error", "warning", "info", "spec", "chromium", "2",
-           "0", "-1", "1.5", "1e3", "inf", "", "x", "--", "-", "-h"]
+           "0", "-1", "1.5", "1e3", "inf", "", "x", "--", "-", "-h", "7", "8", "1024", "1025", "010",
+           "1280x720@3000k", "vp9"]
 
 
 @pytest.fixture(scope="module")
@@ -92,23 +109,22 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     return [str(d / "file.mp4"), str(d / "folder"), str(d / "missing.mp4"), str(locked), str(CLEAN)]
 
 
-def _click_params(name: str, argv: list[str]) -> tuple[tuple[str, ...], dict[str, Any]] | None:
+def _click_params(name: str, argv: list[str]) -> dict[str, Any] | None:
     cmd = _command(name)
     try:
         ctx = cmd.make_context(name, list(argv), resilient_parsing=False)
     except (click.exceptions.Exit, click.ClickException):
         return None
-    params = dict(ctx.params)
-    return tuple(params.pop(fast.SPECS[name].argument)), params
+    return dict(ctx.params)
 
 
-@settings(derandomize=True, max_examples=400, deadline=None)
+@settings(derandomize=True, max_examples=600, deadline=None)
 @given(data=st.data())
 def test_what_the_fast_path_takes_click_parses_the_same(data: st.DataObject, paths: list[str]) -> None:
     name = data.draw(st.sampled_from(sorted(fast.SPECS)))
     spec = fast.SPECS[name]
     token = st.one_of(
-        st.sampled_from([*spec.options, "--help", "-h", "--format=json", "--", "--bogus"]),
+        st.sampled_from([*spec.options, "--help", "-h", "--format=json", "--", "--bogus", "-ox", "-vo"]),
         st.sampled_from(_VALUES),
         st.sampled_from(paths),
     )
@@ -129,6 +145,12 @@ def test_an_unreadable_or_odd_argument_goes_to_click(paths: list[str]) -> None:
     assert fast.parse(spec, [paths[0], "--format", "json", "--format", "text"]) is None
     assert fast.parse(spec, ["--target-duration", "1e3", paths[0]]) is None
     assert fast.parse(fast.SPECS["codecs"], []) is None  # click's "Missing argument"
+    frag = fast.SPECS["fragment"]
+    assert fast.parse(frag, [paths[0]]) is None  # --out is required
+    assert fast.parse(frag, [paths[0], paths[0], "-o", "out"]) is None  # one INPUT
+    assert fast.parse(frag, [paths[0], "-o", "out", "--audio-bitrate", "2000"]) is None
+    got = fast.parse(frag, [paths[0], "-o", "out", "--rendition", "640x360@800k", "--rendition", "1x1@1k"])
+    assert got is not None and got["renditions"] == ("640x360@800k", "1x1@1k") and got["out"] == Path("out")
     assert fast.fast_command(["validate", "-h"]) is None
     assert fast.fast_command(["inspect", paths[0]]) is None
 
@@ -161,6 +183,9 @@ def _run(argv: list[str], fast_path: bool) -> subprocess.CompletedProcess[bytes]
         ["validate"],
         ["codecs", str(CLEAN / "init.mp4"), "--format", "json"],
         ["codecs", str(CLEAN / "seg-00001.m4s")],
+        ["fragment", "does-not-exist.mp4", "-o", "never-written"],
+        ["fragment", str(ROOT / "samples" / "sample.mp4"), "--out", str(ROOT / "samples")],
+        ["fragment", str(ROOT / "samples" / "sample.mp4"), "-o", "never-written", "--rendition", "12x"],
     ],
     ids=lambda a: " ".join(Path(x).name if "/" in x else x for x in a),
 )
