@@ -298,6 +298,7 @@ def _run_columns(trun: Box, n: int, dts: int, data_pos: int, d_dur: int, d_size:
     if ctos is not None and not iso and trun.version == 0:
         ctos = [c - (1 << 32) if c & 0x80000000 else c for c in ctos]
     fcol = tf.get("sample_flags")
+    uniform = fcol is None
     fcol = list(fcol) if fcol is not None else [d_flags] * n
     if "first_sample_flags" in tf:
         fcol[0] = int(tf["first_sample_flags"])
@@ -306,6 +307,10 @@ def _run_columns(trun: Box, n: int, dts: int, data_pos: int, d_dur: int, d_size:
         keys = []
         for i, fl in enumerate(fcol):
             keys.append(_keyframe(fl, sdtp_entries[i] if i < len(sdtp_entries) else 0, video, iso, trun))
+    elif uniform:  # the default flags, the first sample's maybe replaced: two values at most
+        head = fcol[0]
+        known = {fl: _keyframe(fl, 0, video, iso, trun) for fl in ({head, d_flags} if n > 1 else {head})}
+        keys = [known[head]] + [known[d_flags]] * (n - 1) if n > 1 else [known[head]]
     else:
         known = {fl: _keyframe(fl, 0, video, iso, trun) for fl in set(fcol)}
         keys = [known[fcol[0]]] * len(fcol) if len(known) == 1 else list(map(known.__getitem__, fcol))
