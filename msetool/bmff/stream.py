@@ -141,8 +141,12 @@ _Piece = tuple[_Run, int, int, dict[int, bool] | None, dict[int, str] | None, st
 
 
 def _columns(piece: _Piece) -> FrameColumns:
-    """The frames of a piece as columns: slices of the run's sample tables, sparse decode errors."""
+    """The frames of a piece as columns: slices of the run's sample tables (the tables themselves for a
+    whole run: nothing changes them once laid out, and columns are read-only), sparse decode errors."""
     run, lo, hi, keys, errs, bad = piece
+    if lo == 0 and hi == len(run.dts) and not keys and bad is None:
+        return FrameColumns(run.track_id, run.timescale, run.dts, run.pts, run.duration, run.size, run.offset,
+                            run.keyframe, errs or {})
     key = run.keyframe[lo:hi]
     if keys:
         for k, v in keys.items():
@@ -359,7 +363,8 @@ class BmffStreamParser:
         self._strict_otis = strict_object_types(mime)
         self._has_flac = mime is None or not mime.codecs or any(
             c.strip().lower() == "flac" for c in mime.codecs)
-        self._buf = bytearray()
+        #: the bytes held (an appended ``bytes`` object as it is while nothing else is held: no copy)
+        self._buf: bytes | bytearray = bytearray()
         self._start = 0  # index in _buf of stream offset _bhead
         self._head = 0  # stream offset of the first byte Chromium's queue still holds (ByteQueue head)
         #: stream offset of the first byte physically held in _buf (>= _head: bytes between the two were
@@ -367,7 +372,7 @@ class BmffStreamParser:
         self._bhead = 0
         #: saved byte ranges before _bhead that are still needed, keyed by start offset: box headers of the
         #: mdat chain and H.264 samples awaiting analysis
-        self._pins: dict[int, tuple[bytearray, int, int]] = {}  # offset -> (buffer, index, length)
+        self._pins: dict[int, tuple[bytes | bytearray, int, int]] = {}  # offset -> (buffer, index, length)
         #: which H.264 samples get Chromium's NAL preparation check: "all" (what Chromium does, the default),
         #: or "rap" (the first sample of each track fragment and the container's sync samples: what decides
         #: random access, so bytes of the other samples need never be read)
@@ -432,7 +437,13 @@ class BmffStreamParser:
         if self._state == _ERROR:
             return []
         self._plan_memo = None
-        self._buf += data
+        if self._start >= len(self._buf) and type(data) is bytes:
+            self._buf = data  # immutable: held as it is (nothing else is held, pins keep their own buffers)
+            self._start = 0
+        else:
+            if type(self._buf) is not bytearray:
+                self._buf = bytearray(self._buf)
+            self._buf += data
         self._tail += len(data)
         return self._run_slices()
 
@@ -640,13 +651,16 @@ class BmffStreamParser:
             self._start += upto - self._bhead
             self._bhead = upto
             if self._start > 1 << 20 and self._start > len(self._buf) // 2:
-                del self._buf[: self._start]
+                if type(self._buf) is bytearray:
+                    del self._buf[: self._start]
+                else:
+                    self._buf = self._buf[self._start :]
                 self._start = 0
 
     def _idx(self, offset: int) -> int:
         return self._start + offset - self._bhead
 
-    def _src(self, offset: int) -> tuple[bytearray, int]:
+    def _src(self, offset: int) -> tuple[bytes | bytearray, int]:
         """Where the byte at ``offset`` is: the buffer, or a pinned range that starts at ``offset``."""
         if offset >= self._bhead:
             return self._buf, self._start + offset - self._bhead

@@ -557,6 +557,8 @@ def _run_parser(
                 omap.add(base + pos, len(data))
                 pos += len(data)
                 evs = _safe_feed(parser, data)
+            if not evs:  # most reads only complete a header
+                continue
             if chromium:
                 evs = _dts_order(evs, omap)
             init_at, failed = _keep_events(evs, omap, events, undecodable)
