@@ -15,7 +15,7 @@ import re
 import stat
 import sys
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from msetool.cli.run import echo
@@ -245,14 +245,18 @@ def _open(path: str | os.PathLike[str], label: str | None = None) -> LazyFile:
         raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
 
 
-@dataclass(slots=True)
 class _Stream:
-    id: str
-    type: str | None
-    items: list[Any] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    #: the page moves segments on the timeline (timestampOffset, sequence mode)
-    moves_timeline: bool = False
+    """One SourceBuffer's appends in op order (a plain class: a dataclass costs start-up on every run)."""
+
+    __slots__ = ("files", "id", "items", "moves_timeline", "type")
+
+    def __init__(self, id: str, type: str | None) -> None:
+        self.id = id
+        self.type = type
+        self.items: list[Any] = []
+        self.files: list[str] = []
+        #: the page moves segments on the timeline (timestampOffset, sequence mode)
+        self.moves_timeline = False
 
 
 def scenario_streams(sc: Scenario, profile: str = "chromium") -> list[_Stream]:

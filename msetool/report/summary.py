@@ -7,7 +7,6 @@ so ``--format json`` and ``--format junit`` can never disagree with the exit cod
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from msetool.report import exitcodes
@@ -16,10 +15,27 @@ from msetool.rules.findings import Finding, Severity
 SCHEMA_VERSION = 1
 
 
-@dataclass(slots=True)
+# Plain classes with what @dataclass would generate (init, repr, eq; unhashable): creating dataclasses is a
+# measurable part of every validation's start-up.
+
+
 class FileReport:
-    path: str
-    findings: list[Finding] = field(default_factory=list)
+    __slots__ = ("findings", "path")
+
+    def __init__(self, path: str, findings: list[Finding] | None = None) -> None:
+        self.path = path
+        self.findings: list[Finding] = [] if findings is None else findings
+
+    def __repr__(self) -> str:
+        return f"{type(self).__qualname__}(path={self.path!r}, findings={self.findings!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, FileReport)
+        return (self.path, self.findings) == (other.path, other.findings)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -29,27 +45,71 @@ class FileReport:
         return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
 
 
-@dataclass(slots=True)
 class StreamInfo:
     """One byte stream that was validated: a file list or one SourceBuffer of a scenario."""
 
-    id: str
-    type: str | None
-    format: str | None
-    files: list[str]
+    __slots__ = ("files", "format", "id", "type")
+
+    def __init__(self, id: str, type: str | None, format: str | None, files: list[str]) -> None:
+        self.id = id
+        self.type = type
+        self.format = format
+        self.files = files
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__qualname__}(id={self.id!r}, type={self.type!r}, format={self.format!r}, "
+            f"files={self.files!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, StreamInfo)
+        mine = (self.id, self.type, self.format, self.files)
+        return mine == (other.id, other.type, other.format, other.files)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "format": self.format, "files": self.files}
 
 
-@dataclass(slots=True)
 class Report:
     """What ``validate`` found. ``fail_on`` is the lowest severity that makes the exit code 1."""
 
-    files: list[FileReport] = field(default_factory=list)
-    streams: list[StreamInfo] = field(default_factory=list)
-    fail_on: Severity = Severity.ERROR
-    command: str = "validate"
+    __slots__ = ("command", "fail_on", "files", "streams")
+
+    def __init__(
+        self,
+        files: list[FileReport] | None = None,
+        streams: list[StreamInfo] | None = None,
+        fail_on: Severity = Severity.ERROR,
+        command: str = "validate",
+    ) -> None:
+        self.files: list[FileReport] = [] if files is None else files
+        self.streams: list[StreamInfo] = [] if streams is None else streams
+        self.fail_on = fail_on
+        self.command = command
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__qualname__}(files={self.files!r}, streams={self.streams!r}, "
+            f"fail_on={self.fail_on!r}, command={self.command!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Report)
+        return (self.files, self.streams, self.fail_on, self.command) == (
+            other.files,
+            other.streams,
+            other.fail_on,
+            other.command,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
     @classmethod
     def build(
