@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 from msetool.binary import Reader
 from msetool.bmff.boxes import CHILDREN, DECODERS, FAST_DECODERS
-from msetool.bmff.tree import INDEXED, Box, BoxIssue, BoxTree, segment
+from msetool.bmff.tree import INDEXED, Box, BoxIssue, BoxTree
 from msetool.errors import ParseError
 from msetool.source import ByteSource
 
@@ -249,35 +249,48 @@ def iter_boxes(
     total = source.size if end is None else min(end, source.size)
     counts = {} if counts is None else counts
     pos = start
+    unpack = _HDR.unpack_from
     while pos < total:
         head = source.read_at(pos, 32)
-        hdr = read_header(head, 0, len(head))
-        if hdr is None:
-            issues.append(BoxIssue("garbage" if total - pos < 8 else "truncated", pos, "",
-                                   f"{total - pos} bytes at offset {pos} are too few for a box header"))
-            return
-        idx = counts.get(hdr.type, 0)
-        counts[hdr.type] = idx + 1
-        path = segment(hdr.type, idx)
-        size = hdr.size
-        if hdr.to_end:
+        if len(head) >= 8:
+            size, raw = unpack(head, 0)
+            box_type = raw.decode("latin-1")
+            plain = size >= 8 and box_type != "uuid"  # the common header, read inline
+        else:
+            plain = False
+        if plain:
+            hsize = 8
+        else:
+            hdr = read_header(head, 0, len(head))
+            if hdr is None:
+                issues.append(BoxIssue("garbage" if total - pos < 8 else "truncated", pos, "",
+                                       f"{total - pos} bytes at offset {pos} are too few for a box header"))
+                return
+            box_type, size, hsize = hdr.type, hdr.size, hdr.header_size
+        idx = counts.get(box_type, 0)
+        counts[box_type] = idx + 1
+        path = f"{box_type}[{idx}]" if idx or box_type in INDEXED else box_type
+        if not plain and hdr.to_end:
             size = total - pos
             issues.append(BoxIssue("to-end", pos, path, "size 0: box extends to the end of the data"))
-        if size < hdr.header_size:
+        if size < hsize:
             issues.append(BoxIssue("size-too-small", pos, path,
-                                   f"size {size} is smaller than its {hdr.header_size}-byte header"))
+                                   f"size {size} is smaller than its {hsize}-byte header"))
             return
-        if not printable_type(hdr.type):
+        if not printable_type(box_type):
             issues.append(BoxIssue("garbage", pos, "",
                                    f"bytes {head[:8].hex()} do not start a box (type is not printable)"))
             return
-        box = Box(hdr.type, pos, size, hdr.header_size, path, usertype=hdr.usertype, to_end=hdr.to_end,
-                  large=hdr.large)
+        if plain:
+            box = Box(box_type, pos, size, 8, path)
+        else:
+            box = Box(box_type, pos, size, hsize, path, usertype=hdr.usertype, to_end=hdr.to_end,
+                      large=hdr.large)
         avail = min(size, total - pos)
         if avail < size:
             box.truncated = True
             issues.append(BoxIssue("truncated", pos, path, f"box of {size} bytes has only {avail} bytes"))
-        if decode and hdr.type not in SKIP_PAYLOAD and (hdr.type in DECODERS or hdr.type in CHILDREN):
+        if decode and box_type not in SKIP_PAYLOAD and (box_type in DECODERS or box_type in CHILDREN):
             if avail > max_decode:
                 issues.append(BoxIssue("too-large", pos, path,
                                        f"{avail} bytes is more than the {max_decode} decoded in memory"))
