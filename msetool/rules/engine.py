@@ -441,6 +441,9 @@ class _RunResult:
     undecodable: list[tuple[int, CodedFrame]] = field(default_factory=list)
 
 
+#: bytes read at once when the parser wants fewer (see _run_parser)
+_READ_AHEAD = 4096
+
 #: decode-error frames kept per track and run (only the earliest ones can be prerolled)
 _UNDECODABLE_KEPT = 8
 
@@ -537,6 +540,9 @@ def _run_parser(
         pos = 0
         size = sl.size
         read_at, start = sl.source.read_at, sl.start
+        # small reads (box headers, a moof) are served from one read of the next _READ_AHEAD bytes: the
+        # parser is still fed exactly the pieces it asked for
+        ahead, ahead_at = b"", 0
         while pos < size and not failed:
             # Optional fast path: a parser that knows the next bytes are payload it never looks at (an mdat
             # it only counts) says how many, and the engine skips reading them from disk.
@@ -551,7 +557,13 @@ def _run_parser(
                 wanted = _wanted(parser)
                 if wanted > 0:
                     n = min(n, wanted)
-                data = read_at(start + pos, n)
+                at = pos - ahead_at
+                if at < 0 or at + n > len(ahead):
+                    if n < _READ_AHEAD:
+                        ahead, ahead_at, at = read_at(start + pos, min(_READ_AHEAD, size - pos)), pos, 0
+                    else:
+                        ahead, ahead_at, at = read_at(start + pos, n), pos, 0
+                data = ahead[at : at + n] if at or len(ahead) != n else ahead
                 if not data:
                     break
                 omap.add(base + pos, len(data))
