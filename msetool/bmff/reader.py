@@ -260,6 +260,8 @@ def iter_boxes(
             plain = False
         if plain:
             hsize = 8
+            usertype = None
+            large = to_end = False
         else:
             hdr = read_header(head, 0, len(head))
             if hdr is None:
@@ -267,10 +269,11 @@ def iter_boxes(
                                        f"{total - pos} bytes at offset {pos} are too few for a box header"))
                 return
             box_type, size, hsize = hdr.type, hdr.size, hdr.header_size
+            usertype, large, to_end = hdr.usertype, hdr.large, hdr.to_end
         idx = counts.get(box_type, 0)
         counts[box_type] = idx + 1
         path = f"{box_type}[{idx}]" if idx or box_type in INDEXED else box_type
-        if not plain and hdr.to_end:
+        if to_end:
             size = total - pos
             issues.append(BoxIssue("to-end", pos, path, "size 0: box extends to the end of the data"))
         if size < hsize:
@@ -284,8 +287,7 @@ def iter_boxes(
         if plain:
             box = Box(box_type, pos, size, 8, path)
         else:
-            box = Box(box_type, pos, size, hsize, path, usertype=hdr.usertype, to_end=hdr.to_end,
-                      large=hdr.large)
+            box = Box(box_type, pos, size, hsize, path, usertype=usertype, to_end=to_end, large=large)
         avail = min(size, total - pos)
         if avail < size:
             box.truncated = True
