@@ -379,6 +379,7 @@ class BmffStreamParser:
         self.sample_checks: str = "all"
         self._checks: list[tuple[int, int]] = []  # (offset, size) of samples to analyse, by offset
         self._ci = 0
+        self._cp = 0  # _plan()'s cursor: checks before it are done, present, or before the buffer
         self._checked: set[tuple[int, int]] = set()
         #: H.264 verdicts computed ahead of a coalesced pass, and the stream offset its slices count from
         self._avc_cache: dict[tuple[int, int], AvcSampleCheck] = {}
@@ -488,6 +489,7 @@ class BmffStreamParser:
             raise ValueError(f"cannot skip {n} bytes here")
         if self._state != _BOXES:
             _need, _want, pins = self._plan()
+            pins = pins + self._check_pins()
             old = self._buf  # replaced below and never changed again: pins point into it, no copy
             for pos, length in pins:
                 if pos not in self._pins or self._pins[pos][2] < length:
@@ -597,23 +599,32 @@ class BmffStreamParser:
             if p >= self._bhead:
                 pins.append((p, h))
             p += size
-        checks = self._checks
-        while self._ci < len(checks) and checks[self._ci] in self._checked:
+        # The first sample to analyse whose bytes are not all here yet. Samples before it are done, before
+        # the queue head (never emitted), or present (pinned by skip(), see _check_pins); each of these
+        # only stays so while the tail, the head and the analysed set grow, so the cursor only moves on.
+        checks, checked, bhead = self._checks, self._checked, self._bhead
+        while self._ci < len(checks) and checks[self._ci] in checked:
             self._ci += 1
-        for j in range(self._ci, len(checks)):
+        j = max(self._ci, self._cp)
+        while j < len(checks):
             o, sz = checks[j]
-            if (o, sz) in self._checked or o + sz <= self._bhead:
-                continue  # done, pinned already, or before the queue head (never emitted)
-            if o + sz <= tail:
-                if o >= self._bhead:
-                    pins.append((o, sz))
+            if o + sz <= tail or o + sz <= bhead or (o, sz) in checked:
+                j += 1
                 continue
             if o < need:
                 need = max(o, tail)
                 want = o + sz
             break
+        self._cp = j
         self._plan_memo = (need, max(want, need), pins)
         return self._plan_memo
+
+    def _check_pins(self) -> list[tuple[int, int]]:
+        """Samples to analyse that are all here (before the plan's cursor), not analysed yet and not before
+        the buffer: skip() pins their bytes."""
+        checked, bhead, tail = self._checked, self._bhead, self._tail
+        return [(o, sz) for o, sz in self._checks[self._ci : self._cp]
+                if (o, sz) not in checked and o + sz > bhead and o + sz <= tail and o >= bhead]
 
     def _run_slices(self) -> list[ParserEvent]:
         events: list[ParserEvent] = []
@@ -1239,6 +1250,7 @@ class BmffStreamParser:
         checks.sort()
         self._checks = checks
         self._ci = 0
+        self._cp = 0
         self._checked = set()
         self._pins = {}
         return highest
