@@ -206,6 +206,11 @@ def _decode(box: Box, data: bytes | bytearray | memoryview, pos: int, end: int, 
     any, see :data:`~msetool.bmff.boxes.FAST_DECODERS`: leaf boxes only) declined."""
     t = box.type
     child_pos = pos + box.header_size
+    if t == "moof" and end == dend and depth + 2 < max_depth:
+        kids = _plain_moof(data, child_pos, end, base, box.path)
+        if kids is not None:
+            box.children = kids
+            return
     dec = DECODERS.get(t)
     if dec is not None:
         r = Reader(data, child_pos, end, base=base, path=box.path)
@@ -222,6 +227,84 @@ def _decode(box: Box, data: bytes | bytearray | memoryview, pos: int, end: int, 
                                    f"nesting deeper than {max_depth} levels; children not read"))
             return
         box.children = _parse(data, child_pos, end, base, box.path, dend, issues, depth + 1, max_depth, True)
+
+
+def _plain_moof(data: bytes | bytearray | memoryview, pos: int, end: int, base: int,
+                parent: str) -> list[Box] | None:
+    """The children of a moof (payload ``data[pos:end]``) built directly when it holds one mfhd and trafs of
+    one tfhd, one tfdt and truns, each box filling its parent exactly and every field decoding: the tree
+    :func:`_parse` builds, without issues, in about a fifth less time (every fragment of a stream is read this
+    way). None for any other moof, which then takes the general walk."""
+    out: list[Box] = []
+    mfhd = FAST_DECODERS["mfhd"]
+    unpack = _HDR.unpack_from
+    ntraf = 0
+    seen_mfhd = False
+    while pos < end:
+        if end - pos < 8:
+            return None
+        size, raw = unpack(data, pos)
+        box_end = pos + size
+        if size < 8 or box_end > end:
+            return None
+        if raw == b"traf":
+            path = f"{parent}/traf[{ntraf}]"
+            box = Box("traf", base + pos, size, 8, path)
+            kids = _plain_traf(data, pos + 8, box_end, base, path)
+            if kids is None:
+                return None
+            box.children = kids
+            ntraf += 1
+        elif raw == b"mfhd" and not seen_mfhd:
+            box = Box("mfhd", base + pos, size, 8, parent + "/mfhd")
+            if not mfhd(data, pos + 8, box_end, box.fields):
+                return None
+            box.decoded = seen_mfhd = True
+        else:
+            return None
+        out.append(box)
+        pos = box_end
+    return out
+
+
+#: the boxes :func:`_plain_traf` takes, with their decoders
+_PLAIN_TRAF = {b"tfhd": ("tfhd", FAST_DECODERS["tfhd"]), b"tfdt": ("tfdt", FAST_DECODERS["tfdt"]),
+               b"trun": ("trun", FAST_DECODERS["trun"])}
+
+
+def _plain_traf(data: bytes | bytearray | memoryview, pos: int, end: int, base: int,
+                parent: str) -> list[Box] | None:
+    """:func:`_plain_moof` for the children of one traf."""
+    out: list[Box] = []
+    unpack = _HDR.unpack_from
+    ntrun = 0
+    seen = 0  # tfhd: 1, tfdt: 2
+    while pos < end:
+        if end - pos < 8:
+            return None
+        size, raw = unpack(data, pos)
+        box_end = pos + size
+        if size < 8 or box_end > end:
+            return None
+        kind = _PLAIN_TRAF.get(raw)
+        if kind is None:
+            return None
+        name, fast = kind
+        if name == "trun":
+            box = Box(name, base + pos, size, 8, f"{parent}/trun[{ntrun}]")
+            ntrun += 1
+        else:
+            bit = 1 if name == "tfhd" else 2
+            if seen & bit:
+                return None
+            seen |= bit
+            box = Box(name, base + pos, size, 8, f"{parent}/{name}")
+        if not fast(data, pos + 8, box_end, box.fields):
+            return None
+        box.decoded = True
+        out.append(box)
+        pos = box_end
+    return out if seen == 3 else None
 
 
 def iter_boxes(

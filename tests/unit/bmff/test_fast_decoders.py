@@ -4,7 +4,8 @@ decoders field for field, error for error.
 The walker tries the fast decoder first and falls back to the Reader decoder when it declines, so the tree
 must be the one the Reader decoder alone builds: the same fields in the same order (``inspect`` prints
 them in order), the same ``decoded`` flag and the same issue (message and offset) for every payload,
-whole, cut short at every length, or random bytes.
+whole, cut short at every length, or random bytes. The same holds for the reader's direct builder of
+common moofs (``reader._plain_moof``) against the general walk.
 """
 
 from __future__ import annotations
@@ -108,10 +109,62 @@ def test_random_payloads_agree(box_type: str, payload: bytes) -> None:
     assert walked(box_type, payload) == reader_only(box_type, payload)
 
 
-def test_a_real_fragment_tree_is_unchanged_by_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_real_fragment_tree_is_unchanged_by_the_fast_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     data = B.init_segment() + B.fragment([B.Traf(runs=[B.Run([10, 20], [512, 512], [B.SYNC, B.NON_SYNC],
                                                              ctos=[0, -512], version=1)])])
     fast = [b.to_json() for b in parse_bytes(data)]
     monkeypatch.setattr("msetool.bmff.reader.FAST_DECODERS", {})
+    monkeypatch.setattr("msetool.bmff.reader._plain_moof", lambda *a: None)  # the direct moof builder too
     slow = [b.to_json() for b in parse_bytes(data)]
     assert fast == slow
+
+
+def trees(data: bytes, max_depth: int = 24) -> tuple[list[Any], list[Any]]:
+    issues: list[BoxIssue] = []
+    boxes = parse_bytes(data, base=3, issues=issues, max_depth=max_depth)
+    return [b.to_json() for b in boxes], [i.to_json() for i in issues]
+
+
+def both_walks(data: bytes, monkeypatch: pytest.MonkeyPatch, max_depth: int = 24) -> None:
+    """The tree of ``data`` with the direct moof builder equals the general walk's."""
+    direct = trees(data, max_depth)
+    with monkeypatch.context() as m:
+        m.setattr("msetool.bmff.reader._plain_moof", lambda *a: None)
+        walk = trees(data, max_depth)
+    assert direct == walk
+
+
+TWO_TRACKS = B.fragment([B.Traf(runs=[B.Run([10, 20], [512, 512]), B.Run([5], [512])]),
+                         B.Traf(track_id=2, runs=[B.Run([7, 7], [1024, 1024])])], sequence_number=4)
+
+
+@pytest.mark.parametrize("name, data", [
+    ("two trafs, two truns", TWO_TRACKS),
+    ("no mfhd", B.box("moof", B.box("traf", B.full("tfhd", 0, 0x20000, b"\0\0\0\1")
+                                    + B.full("tfdt", 0, 0, b"\0\0\0\0")))),
+    ("traf without tfdt", B.fragment([B.Traf(decode_time=None)])),
+    ("two tfhd", B.box("moof", B.full("mfhd", 0, 0, b"\0\0\0\1") + B.box(
+        "traf", B.full("tfhd", 0, 0, b"\0\0\0\1") * 2 + B.full("tfdt", 0, 0, b"\0\0\0\0")))),
+    ("sdtp in the traf", B.box("moof", B.full("mfhd", 0, 0, b"\0\0\0\1") + B.box(
+        "traf", B.full("tfhd", 0, 0, b"\0\0\0\1") + B.full("tfdt", 0, 0, b"\0\0\0\0")
+        + B.full("sdtp", 0, 0, b"\x10\x20")))),
+    ("trailing bytes in the traf", B.box("moof", B.full("mfhd", 0, 0, b"\0\0\0\1") + B.box(
+        "traf", B.full("tfhd", 0, 0, b"\0\0\0\1") + B.full("tfdt", 0, 0, b"\0\0\0\0") + b"\0\0\0"))),
+    ("short tfhd", B.box("moof", B.full("mfhd", 0, 0, b"\0\0\0\1") + B.box(
+        "traf", B.full("tfhd", 0, 0x8, b"\0\0\0\1") + B.full("tfdt", 0, 0, b"\0\0\0\0")))),
+    ("cut short", TWO_TRACKS[:150]),
+])
+def test_direct_moof_builder_matches_the_walk(name: str, data: bytes,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    for max_depth in (1, 2, 3, 24):
+        both_walks(data, monkeypatch, max_depth)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(at=st.integers(0, len(TWO_TRACKS) - 1), new=st.binary(min_size=1, max_size=4))
+def test_direct_moof_builder_matches_the_walk_on_mutations(at: int, new: bytes) -> None:
+    mp = pytest.MonkeyPatch()
+    try:
+        both_walks(TWO_TRACKS[:at] + new + TWO_TRACKS[at + len(new):], mp)
+    finally:
+        mp.undo()
