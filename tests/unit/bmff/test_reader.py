@@ -6,7 +6,7 @@ import struct
 from pathlib import Path
 
 from msetool.bmff import iter_boxes, parse_bytes, read_boxes
-from msetool.bmff.tree import BoxIssue
+from msetool.bmff.tree import Box, BoxIssue
 from msetool.source import BytesSource, FileSource
 
 
@@ -165,3 +165,27 @@ def test_real_fragmented_file(avc_aac_fmp4: Path) -> None:
             for col in ("sample_size", "sample_duration", "sample_flags"):
                 if trun.flags & {"sample_size": 0x200, "sample_duration": 0x100, "sample_flags": 0x400}[col]:
                     assert len(trun.fields[col]) == trun.fields["sample_count"]
+
+
+def test_take_hook_defers_decoding_without_changing_the_tree() -> None:
+    """A caller that takes a box's bytes (the validate checker does, for moofs) gets it undecoded, and
+    decoding it later from those bytes gives the tree the walk would have built, issues included."""
+    from msetool.bmff.reader import decode_payload
+
+    traf = box("traf", full("tfhd", 0, 0x020000, struct.pack(">I", 1)) + full("trun", 0, 0, b"\0\0"))
+    data = box("moof", full("mfhd", 0, 0, struct.pack(">I", 3)) + traf) + box("mdat", b"x" * 4)
+    want_issues: list[BoxIssue] = []
+    want = [b.to_json() for b in iter_boxes(BytesSource(data), issues=want_issues)]
+    taken: list[tuple[Box, bytes]] = []
+
+    def take(b: Box, raw: bytes) -> bool:
+        taken.append((b, raw))
+        return True
+
+    issues: list[BoxIssue] = []
+    boxes = list(iter_boxes(BytesSource(data), issues=issues, take=take))
+    assert [b.type for b, _ in taken] == ["moof"] and not boxes[0].children and not issues
+    moof, raw = boxes[0], taken[0][1]
+    decode_payload(moof, raw, 0, len(raw), base=moof.offset, issues=issues, depth=0, declared_end=moof.size)
+    assert [b.to_json() for b in boxes] == want
+    assert issues == want_issues and [i.kind for i in issues] == ["invalid-field"]  # the 2-byte trun
