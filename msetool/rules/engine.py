@@ -448,9 +448,27 @@ _READ_AHEAD = 4096
 _UNDECODABLE_KEPT = 8
 
 
+def _frames_only(ev: FramesParsed) -> list[CodedFrame] | None:
+    """The batch's frame objects when its producer built it from frames (WebM, MPEG-TS, MPEG audio) and no
+    one has derived its columns, else None: each batch is read in the form it has, since deriving columns
+    from frames costs more than walking the frames once. (FramesParsed says which view it holds only through
+    these slots.)"""
+    return ev._frames if ev._columns is None else None
+
+
 def _note_undecodable(ev: FramesParsed, omap: _OffsetMap, out: list[tuple[int, CodedFrame]]) -> None:
     """Keep the first few frames per track the reader marked ``decode_error`` (sparse in the columns: only
     those few become frame objects)."""
+    frames = _frames_only(ev)
+    if frames is not None:
+        for f in frames:
+            if f.decode_error is not None and sum(1 for _o, g in out if g.track_id == f.track_id) < (
+                _UNDECODABLE_KEPT
+            ):
+                o = omap.to_run(f.offset)
+                if o is not None:
+                    out.append((o, f))
+        return
     for c in ev.columns:
         errs = c.decode_errors
         if not errs:
@@ -609,7 +627,8 @@ def _keep_events(
                 _note_undecodable(ev, omap, undecodable)
                 # the run's events are kept until its checker and model have seen them: keep each batch's
                 # per-track aggregates, not its frames, so memory does not grow with the file
-                events.append(_summarise(ev.columns))
+                frames = _frames_only(ev)
+                events.append(_summarise(ev.columns) if frames is None else _summarise_frames(frames))
             continue
         ev2 = _relocate_event(ev, omap)
         if ev2 is None:
@@ -654,12 +673,64 @@ def _summarise(columns: Iterable[FrameColumns]) -> _FrameSummary:
     return _FrameSummary(spans)
 
 
+def _summarise_frames(frames: list[CodedFrame]) -> _FrameSummary:
+    """:func:`_summarise` for a batch of frame objects."""
+    by_track: dict[int, list[CodedFrame]] = {}
+    for f in frames:
+        by_track.setdefault(f.track_id, []).append(f)
+    spans: dict[int, tuple[int, ...]] = {}
+    for tid, fs in by_track.items():
+        f0, last = fs[0], fs[-1]
+        durs = [f.duration for f in fs]
+        spans[tid] = (
+            f0.timescale,
+            f0.dts,
+            f0.pts,
+            int(f0.keyframe),
+            f0.duration,
+            len(fs),
+            min(f.pts for f in fs),
+            max(f.pts + f.duration for f in fs),
+            last.dts + last.duration,
+            sum(1 for f in fs if f.keyframe),
+            last.duration,
+            sum(durs),
+            max(durs),
+        )
+    return _FrameSummary(spans)
+
+
+def _dts_step_back(frames: list[CodedFrame], omap: _OffsetMap) -> ParseFailed | None:
+    """:func:`_dts_order`'s check for a batch of frame objects."""
+    last: dict[int, int] = {}
+    for f in frames:
+        prev = last.get(f.track_id)
+        if prev is not None and f.dts < prev:
+            if omap.to_run(f.offset) is None:
+                return None  # frames of the priming init replay cannot exist; be safe anyway
+            return ParseFailed(
+                f"Parsed buffers not in DTS sequence (track {f.track_id}: DTS {f.dts} after {prev}, "
+                f"timescale {f.timescale})",
+                f.offset,
+                "",
+                "BMFF-MEDIA-26",
+            )
+        last[f.track_id] = f.dts
+    return None
+
+
 def _dts_order(evs: list[ParserEvent], omap: _OffsetMap) -> list[ParserEvent]:
     """Chromium's FrameProcessor: within one parse batch each track's DTS must not go back; if it does the
     append fails there, so the events stop with a ParseFailed (offset in parser terms, like the others).
     Checked per column with builtins; only a failing column is searched for its first step back."""
     for at, ev in enumerate(evs):
         if not isinstance(ev, FramesParsed) or isinstance(ev, _FrameSummary):
+            continue
+        frames = _frames_only(ev)
+        if frames is not None:
+            fail = _dts_step_back(frames, omap)
+            if fail is not None:
+                return [*evs[: at + 1], fail]
             continue
         last: dict[int, int] = {}
         for c in ev.columns:

@@ -3,7 +3,8 @@ one by one means, whether a producer built the batch from columns (BMFF) or from
 audio), and however a track's frames are split into columns.
 
 The references below restate each aggregate frame by frame, the way the engine computed them before it
-read columns.
+read columns. Batches built from frames are still read frame by frame (deriving columns would cost more):
+both paths are checked.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from msetool.model import CodedFrame
-from msetool.rules.engine import _dts_order, _FrameSummary, _note_undecodable, _OffsetMap, _summarise
+from msetool.rules.engine import (
+    _dts_order,
+    _FrameSummary,
+    _note_undecodable,
+    _OffsetMap,
+    _summarise,
+    _summarise_frames,
+)
 from msetool.stream import FrameColumns, FramesParsed, MediaSegmentStarted, ParseFailed, ParserEvent
 
 frame = st.builds(
@@ -92,8 +100,8 @@ def test_summary_from_columns_is_the_frame_by_frame_summary(
     frames: list[CodedFrame], cuts: list[int]
 ) -> None:
     want = reference_summary(frames)
-    for ev in (FramesParsed(frames), split_columns(frames, cuts)):
-        got = _summarise(ev.columns)
+    for got in (_summarise(FramesParsed(frames).columns), _summarise(split_columns(frames, cuts).columns),
+                _summarise_frames(frames)):
         assert isinstance(got, _FrameSummary)
         assert got.spans == want
         assert list(got.spans) == list(want)  # tracks in order of first appearance (the model keeps it)
@@ -107,7 +115,9 @@ def test_dts_order_from_columns_is_the_frame_by_frame_check(
     omap = omap_with_priming(primed)
     want = reference_dts_order(frames, omap)
     head = MediaSegmentStarted(0)
-    for ev in (FramesParsed(frames), split_columns(frames, cuts)):
+    derived = FramesParsed(frames)
+    assert derived.columns  # a batch of frames whose columns someone derived is read as columns
+    for ev in (FramesParsed(frames), split_columns(frames, cuts), derived):
         evs: list[ParserEvent] = [head, ev, head]
         out = _dts_order(evs, omap)
         if want is None:
@@ -123,7 +133,9 @@ def test_undecodable_frames_from_sparse_columns(
 ) -> None:
     omap = omap_with_priming(primed)
     want = reference_undecodable(frames, omap)
-    for ev in (FramesParsed(frames), split_columns(frames, cuts)):
+    derived = FramesParsed(frames)
+    assert derived.columns
+    for ev in (FramesParsed(frames), split_columns(frames, cuts), derived):
         got: list[tuple[int, CodedFrame]] = []
         _note_undecodable(ev, omap, got)
         assert got == want
