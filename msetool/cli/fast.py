@@ -1,9 +1,9 @@
-"""Plain ``validate``/``codecs``/``fragment`` argument lists, parsed without click.
+"""Plain ``validate``/``codecs``/``simulate``/``fragment`` argument lists, parsed without click.
 
 click and the modules it imports (inspect, uuid, platform, datetime, gettext, ...) take longer to import
 than validating a small file, and ``fragment`` makes the user wait for them before ffmpeg starts. So the
 common, unambiguous argument lists are parsed here and run the same function the click command runs
-(:mod:`msetool.cli.validate_run`, :mod:`msetool.cli.fragment_run`, with the same error handling).
+(:mod:`msetool.cli.validate_run`, ``simulate_run``, ``fragment_run``, with the same error handling).
 
 Only what is certain to mean the same to click is taken: known options with their value in the next
 argument, valid choices and numbers, flags, positional arguments that do not start with ``-``, each
@@ -93,6 +93,19 @@ SPECS: dict[str, Spec] = {
         {"--format": ("fmt", ("text", "json"))},
         {"fmt": "text"},
         required=frozenset({"files"}),
+    ),
+    "simulate": Spec(
+        "msetool.cli.simulate_run:run_simulate",
+        "files",
+        {
+            "--scenario": ("scenario_path", "pathobj"),
+            "--type": ("type_", "str"),
+            "--profile": ("profile", ("chromium", "spec")),
+            "--format": ("fmt", ("text", "json")),
+            "--html": ("html_path", "file"),
+        },
+        {"scenario_path": None, "type_": None, "profile": "chromium", "fmt": "text", "html_path": None},
+        arg_kind="pathobj",
     ),
     "fragment": Spec(
         "msetool.cli.fragment_run:run_fragment",
