@@ -37,7 +37,7 @@ import struct
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, compress
+from itertools import compress
 from operator import add
 
 import msetool.bmff.rules  # noqa: F401  (registers the rule ids used below)
@@ -810,11 +810,11 @@ class BmffStreamParser:
         if hdr is None:
             return False
         box_type, size, _ = hdr
+        if box_type in ("moov", "moof") and self._limit - pos < size:
+            return False
         idx = self._counts.get(box_type, 0)
         path = f"{_fourcc_text(box_type)}[{idx}]"
         if box_type in ("moov", "moof"):
-            if self._limit - pos < size:
-                return False
             self._counts[box_type] = idx + 1
             if box_type == "moov":
                 self._parse_moov(pos, size, events)
@@ -1226,7 +1226,9 @@ class BmffStreamParser:
                     r.stops = [i for i, sz in enumerate(sizes) if sz == 0 or sz > INT32_MAX]
                 if chromium:
                     lim = _MAX_SECONDS * r.timescale
-                    r.representable = max(map(abs, chain(r.duration, r.pts, r.dts))) < lim
+                    dur, pts, dts = r.duration, r.pts, r.dts
+                    r.representable = (max(dur) < lim and max(pts) < lim and max(dts) < lim
+                                       and min(dur) > -lim and min(pts) > -lim and min(dts) > -lim)
                 if pre_keys:  # the few prerolled offsets that fall inside this run's data
                     a = bisect_left(pre_keys, offs[0])
                     b = bisect_right(pre_keys, offs[-1], a)
