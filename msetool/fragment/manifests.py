@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _js
 from typing import Any, Literal
 
 SCHEMA_VERSION = 1
@@ -131,13 +132,38 @@ def mse_json(p: Presentation) -> str:
             val = getattr(r, key)
             if val is not None:
                 entry[key] = val
-        entry["segments"] = [
-            {"file": s.file, "start": _r6(s.start), "duration": _r6(s.duration), "size": s.size,
-             "start_ticks": s.start_ticks, "duration_ticks": s.duration_ticks}
-            for s in r.segments
-        ]
+        entry["segments"] = f"\0segments {len(doc['renditions'])}\0" if r.segments else []
         doc["renditions"].append(entry)
-    return json.dumps(doc, indent=1) + "\n"
+    text = json.dumps(doc, indent=1)
+    # the segment lists are most of the file: written by _segments_json, not json's indenting encoder
+    for i, r in enumerate(p.renditions):
+        if r.segments:
+            text = text.replace(json.dumps(f"\0segments {i}\0"), _segments_json(r.segments, 4), 1)
+    return text + "\n"
+
+
+def _segments_json(segments: tuple[SegmentEntry, ...], depth: int) -> str:
+    """Exactly what ``json.dumps(..., indent=1)`` writes for mse.json's list of segment objects nested
+    ``depth`` levels deep. json's indenting encoder runs in Python, per value (~14 ms for 1,200 segments
+    on the development machine, written after ffmpeg exits); this formats each object in one f-string."""
+    pad, inner = " " * depth, " " * (depth + 1)
+    items = [
+        f'{pad}{{\n{inner}"file": {_js(s.file)},\n{inner}"start": {_jnum(_r6(s.start))},\n'
+        f'{inner}"duration": {_jnum(_r6(s.duration))},\n{inner}"size": {_jnum(s.size)},\n'
+        f'{inner}"start_ticks": {_jnum(s.start_ticks)},\n{inner}"duration_ticks": {_jnum(s.duration_ticks)}'
+        f"\n{pad}}}"
+        for s in segments
+    ]
+    return "[\n" + ",\n".join(items) + "\n" + " " * (depth - 1) + "]"
+
+
+def _jnum(v: float) -> str:
+    """A number as json writes it (float repr, int repr; NaN/Infinity spelt as json.dumps spells them)."""
+    if type(v) is float and math.isfinite(v):
+        return float.__repr__(v)
+    if type(v) is int:
+        return int.__repr__(v)
+    return json.dumps(v)
 
 
 def _iso_duration(seconds: float) -> str:
