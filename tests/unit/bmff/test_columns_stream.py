@@ -260,3 +260,21 @@ def test_a_dts_step_back_keeps_its_slice_boundary_when_skipping(inputs: dict[str
     assert len(first_moof) >= 2
     assert [f[1] for g in first_moof for f in g] == [10 * 512, 11 * 512, 0, 512]
     assert max(f[6] for f in first_moof[0]) < 2 * CHROMIUM_SLICE
+
+
+@pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
+def test_appended_buffers_are_held_safely(inputs: dict[str, bytes], kind: type) -> None:
+    # an appended bytes object is held as it is (no copy); a mutable buffer the caller reuses must not be
+    data, mime = inputs["muxed-runs"], AVC_AAC
+    want = fed(make(BmffStreamParser, mime, "chromium", "all"), data, 50_000)
+    p = make(BmffStreamParser, mime, "chromium", "all")
+    got: list[ParserEvent] = []
+    for i in range(0, len(data), 50_000):
+        piece = data[i : i + 50_000]
+        if kind is bytes:
+            got += p.feed(piece)
+            continue
+        buf = bytearray(piece)
+        got += p.feed(buf if kind is bytearray else memoryview(buf))  # type: ignore[arg-type]
+        buf[:] = b"\xee" * len(buf)  # the caller reuses its buffer
+    assert batches(got) == batches(want) and others(got) == others(want)
