@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Copy-mode packaging of a 20-minute 720p file: msetool vs the bare ffmpeg command vs Shaka Packager.
 
-  python benchmarks/bench_fragment.py [--minutes 20] [--runs 3]
+  python benchmarks/bench_fragment.py [--minutes 20] [--runs 3] [--in-place]
 
 Setup (first run only, all under benchmarks/work/, which git ignores):
 - the source: 20 min of 1280x720 30 fps testsrc2 + a 48 kHz sine, H.264 (x264 ultrafast, 2 s GOP, ~1.5
@@ -16,11 +16,15 @@ What each run does (same input, same 2 s target, DASH + HLS out, page cache warm
 - Shaka Packager: ``packager in=...,stream=video ... in=...,stream=audio ... --segment_duration 2
   --mpd_output ... --hls_master_playlist_output ...`` (separate video and audio, like msetool).
 
-msetool runs as installed: with its modules' bytecode cached (pip compiles it at install time). The
-sandbox this project is developed in sets PYTHONDONTWRITEBYTECODE, which would make every run compile
-msetool from source (~45 ms more start-up), so the msetool runs use a bytecode cache in
-benchmarks/work/pycache, filled by one untimed run first. The load average before and after is recorded:
-the machine is shared, and single runs vary a lot with it.
+msetool runs as a user's ``pip install`` would have it: the working tree is installed (not editable) with
+``pip install --no-deps --target benchmarks/work/msetool-install`` and run as ``python -m msetool`` by the
+interpreter of ``benchmarks/work/venv`` (the virtual environment bench_validate.py keeps, which holds
+msetool's dependencies; created the same way if missing), with that folder first on PYTHONPATH. An untimed
+warm-up run writes the bytecode (the sandbox this project is developed in sets PYTHONDONTWRITEBYTECODE,
+cleared for msetool). The development interpreter would add ~55 ms to every start: its site-packages runs
+an editable-install import hook and other ``.pth`` files. ``--in-place`` times ``python -m msetool`` of
+the current interpreter instead (bytecode cached in benchmarks/work/pycache). The load average before and
+after is recorded: the machine is shared, and single runs vary a lot with it.
 
 Reports the median wall time and CPU time of ``--runs`` runs each, and the ratios that docs/performance.md
 quotes. "Overhead beyond ffmpeg" is reported three ways, because on a shared 2-core machine the bare ffmpeg
@@ -132,10 +136,29 @@ def fresh(path: Path) -> Path:
     return path
 
 
+VENV = WORK / "venv"
+INSTALL = WORK / "msetool-install"
+
+
+def install_msetool() -> tuple[list[str], dict[str, str]]:
+    """The working tree installed as a package (see the module docstring): the command and its env."""
+    py = VENV / "bin" / "python"
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(ROOT)],
+                       check=True)  # msetool's dependencies
+    if INSTALL.exists():
+        shutil.rmtree(INSTALL)
+    subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+                    "--target", str(INSTALL), str(ROOT)], check=True)
+    return [str(py), "-m", "msetool"], {"PYTHONPATH": str(INSTALL)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=int, default=20)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--in-place", action="store_true", help="time python -m msetool of this interpreter")
     args = ap.parse_args()
 
     sys.path.insert(0, str(ROOT))
@@ -146,7 +169,12 @@ def main() -> int:
     src = make_source(args.minutes)
     packager = packager_exe()
     ff = ffmpeg_exe()
-    env_ff = {**os.environ, "MSETOOL_FFMPEG": ff, "PYTHONPYCACHEPREFIX": str(WORK / "pycache")}
+    if args.in_place:
+        msetool = [sys.executable, "-m", "msetool"]
+        env_ff = {**os.environ, "MSETOOL_FFMPEG": ff, "PYTHONPYCACHEPREFIX": str(WORK / "pycache")}
+    else:
+        msetool, extra_env = install_msetool()
+        env_ff = {**os.environ, "MSETOOL_FFMPEG": ff, **extra_env}
     env_ff.pop("PYTHONDONTWRITEBYTECODE", None)
     src.read_bytes()  # warm the page cache (the file is a few hundred MB)
 
@@ -155,8 +183,13 @@ def main() -> int:
     out_sp = WORK / "out-shaka"
     info = probe(src, SubprocessRunner(), ff)
     warm = WORK / "out-warmup"
-    subprocess.run([sys.executable, "-m", "msetool", "fragment", str(src), "--out", str(warm), "--copy",
-                    "--force"], check=True, env=env_ff, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    # run from benchmarks/work: ``-m`` puts the current folder first on sys.path, and the repository root
+    # would shadow the installed package with the working tree's sources
+    subprocess.run([*msetool, "fragment", str(src), "--out", str(warm), "--copy", "--force"], check=True,
+                   env=env_ff, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, cwd=WORK)
+    where = subprocess.run([*msetool[:-2], "-c", "import msetool; print(msetool.__file__)"], env=env_ff,
+                           cwd=WORK, capture_output=True, text=True, check=True).stdout.strip()
+    print(f"bench: msetool from {where}", flush=True)
     shutil.rmtree(warm)
     load_before = os.getloadavg()
     results: dict[str, list[float]] = {"ffmpeg": [], "msetool": [], "msetool --no-check": [],
@@ -172,9 +205,8 @@ def main() -> int:
         for key, extra in (("msetool", []), ("msetool --no-check", ["--no-check"])):
             if out_ms.exists():
                 shutil.rmtree(out_ms)
-            results[key].append(timed([sys.executable, "-m", "msetool", "fragment", str(src), "--out",
-                                       str(out_ms), "--copy", "--force", "--verbose", *extra], env=env_ff,
-                                      key=key))
+            results[key].append(timed([*msetool, "fragment", str(src), "--out", str(out_ms), "--copy",
+                                       "--force", "--verbose", *extra], cwd=WORK, env=env_ff, key=key))
 
         d = fresh(out_sp)
         results["shaka-packager"].append(timed([
@@ -200,6 +232,8 @@ def main() -> int:
         "source": {"file": src.name, "bytes": src.stat().st_size, "minutes": args.minutes,
                    "video_segments": segs},
         "runs": args.runs,
+        "msetool_command": " ".join(msetool),
+        "msetool_package": where,
         "median_seconds": med,
         "all_seconds": results,
         "msetool_over_ffmpeg": med["msetool"] / med["ffmpeg"],
