@@ -257,10 +257,21 @@ class _Replay:
         return self.ends[self.i] - self.fed if self.i < len(self.files) else 0
 
     def skip(self, n: int) -> list[ParserEvent]:
+        from msetool.stream import FramesParsed
+
         self.fed += n
         out: list[ParserEvent] = []
         while self.i < len(self.files) and self.ends[self.i] <= self.fed:
-            out += [self._moved(e) for e in self.files[self.i].events]
+            f = self.files[self.i]
+            lo, hi = f.start, f.start + f.size
+            delta = self.ends[self.i] - f.size - lo
+            for e in f.events:
+                if isinstance(e, FramesParsed):
+                    out.append(e)
+                elif lo <= e.offset < hi:  # the common case: an event about the file that emitted it
+                    out.append(_with_offset(e, e.offset + delta))
+                else:
+                    out.append(self._moved(e))
             self.i += 1
         return out
 
@@ -272,15 +283,26 @@ class _Replay:
         j = bisect.bisect_right(self.sim_starts, ev.offset) - 1
         if j < 0 or ev.offset >= self.sim_starts[j] + self.files[j].size:
             # refers to bytes outside this run: pin it to the start of the file that emitted it
-            return dataclasses.replace(ev, offset=self.ends[self.i] - self.files[self.i].size)
+            return _with_offset(ev, self.ends[self.i] - self.files[self.i].size)
         here = self.ends[j] - self.files[j].size
-        return dataclasses.replace(ev, offset=ev.offset - self.sim_starts[j] + here)
+        return _with_offset(ev, ev.offset - self.sim_starts[j] + here)
 
     def reset(self) -> None:
         pass
 
     def flush(self) -> list[ParserEvent]:
         return []
+
+
+def _with_offset(ev: ParserEvent, offset: int) -> ParserEvent:
+    """``dataclasses.replace(ev, offset=offset)``, built directly for the two events every segment has."""
+    from msetool.stream import MediaSegmentEnded, MediaSegmentStarted
+
+    if type(ev) is MediaSegmentStarted:
+        return MediaSegmentStarted(offset, ev.path)
+    if type(ev) is MediaSegmentEnded:
+        return MediaSegmentEnded(offset)
+    return dataclasses.replace(ev, offset=offset)  # type: ignore[type-var]
 
 
 class _ReplayFactory:

@@ -4,8 +4,11 @@ stand in for an ffmpeg that writes them), and stays quiet on the clean sets."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from msetool.fragment import layout
 from msetool.fragment.check import CheckReport, default_validator, merge_ranges, self_check
@@ -105,3 +108,31 @@ def test_a_failed_append_is_validated_by_a_fresh_parser() -> None:
     report = self_check(SETS, presentation("base-data-offset"), batch=1)
     assert report.renditions[0].replayed == 0
     assert len({f.file for f in report.findings if f.severity is Severity.ERROR}) > 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 50), min_size=1, max_size=5), st.data())
+def test_replay_moves_each_event_like_the_general_mapping(sizes: list[int], data: st.DataObject) -> None:
+    """_Replay.skip maps an event about its own file with that file's shift; every event must come out
+    as _Replay._moved (bisect over every file of the run) would place it."""
+    from msetool.fragment.check import _Recorded, _Replay
+    from msetool.stream import MediaSegmentEnded, MediaSegmentStarted, ParseWarning
+
+    files, start = [], data.draw(st.integers(0, 100))
+    total = start + sum(sizes) + 100
+    for i, size in enumerate(sizes):
+        offsets = data.draw(st.lists(st.integers(0, total), max_size=4))
+        events: list[Any] = [
+            data.draw(st.sampled_from([MediaSegmentStarted(o, "moof"), MediaSegmentEnded(o),
+                                       ParseWarning("w", o, "moof", None)]))
+            for o in offsets
+        ]
+        files.append(_Recorded(f"f{i}", start, size, events, False))
+        start += size + data.draw(st.integers(0, 30))  # files of one run need not be adjacent in the parser
+    got, want = _Replay(files), _Replay(files)
+    out = got.skip(sum(sizes))
+    expected = []
+    for f in files:  # the general mapping, file by file as skip() hands them out
+        expected += [want._moved(e) for e in f.events]
+        want.i += 1
+    assert out == expected
