@@ -11,7 +11,6 @@ Encrypted entries (``encv``/``enca``) are derived from their original format (``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from msetool.binary import BitReader, unescape_rbsp
@@ -22,22 +21,83 @@ VIDEO = frozenset({"avc1", "avc2", "avc3", "avc4", "hvc1", "hev1", "dvh1", "dvhe
                    "mp4v", "s263", "vvc1", "vvi1"})
 
 
-@dataclass(frozen=True, slots=True)
 class DerivedCodec:
-    """The codec string for one sample entry, and what it was derived from."""
+    """The codec string for one sample entry, and what it was derived from.
 
+    Written out instead of ``@dataclass(frozen=True, slots=True)`` (creating dataclasses is a measurable part
+    of every command's start-up), with the same init, repr, equality, hash (an error: ``details`` is a dict),
+    frozen fields and pickling."""
+
+    __slots__ = ("codec", "coding_name", "details", "encrypted", "entry_type", "kind", "problem")
+    __match_args__ = ("codec", "coding_name", "kind", "entry_type", "encrypted", "problem", "details")
     #: RFC 6381 string ("avc1.64001F", "mp4a.40.2"); the bare fourcc when nothing better is known
     codec: str
     #: the sample entry type after unwrapping encryption ("avc1", "mp4a", "Opus")
     coding_name: str
     kind: str
     #: the sample entry type as stored ("encv" when encrypted)
-    entry_type: str = ""
-    encrypted: bool = False
+    entry_type: str
+    encrypted: bool
     #: why the string could not be fully derived (missing/broken configuration box); None when complete
-    problem: str | None = None
+    problem: str | None
     #: decoded facts used for comparisons (profile, level, object type, sample rate, ...)
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any]
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        codec: str,
+        coding_name: str,
+        kind: str,
+        entry_type: str = "",
+        encrypted: bool = False,
+        problem: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "codec", codec)
+        put(self, "coding_name", coding_name)
+        put(self, "kind", kind)
+        put(self, "entry_type", entry_type)
+        put(self, "encrypted", encrypted)
+        put(self, "problem", problem)
+        put(self, "details", {} if details is None else details)
+
+    def _astuple(self) -> tuple[Any, ...]:
+        return (self.codec, self.coding_name, self.kind, self.entry_type, self.encrypted, self.problem,
+                self.details)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__qualname__}(codec={self.codec!r}, coding_name={self.coding_name!r}, "
+            f"kind={self.kind!r}, entry_type={self.entry_type!r}, encrypted={self.encrypted!r}, "
+            f"problem={self.problem!r}, details={self.details!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, DerivedCodec)
+        return self._astuple() == other._astuple()
+
+    def __hash__(self) -> int:
+        return hash(self._astuple())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        from dataclasses import FrozenInstanceError
+
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        from dataclasses import FrozenInstanceError
+
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __getstate__(self) -> list[Any]:
+        return list(self._astuple())
+
+    def __setstate__(self, state: list[Any]) -> None:
+        for name, value in zip(self.__match_args__, state, strict=True):
+            object.__setattr__(self, name, value)
 
 
 def original_format(entry: Box) -> str:

@@ -21,6 +21,7 @@ SCHEMA_VERSION = 1
 
 class FileReport:
     __slots__ = ("findings", "path")
+    __match_args__ = ("path", "findings")
 
     def __init__(self, path: str, findings: list[Finding] | None = None) -> None:
         self.path = path
@@ -49,6 +50,7 @@ class StreamInfo:
     """One byte stream that was validated: a file list or one SourceBuffer of a scenario."""
 
     __slots__ = ("files", "format", "id", "type")
+    __match_args__ = ("id", "type", "format", "files")
 
     def __init__(self, id: str, type: str | None, format: str | None, files: list[str]) -> None:
         self.id = id
@@ -79,6 +81,7 @@ class Report:
     """What ``validate`` found. ``fail_on`` is the lowest severity that makes the exit code 1."""
 
     __slots__ = ("command", "fail_on", "files", "streams")
+    __match_args__ = ("files", "streams", "fail_on", "command")
 
     def __init__(
         self,
