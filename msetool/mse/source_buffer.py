@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
-from itertools import chain, pairwise
+from itertools import chain, groupby, pairwise
 from operator import add, attrgetter, le, sub
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +72,47 @@ CHROMIUM_CODEC_NAMES = {
 #: bytes Chromium parses per step of an append (StreamParser kMaxPendingBytesPerParse)
 PARSE_SLICE = 128 * 1024
 _DECODE_ERRORS = attrgetter("decode_errors")
+_RUN = attrgetter("track_id", "timescale")
+_FIELDS = attrgetter(
+    "dts", "pts", "duration", "size", "offset", "keyframe", "duration_estimated", "decode_error"
+)
+_SIZE = attrgetter("size")
+
+
+def _frames_only(ev: FramesParsed) -> list[CodedFrame] | None:
+    """The batch's frame objects when its reader built it from frames and nobody derived its columns yet
+    (FramesParsed says which view it holds only through its slots), else None: each batch is read in the
+    form it has, as the validate engine does."""
+    return ev._frames if ev._columns is None else None
+
+
+def _batch_bytes(ev: FramesParsed) -> int:
+    frames = _frames_only(ev)
+    if frames is not None:
+        return sum(map(_SIZE, frames))
+    return sum(sum(c.size) for c in ev.columns)
+
+
+def _first_frame_extent(ev: FramesParsed) -> tuple[int, int]:
+    """(offset, size) of the batch's first frame."""
+    frames = _frames_only(ev)
+    if frames is not None:
+        return frames[0].offset, frames[0].size
+    c0 = ev.columns[0]
+    return c0.offset[0], c0.size[0]
+
+
+def _frame_runs(frames: Sequence[CodedFrame]) -> list[FrameColumns] | None:
+    """A batch of frame objects (WebM, MPEG-TS and MPEG audio readers make those) as columns for the bulk
+    path, one transposition per run instead of FrameColumns.of's pass per field; None when a frame has an
+    estimated duration or a decode error (the per-frame path takes those batches)."""
+    out = []
+    for (tid, ts), run in groupby(frames, key=_RUN):
+        d, p, du, sz, off, key, est, err = zip(*map(_FIELDS, run), strict=True)
+        if any(est) or err.count(None) != len(err):
+            return None
+        out.append(FrameColumns(tid, ts, d, p, du, sz, off, key))
+    return out
 
 
 class _AppendFailed(Exception):
@@ -236,7 +277,7 @@ class SourceBuffer:
         if self.ms.element_error is not None:
             raise invalid_state("The HTMLMediaElement.error attribute is not null.")
         self.ms.open_if_ended()
-        size = sum(sum(c.size) for e in events if isinstance(e, FramesParsed) for c in e.columns)
+        size = sum(_batch_bytes(e) for e in events if isinstance(e, FramesParsed))
         if not self._evict(size):
             raise_quota()
         self.updating = True
@@ -341,9 +382,8 @@ class SourceBuffer:
             if isinstance(ev, FramesParsed):
                 if ev.count:
                     if slices is not None:
-                        c0 = ev.columns[0]
-                        off0 = c0.offset[0]
-                        now = (off0 + c0.size[0] - 1 - slices[0]) // PARSE_SLICE
+                        off0, size0 = _first_frame_extent(ev)
+                        now = (off0 + size0 - 1 - slices[0]) // PARSE_SLICE
                         if now > done_slice:
                             done_slice = now
                             if self.undecodable:
@@ -525,8 +565,14 @@ class SourceBuffer:
         (no frame objects are built when the parser emitted columns), then the per-frame steps."""
         if self.chromium:
             if self.fast_path:
-                cols = ev.columns
-                if not any(map(_DECODE_ERRORS, cols)) and self._chromium_steady_batch(cols):
+                # the batch in the form its reader made: deriving FrameColumns from frames costs more
+                frames = _frames_only(ev)
+                cols = ev.columns if frames is None else _frame_runs(frames)
+                if (
+                    cols is not None
+                    and (frames is not None or not any(map(_DECODE_ERRORS, cols)))
+                    and self._chromium_steady_batch(cols)
+                ):
                     return
             self._chromium_process(ev.frames)
         else:
