@@ -252,11 +252,16 @@ def fast_command(argv: list[str]) -> Callable[[], None] | None:
     def run() -> None:
         import importlib
 
-        from msetool.cli.run import handle_errors
+        from msetool.cli.run import echo, handle_errors
 
-        module, _, attr = spec.target.partition(":")
-        fn = getattr(importlib.import_module(module), attr)
-        handle_errors(fn)(**kwargs)  # as click calls a command: every parameter by name
+        try:
+            module, _, attr = spec.target.partition(":")
+            fn = getattr(importlib.import_module(module), attr)
+            handle_errors(fn)(**kwargs)  # as click calls a command: every parameter by name
+        except (EOFError, KeyboardInterrupt):  # before the command's own handling (while importing)
+            echo("", err=True)  # click's standalone mode: a new line, "Aborted!", exit 1
+            echo("Aborted!", err=True)
+            sys.exit(1)
         sys.exit(0)  # what click's standalone mode does when a command returns
 
     return run

@@ -196,3 +196,25 @@ def test_both_paths_print_the_same(argv: list[str]) -> None:
     assert fast.fast_command(argv) is not None
     a, b = _run(argv, True), _run(argv, False)
     assert (a.stdout, a.stderr, a.returncode) == (b.stdout, b.stderr, b.returncode)
+
+
+def test_ctrl_c_while_loading_the_command_ends_as_in_click() -> None:
+    """Ctrl-C before the command's own handling runs (while its modules load): click's "Aborted!", exit 1."""
+    interrupt = (
+        "import sys\n"
+        "class Stop:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'msetool.cli.validate_run':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Stop())\n"
+        "sys.argv[0] = 'msetool'\n"
+    )
+    argv = ["validate", str(CLEAN), "--format", "json"]
+    runs = []
+    for entry in ("from msetool.cli.main import main; main()",
+                  "from msetool.cli.group import cli; cli.main(prog_name='msetool')"):
+        runs.append(subprocess.run([sys.executable, "-c", interrupt + entry, *argv], check=False,
+                                   capture_output=True, cwd=ROOT, timeout=120))
+    a, b = runs
+    assert (a.stdout, a.stderr, a.returncode) == (b.stdout, b.stderr, b.returncode)
+    assert (a.stdout, a.stderr, a.returncode) == (b"", b"\nAborted!\n", 1)
