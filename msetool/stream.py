@@ -109,7 +109,7 @@ class FramesParsed:
     concatenation of the columns in order; ``columns`` groups consecutive frames of one track and timescale.
     """
 
-    __slots__ = ("_columns", "_frames")
+    __slots__ = ("_columns", "_frames", "_from_columns")
 
     def __init__(
         self, frames: list[CodedFrame] | None = None, *, columns: Sequence[FrameColumns] | None = None
@@ -117,6 +117,7 @@ class FramesParsed:
         if frames is None and columns is None:
             frames = []
         self._frames = frames
+        self._from_columns = columns is not None
         self._columns: tuple[FrameColumns, ...] | None = (
             None if columns is None else tuple(c for c in columns if len(c))
         )
@@ -144,6 +145,15 @@ class FramesParsed:
                     start = i
             self._columns = tuple(out)
         return self._columns
+
+    @property
+    def built_frames(self) -> list[CodedFrame] | None:
+        """The frame objects if the producer built frames, None if it built columns.
+
+        Deriving columns from frames costs about what a frame-by-frame consumer spends, so a consumer with
+        both a frame loop and a column path uses the view that already exists.
+        """
+        return None if self._from_columns else self._frames
 
     @property
     def count(self) -> int:

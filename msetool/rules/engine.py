@@ -449,11 +449,10 @@ _UNDECODABLE_KEPT = 8
 
 
 def _frames_only(ev: FramesParsed) -> list[CodedFrame] | None:
-    """The batch's frame objects when its producer built it from frames (WebM, MPEG-TS, MPEG audio) and no
-    one has derived its columns, else None: each batch is read in the form it has, since deriving columns
-    from frames costs more than walking the frames once. (FramesParsed says which view it holds only through
-    these slots.)"""
-    return ev._frames if ev._columns is None else None
+    """The batch's frame objects when its producer built it from frames (WebM, MPEG-TS, MPEG audio), else
+    None: each batch is read in the form it has, since deriving columns from frames costs more than walking
+    the frames once."""
+    return ev.built_frames
 
 
 def _note_undecodable(ev: FramesParsed, omap: _OffsetMap, out: list[tuple[int, CodedFrame]]) -> None:

@@ -50,3 +50,11 @@ def test_columns_built_by_a_reader_materialise_lazily_in_stream_order() -> None:
     assert [f.decode_error for f in ev.frames] == [None, "bytes are not this frame", None]
     assert [f.duration_estimated for f in ev.frames] == [False, False, True]
     assert bool(FramesParsed([]))  # an event is always truthy; emptiness is ``count``
+    assert ev.built_frames is None  # built from columns, whatever views were derived since
+
+
+def test_built_frames_names_the_view_the_producer_made() -> None:
+    frames = [CodedFrame(1, 0, 0, 10, 1000, True, 5, 0), CodedFrame(1, 10, 10, 10, 1000, False, 5, 5)]
+    ev = FramesParsed(frames)
+    assert ev.columns  # deriving the other view does not change the answer
+    assert ev.built_frames is frames
