@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from itertools import chain, groupby, pairwise
 from operator import add, attrgetter, le, sub
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from msetool.mime import MimeType
 from msetool.model import CodedFrame, InitSegment
@@ -73,9 +73,7 @@ CHROMIUM_CODEC_NAMES = {
 PARSE_SLICE = 128 * 1024
 _DECODE_ERRORS = attrgetter("decode_errors")
 _RUN = attrgetter("track_id", "timescale")
-_FIELDS = attrgetter(
-    "dts", "pts", "duration", "size", "offset", "keyframe", "duration_estimated", "decode_error"
-)
+_FIELDS = attrgetter("dts", "pts", "duration", "size", "keyframe", "duration_estimated", "decode_error")
 _SIZE = attrgetter("size")
 
 
@@ -102,16 +100,30 @@ def _first_frame_extent(ev: FramesParsed) -> tuple[int, int]:
     return c0.offset[0], c0.size[0]
 
 
-def _frame_runs(frames: Sequence[CodedFrame]) -> list[FrameColumns] | None:
+class _Run(NamedTuple):
+    """One track's run of a batch of frame objects, with the fields of FrameColumns the bulk path reads
+    (a tuple: building a frozen dataclass per run cost the bulk path ~5% on such batches)."""
+
+    track_id: int
+    timescale: int
+    dts: Sequence[int]
+    pts: Sequence[int]
+    duration: Sequence[int]
+    size: Sequence[int]
+    keyframe: Sequence[bool]
+    estimated: frozenset[int] = frozenset()
+
+
+def _frame_runs(frames: Sequence[CodedFrame]) -> list[_Run] | None:
     """A batch of frame objects (WebM, MPEG-TS and MPEG audio readers make those) as columns for the bulk
     path, one transposition per run instead of FrameColumns.of's pass per field; None when a frame has an
     estimated duration or a decode error (the per-frame path takes those batches)."""
     out = []
     for (tid, ts), run in groupby(frames, key=_RUN):
-        d, p, du, sz, off, key, est, err = zip(*map(_FIELDS, run), strict=True)
+        d, p, du, sz, key, est, err = zip(*map(_FIELDS, run), strict=True)
         if any(est) or err.count(None) != len(err):
             return None
-        out.append(FrameColumns(tid, ts, d, p, du, sz, off, key))
+        out.append(_Run(tid, ts, d, p, du, sz, key))
     return out
 
 
@@ -567,7 +579,9 @@ class SourceBuffer:
             if self.fast_path:
                 # the batch in the form its reader made: deriving FrameColumns from frames costs more
                 frames = _frames_only(ev)
-                cols = ev.columns if frames is None else _frame_runs(frames)
+                cols: Sequence[FrameColumns | _Run] | None = (
+                    ev.columns if frames is None else _frame_runs(frames)
+                )
                 if (
                     cols is not None
                     and (frames is not None or not any(map(_DECODE_ERRORS, cols)))
@@ -741,7 +755,7 @@ class SourceBuffer:
             # SourceBufferState::OnNewBuffers predicts the offset (crbug 850316)
             self.timestamp_offset = predicted
 
-    def _chromium_steady_batch(self, cols: Sequence[FrameColumns]) -> bool:  # noqa: C901 - one check list
+    def _chromium_steady_batch(self, cols: Sequence[FrameColumns | _Run]) -> bool:  # noqa: C901 - one check list
         """The hot path: a batch that continues every track's coded frame group without any event.
 
         When, for every track, the frames carry on from the last decode timestamp within 2 x the last
@@ -766,7 +780,7 @@ class SourceBuffer:
         if off == INF:
             return False
         # a track's runs of the batch, in order of first appearance (muxed parsers interleave them)
-        by_track: dict[int, list[FrameColumns]] = {}
+        by_track: dict[int, list[FrameColumns | _Run]] = {}
         for c in cols:
             if c.estimated:
                 return False  # estimated durations: per-frame path
