@@ -78,10 +78,9 @@ _SIZE = attrgetter("size")
 
 
 def _frames_only(ev: FramesParsed) -> list[CodedFrame] | None:
-    """The batch's frame objects when its reader built it from frames and nobody derived its columns yet
-    (FramesParsed says which view it holds only through its slots), else None: each batch is read in the
-    form it has, as the validate engine does."""
-    return ev._frames if ev._columns is None else None
+    """The batch's frame objects when its reader built frames, else None: each batch is read in the form
+    its reader made, as the validate engine does (deriving one view from the other costs a pass per field)."""
+    return ev.built_frames
 
 
 def _batch_bytes(ev: FramesParsed) -> int:
@@ -577,7 +576,7 @@ class SourceBuffer:
         (no frame objects are built when the parser emitted columns), then the per-frame steps."""
         if self.chromium:
             if self.fast_path:
-                # the batch in the form its reader made: deriving FrameColumns from frames costs more
+                # the batch in the form its reader made (FramesParsed.built_frames)
                 frames = _frames_only(ev)
                 cols: Sequence[FrameColumns | _Run] | None = (
                     ev.columns if frames is None else _frame_runs(frames)
