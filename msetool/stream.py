@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from msetool.mime import MimeType
 from msetool.model import CodedFrame, InitSegment
+from msetool.records import FrozenRecord
 
 Profile = Literal["spec", "chromium"]
 
 
+# InitSegmentParsed, ParseFailed and ParseWarning stay dataclasses while msetool.fragment.check moves them
+# with dataclasses.replace (the other events are records: msetool.records).
 @dataclass(frozen=True, slots=True)
 class InitSegmentParsed:
     """A complete initialization segment was parsed (runs the init segment received algorithm)."""
@@ -29,16 +32,19 @@ class InitSegmentParsed:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
-class MediaSegmentStarted:
+class MediaSegmentStarted(FrozenRecord):
     """The parser entered PARSING_MEDIA_SEGMENT at ``offset`` (a moof, a Cluster, ...)."""
 
+    __slots__ = __match_args__ = ("offset", "path")
     offset: int
-    path: str = ""
+    path: str
+
+    def __init__(self, offset: int, path: str = "") -> None:
+        object.__setattr__(self, "offset", offset)
+        object.__setattr__(self, "path", path)
 
 
-@dataclass(frozen=True, slots=True)
-class FrameColumns:
+class FrameColumns(FrozenRecord):
     """Consecutive coded frames of one track, one column per field (what a ``trun`` already is).
 
     Readers that decode whole sample tables hand them over like this instead of one :class:`CodedFrame`
@@ -48,6 +54,10 @@ class FrameColumns:
     decodes.
     """
 
+    __slots__ = __match_args__ = (
+        "track_id", "timescale", "dts", "pts", "duration", "size", "offset", "keyframe", "decode_errors",
+        "estimated",
+    )  # fmt: skip
     track_id: int
     timescale: int
     dts: Sequence[int]
@@ -56,9 +66,34 @@ class FrameColumns:
     size: Sequence[int]
     offset: Sequence[int]
     keyframe: Sequence[bool]
-    decode_errors: Mapping[int, str] = field(default_factory=dict)
+    decode_errors: Mapping[int, str]
     #: indexes whose duration the reader guessed (``CodedFrame.duration_estimated``)
-    estimated: frozenset[int] = frozenset()
+    estimated: frozenset[int]
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        track_id: int,
+        timescale: int,
+        dts: Sequence[int],
+        pts: Sequence[int],
+        duration: Sequence[int],
+        size: Sequence[int],
+        offset: Sequence[int],
+        keyframe: Sequence[bool],
+        decode_errors: Mapping[int, str] | None = None,
+        estimated: frozenset[int] = frozenset(),
+    ) -> None:
+        put = object.__setattr__
+        put(self, "track_id", track_id)
+        put(self, "timescale", timescale)
+        put(self, "dts", dts)
+        put(self, "pts", pts)
+        put(self, "duration", duration)
+        put(self, "size", size)
+        put(self, "offset", offset)
+        put(self, "keyframe", keyframe)
+        put(self, "decode_errors", {} if decode_errors is None else decode_errors)
+        put(self, "estimated", estimated)
 
     def __len__(self) -> int:
         return len(self.dts)
@@ -173,11 +208,14 @@ class FramesParsed:
         return f"FramesParsed({self.count} frames)"
 
 
-@dataclass(frozen=True, slots=True)
-class MediaSegmentEnded:
+class MediaSegmentEnded(FrozenRecord):
     """The media segment ended (all its frames were emitted)."""
 
+    __slots__ = __match_args__ = ("offset",)
     offset: int
+
+    def __init__(self, offset: int) -> None:
+        object.__setattr__(self, "offset", offset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,13 +275,28 @@ class ByteStreamParser(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class FormatInfo:
+class FormatInfo(FrozenRecord):
+    __slots__ = __match_args__ = ("name", "subtypes", "parser", "checker", "extra")
     name: str
     subtypes: tuple[str, ...]
     parser: str  # "module:Class"
-    checker: str = ""  # "module:function" for validate
-    extra: dict[str, str] = field(default_factory=dict)
+    checker: str  # "module:function" for validate
+    extra: dict[str, str]
+
+    def __init__(
+        self,
+        name: str,
+        subtypes: tuple[str, ...],
+        parser: str,
+        checker: str = "",
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "name", name)
+        put(self, "subtypes", subtypes)
+        put(self, "parser", parser)
+        put(self, "checker", checker)
+        put(self, "extra", {} if extra is None else extra)
 
 
 #: Byte stream formats of the MSE registry, keyed by name.

@@ -7,11 +7,11 @@ syntax reveals, explicit (audioObjectType 5 or 29 up front) or backward compatib
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from msetool.binary import BitReader
 from msetool.errors import ParseError
+from msetool.records import FrozenRecord
 
 SAMPLING_FREQUENCIES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000,
                         7350)
@@ -19,18 +19,42 @@ AOT_NAMES = {1: "AAC Main", 2: "AAC LC", 3: "AAC SSR", 4: "AAC LTP", 5: "SBR (HE
              29: "PS (HE-AAC v2)", 42: "USAC (xHE-AAC)", 23: "ER AAC LD", 39: "ER AAC ELD", 34: "Layer 3"}
 
 
-@dataclass(frozen=True, slots=True)
-class AudioSpecificConfig:
+class AudioSpecificConfig(FrozenRecord):
+    __slots__ = __match_args__ = (
+        "audioObjectType", "samplingFrequency", "channelConfiguration", "extensionAudioObjectType",
+        "sbrPresentFlag", "psPresentFlag", "extensionSamplingFrequency", "frameLengthFlag",
+    )  # fmt: skip
     #: the base object type (2 for AAC-LC, also for HE-AAC whose core is LC)
     audioObjectType: int
     samplingFrequency: int
     channelConfiguration: int
     #: 5 (SBR) or 29 (PS) when signalled, explicitly or by backward-compatible extension; else 0
-    extensionAudioObjectType: int = 0
-    sbrPresentFlag: bool = False
-    psPresentFlag: bool = False
-    extensionSamplingFrequency: int | None = None
-    frameLengthFlag: int = 0
+    extensionAudioObjectType: int
+    sbrPresentFlag: bool
+    psPresentFlag: bool
+    extensionSamplingFrequency: int | None
+    frameLengthFlag: int
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        audioObjectType: int,
+        samplingFrequency: int,
+        channelConfiguration: int,
+        extensionAudioObjectType: int = 0,
+        sbrPresentFlag: bool = False,
+        psPresentFlag: bool = False,
+        extensionSamplingFrequency: int | None = None,
+        frameLengthFlag: int = 0,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "audioObjectType", audioObjectType)
+        put(self, "samplingFrequency", samplingFrequency)
+        put(self, "channelConfiguration", channelConfiguration)
+        put(self, "extensionAudioObjectType", extensionAudioObjectType)
+        put(self, "sbrPresentFlag", sbrPresentFlag)
+        put(self, "psPresentFlag", psPresentFlag)
+        put(self, "extensionSamplingFrequency", extensionSamplingFrequency)
+        put(self, "frameLengthFlag", frameLengthFlag)
 
     @property
     def codec_object_type(self) -> int:

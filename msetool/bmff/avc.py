@@ -15,7 +15,7 @@ Only what changes the outcome is modelled: conversion validity, the keyframe dec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msetool.records import FrozenRecord
 
 _AUD, _SEI, _SPS, _PPS, _EOSEQ, _EOSTREAM, _FILLER, _SPS_EXT, _PREFIX, _SUBSET_SPS, _DPS = (
     9, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16)
@@ -27,14 +27,20 @@ _BEFORE_VCL_OK = frozenset({_SEI, _PREFIX, _SUBSET_SPS, _DPS, 17, 18, _PPS, _SPS
 _AUD_ALLOWED, _BEFORE_FIRST_VCL, _AFTER_FIRST_VCL, _EOSTREAM_ALLOWED, _NO_MORE_DATA = range(5)
 
 
-@dataclass(frozen=True, slots=True)
-class AvcSampleCheck:
+class AvcSampleCheck(FrozenRecord):
+    __slots__ = __match_args__ = ("converted", "is_keyframe", "first_nal_ok")
     #: the NAL lengths add up (ConvertFrameToAnnexB succeeded)
     converted: bool
     #: the bitstream's verdict (IDR or not), None when the analysis was inconclusive
     is_keyframe: bool | None
     #: the first NAL unit header parses (needed when SPS/PPS are inserted for a keyframe)
     first_nal_ok: bool
+
+    def __init__(self, converted: bool, is_keyframe: bool | None, first_nal_ok: bool) -> None:
+        put = object.__setattr__
+        put(self, "converted", converted)
+        put(self, "is_keyframe", is_keyframe)
+        put(self, "first_nal_ok", first_nal_ok)
 
 
 def _annexb(sample: bytes, length_size: int) -> bytes | None:

@@ -20,11 +20,9 @@ source with constant memory.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from fractions import Fraction
 from itertools import accumulate
 from operator import add
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from msetool.bmff.boxes import (
     TFHD_BASE_DATA_OFFSET,
@@ -34,7 +32,11 @@ from msetool.bmff.reader import iter_boxes
 from msetool.bmff.tree import Box, BoxIssue
 from msetool.codecs.derive import DerivedCodec, derive
 from msetool.model import CodedFrame, InitSegment, MediaSegment, TrackInfo, TrackKind
+from msetool.records import Record
 from msetool.source import ByteSource
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 Dialect = Literal["iso", "chromium"]
 
@@ -53,10 +55,10 @@ class SegmentError(Exception):
         super().__init__(message)
 
 
-@dataclass(slots=True)
-class Mp4Track:
+class Mp4Track(Record):
     """Everything about one trak that expanding fragments needs (beyond the neutral TrackInfo)."""
 
+    __slots__ = __match_args__ = ("info", "handler_type", "trak", "entries", "codecs", "trex", "edits")
     info: TrackInfo
     handler_type: str
     trak: Box
@@ -64,7 +66,25 @@ class Mp4Track:
     codecs: list[DerivedCodec]
     trex: dict[str, int] | None
     #: edts/elst entries as decoded
-    edits: list[dict[str, int]] = field(default_factory=list)
+    edits: list[dict[str, int]]
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        info: TrackInfo,
+        handler_type: str,
+        trak: Box,
+        entries: list[Box],
+        codecs: list[DerivedCodec],
+        trex: dict[str, int] | None,
+        edits: list[dict[str, int]] | None = None,
+    ) -> None:
+        self.info = info
+        self.handler_type = handler_type
+        self.trak = trak
+        self.entries = entries
+        self.codecs = codecs
+        self.trex = trex
+        self.edits = [] if edits is None else edits
 
     @property
     def track_id(self) -> int:
@@ -75,14 +95,26 @@ class Mp4Track:
         return self.info.kind
 
 
-@dataclass(slots=True)
-class Mp4Init:
+class Mp4Init(Record):
     """A parsed initialization segment: the neutral model plus the boxes rules may want."""
 
+    __slots__ = __match_args__ = ("init", "tracks", "moov", "ftyp")
     init: InitSegment
     tracks: dict[int, Mp4Track]
     moov: Box
-    ftyp: Box | None = None
+    ftyp: Box | None
+
+    def __init__(
+        self,
+        init: InitSegment,
+        tracks: dict[int, Mp4Track],
+        moov: Box,
+        ftyp: Box | None = None,
+    ) -> None:
+        self.init = init
+        self.tracks = tracks
+        self.moov = moov
+        self.ftyp = ftyp
 
     def track(self, track_id: int) -> Mp4Track | None:
         return self.tracks.get(track_id)
@@ -158,13 +190,18 @@ def read_init(moov: Box, ftyp: Box | None = None, *, offset: int | None = None,
     mvhd = moov.child("mvhd")
     mehd = moov.find("mvex/mehd")
     ts = mvhd.get("timescale") if mvhd is not None else 0
+    ticks = 0
     if ts:
         if mehd is not None and mehd.get("fragment_duration"):
-            duration = Fraction(mehd.get("fragment_duration"), ts)
+            ticks = mehd.get("fragment_duration")
         elif mvhd is not None:
             d = mvhd.get("duration", 0)
             if d and d not in (0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF):
-                duration = Fraction(d, ts)
+                ticks = d
+    if ticks:
+        from fractions import Fraction  # only where one is built: importing it costs every run
+
+        duration = Fraction(ticks, ts)
     start = (ftyp.offset if ftyp is not None else moov.offset) if offset is None else offset
     end = moov.end
     init = InitSegment("mp4", tuple(infos), duration, start, end - start if size is None else size)
@@ -172,26 +209,59 @@ def read_init(moov: Box, ftyp: Box | None = None, *, offset: int | None = None,
 
 
 # --- fragments
-@dataclass(slots=True)
-class SampleTable:
+class SampleTable(Record):
     """The samples of one traf, as columns (index i is the i-th sample in decode order)."""
 
+    __slots__ = __match_args__ = (
+        "track_id", "timescale", "path", "base_media_decode_time", "dts", "pts", "duration", "size",
+        "offset", "keyframe", "flags", "run", "runs",
+    )  # fmt: skip
     track_id: int
     timescale: int
     path: str
     base_media_decode_time: int | None
-    dts: list[int] = field(default_factory=list)
-    pts: list[int] = field(default_factory=list)
-    duration: list[int] = field(default_factory=list)
-    size: list[int] = field(default_factory=list)
+    dts: list[int]
+    pts: list[int]
+    duration: list[int]
+    size: list[int]
     #: absolute byte offset of each sample's data
-    offset: list[int] = field(default_factory=list)
-    keyframe: list[bool] = field(default_factory=list)
-    flags: list[int] = field(default_factory=list)
+    offset: list[int]
+    keyframe: list[bool]
+    flags: list[int]
     #: index of the trun each sample came from
-    run: list[int] = field(default_factory=list)
+    run: list[int]
     #: per trun: (absolute data start, sample count)
-    runs: list[tuple[int, int]] = field(default_factory=list)
+    runs: list[tuple[int, int]]
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        track_id: int,
+        timescale: int,
+        path: str,
+        base_media_decode_time: int | None,
+        dts: list[int] | None = None,
+        pts: list[int] | None = None,
+        duration: list[int] | None = None,
+        size: list[int] | None = None,
+        offset: list[int] | None = None,
+        keyframe: list[bool] | None = None,
+        flags: list[int] | None = None,
+        run: list[int] | None = None,
+        runs: list[tuple[int, int]] | None = None,
+    ) -> None:
+        self.track_id = track_id
+        self.timescale = timescale
+        self.path = path
+        self.base_media_decode_time = base_media_decode_time
+        self.dts = [] if dts is None else dts
+        self.pts = [] if pts is None else pts
+        self.duration = [] if duration is None else duration
+        self.size = [] if size is None else size
+        self.offset = [] if offset is None else offset
+        self.keyframe = [] if keyframe is None else keyframe
+        self.flags = [] if flags is None else flags
+        self.run = [] if run is None else run
+        self.runs = [] if runs is None else runs
 
     def __len__(self) -> int:
         return len(self.dts)
@@ -214,16 +284,30 @@ class SampleTable:
                 zip(self.dts, self.pts, self.duration, self.keyframe, self.size, self.offset, strict=True)]
 
 
-@dataclass(slots=True)
-class Fragment:
+class Fragment(Record):
     """One moof expanded: its sample tables (one per traf whose track is known) and what went wrong."""
 
+    __slots__ = __match_args__ = ("moof", "sequence_number", "tables", "problems", "mdats")
     moof: Box
     sequence_number: int | None
-    tables: list[SampleTable] = field(default_factory=list)
+    tables: list[SampleTable]
     #: (message, offset, path, rule) of problems met while expanding (unknown track, ...)
-    problems: list[tuple[str, int, str, str]] = field(default_factory=list)
-    mdats: list[Box] = field(default_factory=list)
+    problems: list[tuple[str, int, str, str]]
+    mdats: list[Box]
+
+    def __init__(
+        self,
+        moof: Box,
+        sequence_number: int | None,
+        tables: list[SampleTable] | None = None,
+        problems: list[tuple[str, int, str, str]] | None = None,
+        mdats: list[Box] | None = None,
+    ) -> None:
+        self.moof = moof
+        self.sequence_number = sequence_number
+        self.tables = [] if tables is None else tables
+        self.problems = [] if problems is None else problems
+        self.mdats = [] if mdats is None else mdats
 
     @property
     def data_end(self) -> int | None:
@@ -458,14 +542,26 @@ def expand_fragment(moof: Box, init: Mp4Init, *, dialect: Dialect = "chromium") 
 
 
 # --- whole sources
-@dataclass(slots=True)
-class SegmentEvent:
+class SegmentEvent(Record):
     """One item of :func:`iter_segments`: an init segment, a fragment, or a problem."""
 
+    __slots__ = __match_args__ = ("kind", "init", "fragment", "problem")
     kind: Literal["init", "fragment", "problem"]
-    init: Mp4Init | None = None
-    fragment: Fragment | None = None
-    problem: tuple[str, int, str, str] | None = None
+    init: Mp4Init | None
+    fragment: Fragment | None
+    problem: tuple[str, int, str, str] | None
+
+    def __init__(
+        self,
+        kind: Literal["init", "fragment", "problem"],
+        init: Mp4Init | None = None,
+        fragment: Fragment | None = None,
+        problem: tuple[str, int, str, str] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.init = init
+        self.fragment = fragment
+        self.problem = problem
 
 
 def iter_segments(source: ByteSource, *, dialect: Dialect = "iso",

@@ -36,7 +36,6 @@ from __future__ import annotations
 import struct
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from itertools import compress
 from operator import add
 
@@ -49,6 +48,7 @@ from msetool.codecs.derive import original_format
 from msetool.codecs.rfc6381 import CodecError, codec_family
 from msetool.mime import MimeType
 from msetool.model import CodedFrame
+from msetool.records import Record
 from msetool.stream import (
     FrameColumns,
     FramesParsed,
@@ -103,8 +103,12 @@ class _Fail(Exception):
         self.rule = rule
 
 
-@dataclass(slots=True)
-class _Run:
+class _Run(Record):
+    __slots__ = __match_args__ = (
+        "track_id", "timescale", "start", "dts", "pts", "duration", "size", "offset", "keyframe",
+        "avc_length_size", "missing_encryption_info", "check", "first_of_traf", "representable", "ends",
+        "stops", "preroll", "special",
+    )  # fmt: skip
     track_id: int
     timescale: int
     start: int  # absolute offset of the run's first sample
@@ -115,24 +119,64 @@ class _Run:
     offset: list[int]
     keyframe: list[bool]
     #: avcC NAL length size when Chromium converts and analyses these samples (H.264 video), else None
-    avc_length_size: int | None = None
+    avc_length_size: int | None
     #: why the run's samples have no decryption info (Chromium fails on the first sample), or None
-    missing_encryption_info: str | None = None
+    missing_encryption_info: str | None
     #: indexes of the samples whose H.264 bytes are analysed (None: all of them)
-    check: set[int] | None = None
+    check: set[int] | None
     #: the run is the first of its track fragment
-    first_of_traf: bool = False
+    first_of_traf: bool
     #: every time of the run fits Chromium's int64 microseconds (so no sample needs the check)
-    representable: bool = False
+    representable: bool
     #: end (offset + size) of each sample; like the offsets, non-decreasing (a trun's samples follow each
     #: other), so the samples present below a byte limit are a prefix found by bisection
-    ends: list[int] = field(default_factory=list)
+    ends: list[int]
     #: indexes where a batch stops (empty samples, skipped with a warning; sizes Chromium refuses), ascending
-    stops: list[int] = field(default_factory=list)
+    stops: list[int]
     #: indexes of the samples a paused element prerolls (their decode check runs), ascending
-    preroll: list[int] = field(default_factory=list)
+    preroll: list[int]
     #: indexes whose emission needs per-sample work (H.264 analysis, a preroll decode check), ascending
-    special: Sequence[int] = ()
+    special: Sequence[int]
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        track_id: int,
+        timescale: int,
+        start: int,
+        dts: list[int],
+        pts: list[int],
+        duration: list[int],
+        size: list[int],
+        offset: list[int],
+        keyframe: list[bool],
+        avc_length_size: int | None = None,
+        missing_encryption_info: str | None = None,
+        check: set[int] | None = None,
+        first_of_traf: bool = False,
+        representable: bool = False,
+        ends: list[int] | None = None,
+        stops: list[int] | None = None,
+        preroll: list[int] | None = None,
+        special: Sequence[int] = (),
+    ) -> None:
+        self.track_id = track_id
+        self.timescale = timescale
+        self.start = start
+        self.dts = dts
+        self.pts = pts
+        self.duration = duration
+        self.size = size
+        self.offset = offset
+        self.keyframe = keyframe
+        self.avc_length_size = avc_length_size
+        self.missing_encryption_info = missing_encryption_info
+        self.check = check
+        self.first_of_traf = first_of_traf
+        self.representable = representable
+        self.ends = [] if ends is None else ends
+        self.stops = [] if stops is None else stops
+        self.preroll = [] if preroll is None else preroll
+        self.special = special
 
 
 #: frames parsed but not yet handed out: (run, first index, end index, keyframe overrides by run index,

@@ -6,8 +6,9 @@ See :mod:`msetool.bmff` for the API contract.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
+
+from msetool.records import FrozenRecord, Record
 
 #: Box types that commonly repeat among siblings: their path segment always carries an index
 #: (``moof[3]/traf[0]/trun[0]``). Other types get one only when a second box of the type appears.
@@ -24,8 +25,7 @@ def segment(box_type: str, index: int) -> str:
     return box_type
 
 
-@dataclass(slots=True, eq=False)
-class Box:
+class Box(Record):
     """One box as found in the bytes.
 
     ``size`` is the size the header declares (the real one for size 0: to the end of the data), so
@@ -34,23 +34,57 @@ class Box:
     ``track_ID``, ``base_media_decode_time``, ...); empty for opaque boxes (unknown types, mdat).
     """
 
+    __slots__ = __match_args__ = (
+        "type", "offset", "size", "header_size", "path", "children", "fields", "usertype", "to_end",
+        "large", "truncated", "decoded",
+    )  # fmt: skip
+    __eq__ = object.__eq__  # identity, as ``eq=False``
+    __hash__ = object.__hash__  # type: ignore[assignment]
     type: str
     offset: int
     size: int
     header_size: int
     path: str
-    children: list[Box] = field(default_factory=list)
-    fields: dict[str, Any] = field(default_factory=dict)
+    children: list[Box]
+    fields: dict[str, Any]
     #: 16-byte extended type of ``uuid`` boxes
-    usertype: bytes | None = None
+    usertype: bytes | None
     #: the header said size 0 ("extends to the end of the file")
-    to_end: bool = False
+    to_end: bool
     #: the header uses a 64-bit largesize
-    large: bool = False
+    large: bool
     #: fewer bytes were available than the header declares
-    truncated: bool = False
+    truncated: bool
     #: the payload was decoded by a known decoder (False: opaque, unknown or not decoded)
-    decoded: bool = False
+    decoded: bool
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        type: str,
+        offset: int,
+        size: int,
+        header_size: int,
+        path: str,
+        children: list[Box] | None = None,
+        fields: dict[str, Any] | None = None,
+        usertype: bytes | None = None,
+        to_end: bool = False,
+        large: bool = False,
+        truncated: bool = False,
+        decoded: bool = False,
+    ) -> None:
+        self.type = type
+        self.offset = offset
+        self.size = size
+        self.header_size = header_size
+        self.path = path
+        self.children = [] if children is None else children
+        self.fields = {} if fields is None else fields
+        self.usertype = usertype
+        self.to_end = to_end
+        self.large = large
+        self.truncated = truncated
+        self.decoded = decoded
 
     @property
     def end(self) -> int:
@@ -163,27 +197,46 @@ ISSUE_KINDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class BoxIssue:
+class BoxIssue(FrozenRecord):
     """A structural problem found while walking, reported as data so a walk never raises."""
 
+    __slots__ = __match_args__ = ("kind", "offset", "path", "message")
     kind: str
     offset: int
     path: str
     message: str
 
+    def __init__(self, kind: str, offset: int, path: str, message: str) -> None:
+        put = object.__setattr__
+        put(self, "kind", kind)
+        put(self, "offset", offset)
+        put(self, "path", path)
+        put(self, "message", message)
+
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "offset": self.offset, "path": self.path, "message": self.message}
 
 
-@dataclass(slots=True)
-class BoxTree:
+class BoxTree(Record):
     """Top-level boxes of one source plus every issue met while reading them."""
 
+    __slots__ = __match_args__ = ("name", "size", "boxes", "issues")
     name: str
     size: int
-    boxes: list[Box] = field(default_factory=list)
-    issues: list[BoxIssue] = field(default_factory=list)
+    boxes: list[Box]
+    issues: list[BoxIssue]
+
+    def __init__(
+        self,
+        name: str,
+        size: int,
+        boxes: list[Box] | None = None,
+        issues: list[BoxIssue] | None = None,
+    ) -> None:
+        self.name = name
+        self.size = size
+        self.boxes = [] if boxes is None else boxes
+        self.issues = [] if issues is None else issues
 
     def all(self, box_type: str) -> list[Box]:
         return [b for b in self.boxes if b.type == box_type]

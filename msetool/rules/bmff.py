@@ -17,13 +17,13 @@ import importlib
 import itertools
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from msetool.bmff.boxes import FAST_DECODERS
 from msetool.bmff.reader import decode_payload, iter_boxes
 from msetool.bmff.segments import SAMPLE_IS_NON_SYNC, sample_flags_of
 from msetool.bmff.tree import Box, BoxIssue
+from msetool.records import Record
 from msetool.rules.catalog import ensure_rule, finding
 from msetool.rules.engine import SPEC_ERRORS, CheckContext
 from msetool.rules.findings import Finding, Severity
@@ -407,37 +407,89 @@ PLATFORM_GATED = {"hvc1", "hev1", "dvh1", "dvhe", "dva1", "dvav", "ac-3", "ec-3"
 SUPPORTED = set(VIDEO_CONFIG) | set(AUDIO_CONFIG) | {"vp08", ".mp3", "iamf"}
 
 
-@dataclass(slots=True)
-class TrackDefaults:
+class TrackDefaults(Record):
+    __slots__ = __match_args__ = (
+        "track_id", "handler", "timescale", "entries", "has_trex", "default_sample_size",
+        "default_sample_flags", "iv_size", "encrypted", "avc_length", "avc_pps", "avc_mbs", "avc_sps",
+        "aac", "frame_codec", "default_sample_duration", "first_checked",
+    )  # fmt: skip
     track_id: int
-    handler: str = ""
-    timescale: int = 0
-    entries: int = 0
-    has_trex: bool = False
-    default_sample_size: int = 0
-    default_sample_flags: int = 0
-    iv_size: int = 0
-    encrypted: bool = False
+    handler: str
+    timescale: int
+    entries: int
+    has_trex: bool
+    default_sample_size: int
+    default_sample_flags: int
+    iv_size: int
+    encrypted: bool
     #: H.264 (avc1/avc3 with a readable avcC): NAL length size, PPS ids of avcC, macroblocks per frame
-    avc_length: int = 0
-    avc_pps: frozenset[int] = frozenset()
-    avc_mbs: int = 0
+    avc_length: int
+    avc_pps: frozenset[int]
+    avc_mbs: int
     #: SPS ids of avcC (None: not known, any PPS is taken as usable)
-    avc_sps: frozenset[int] | None = None
+    avc_sps: frozenset[int] | None
     #: AAC (mp4a with an AudioSpecificConfig): (audioObjectType, channelConfiguration)
-    aac: tuple[int, int] | None = None
+    aac: tuple[int, int] | None
     #: "vp09" / "av01": the first frame's header is checked (libvpx / dav1d)
-    frame_codec: str = ""
-    default_sample_duration: int = 0
+    frame_codec: str
+    default_sample_duration: int
     #: lowest baseMediaDecodeTime whose first sample was checked (first frame the element decodes)
-    first_checked: int | None = None
+    first_checked: int | None
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        track_id: int,
+        handler: str = "",
+        timescale: int = 0,
+        entries: int = 0,
+        has_trex: bool = False,
+        default_sample_size: int = 0,
+        default_sample_flags: int = 0,
+        iv_size: int = 0,
+        encrypted: bool = False,
+        avc_length: int = 0,
+        avc_pps: frozenset[int] = frozenset(),
+        avc_mbs: int = 0,
+        avc_sps: frozenset[int] | None = None,
+        aac: tuple[int, int] | None = None,
+        frame_codec: str = "",
+        default_sample_duration: int = 0,
+        first_checked: int | None = None,
+    ) -> None:
+        self.track_id = track_id
+        self.handler = handler
+        self.timescale = timescale
+        self.entries = entries
+        self.has_trex = has_trex
+        self.default_sample_size = default_sample_size
+        self.default_sample_flags = default_sample_flags
+        self.iv_size = iv_size
+        self.encrypted = encrypted
+        self.avc_length = avc_length
+        self.avc_pps = avc_pps
+        self.avc_mbs = avc_mbs
+        self.avc_sps = avc_sps
+        self.aac = aac
+        self.frame_codec = frame_codec
+        self.default_sample_duration = default_sample_duration
+        self.first_checked = first_checked
 
 
-@dataclass(slots=True)
-class _State:
-    tracks: dict[int, TrackDefaults] = field(default_factory=dict)
-    init_seen: bool = False
-    last_sequence: int | None = None
+class _State(Record):
+    __slots__ = __match_args__ = ("tracks", "init_seen", "last_sequence")
+    tracks: dict[int, TrackDefaults]
+    init_seen: bool
+    last_sequence: int | None
+
+    def __init__(
+        self,
+        tracks: dict[int, TrackDefaults] | None = None,
+        init_seen: bool = False,
+        last_sequence: int | None = None,
+    ) -> None:
+        self.tracks = {} if tracks is None else tracks
+        self.init_seen = init_seen
+        self.last_sequence = last_sequence
 
 
 #: Containers Chromium walks on its way to the boxes it reads (a structural problem among their direct
@@ -1999,5 +2051,5 @@ def _with_consequence(f: Finding) -> Finding:
     """Messages say what happens, not only what is wrong: errors end with the browser's reaction."""
     low = f.message.lower()
     if f.severity == Severity.ERROR and "fail" not in low and "reject" not in low:
-        return replace(f, message=f"{f.message}: the append fails (the browser rejects the segment)")
+        return f.replace(message=f"{f.message}: the append fails (the browser rejects the segment)")
     return f

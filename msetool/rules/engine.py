@@ -47,8 +47,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from fractions import Fraction
+from dataclasses import dataclass, replace
 from itertools import islice
 from operator import add, le
 from typing import Any, Literal
@@ -56,6 +55,7 @@ from typing import Any, Literal
 from msetool.errors import UsageError
 from msetool.mime import MimeType, parse_mime
 from msetool.model import CodedFrame, InitSegment
+from msetool.records import FrozenRecord, Record
 from msetool.rules.catalog import RULES, ensure_rule, finding
 from msetool.rules.findings import Finding, Severity
 from msetool.source import ByteSource
@@ -159,14 +159,21 @@ ensure_rule(
 # Inputs
 
 
-@dataclass(frozen=True, slots=True)
-class Slice:
+class Slice(FrozenRecord):
     """One append: ``source[start:end]``; ``label`` names it in findings (the path the user gave)."""
 
+    __slots__ = __match_args__ = ("source", "start", "end", "label")
     source: ByteSource
-    start: int = 0
-    end: int | None = None
-    label: str = ""
+    start: int
+    end: int | None
+    label: str
+
+    def __init__(self, source: ByteSource, start: int = 0, end: int | None = None, label: str = "") -> None:
+        put = object.__setattr__
+        put(self, "source", source)
+        put(self, "start", start)
+        put(self, "end", end)
+        put(self, "label", label)
 
     @property
     def name(self) -> str:
@@ -182,13 +189,19 @@ class Slice:
         return max(0, self.stop - self.start)
 
 
-@dataclass(frozen=True, slots=True)
-class Reset:
+class Reset(FrozenRecord):
     """A scenario operation that cuts the byte stream: ``abort()`` (reset parser state, keep the init
     segment) or ``changeType(mime)`` (a new parser; the next segment must be an init segment)."""
 
+    __slots__ = __match_args__ = ("kind", "mime")
     kind: Literal["abort", "changeType", "endOfStream"]
-    mime: MimeType | None = None
+    mime: MimeType | None
+
+    def __init__(
+        self, kind: Literal["abort", "changeType", "endOfStream"], mime: MimeType | None = None
+    ) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "mime", mime)
 
 
 StreamItem = Slice | Reset
@@ -261,18 +274,38 @@ class ValidateOptions:
     parser_factory: Callable[[MimeType, Profile], ByteStreamParser] | None = None
 
 
-@dataclass(slots=True)
-class CheckContext:
+class CheckContext(Record):
     """What a format checker sees for one run (see the module docstring for the contract)."""
 
+    __slots__ = __match_args__ = (
+        "source", "mime", "events", "options", "state", "ends_with_abort", "boundaries",
+    )  # fmt: skip
     source: ByteSource
     mime: MimeType | None
     events: list[ParserEvent]
     options: ValidateOptions
-    state: dict[str, Any] = field(default_factory=dict)
-    ends_with_abort: bool = False
+    state: dict[str, Any]
+    ends_with_abort: bool
     #: Run-relative offsets where each appended slice starts (append boundaries).
-    boundaries: tuple[int, ...] = ()
+    boundaries: tuple[int, ...]
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        source: ByteSource,
+        mime: MimeType | None,
+        events: list[ParserEvent],
+        options: ValidateOptions,
+        state: dict[str, Any] | None = None,
+        ends_with_abort: bool = False,
+        boundaries: tuple[int, ...] = (),
+    ) -> None:
+        self.source = source
+        self.mime = mime
+        self.events = events
+        self.options = options
+        self.state = {} if state is None else state
+        self.ends_with_abort = ends_with_abort
+        self.boundaries = boundaries
 
 
 Checker = Callable[[CheckContext], Iterable[Finding]]
@@ -282,67 +315,156 @@ Checker = Callable[[CheckContext], Iterable[Finding]]
 # The segment model seen by cross-segment rules
 
 
-@dataclass(slots=True)
-class TrackSpan:
+class TrackSpan(Record):
     """One track's frames inside one media segment, summarised (constant memory per segment)."""
 
+    __slots__ = __match_args__ = (
+        "track_id", "timescale", "count", "first_dts", "first_pts", "min_pts", "end_dts", "max_end_pts",
+        "first_keyframe", "keyframes", "last_duration", "total_duration", "max_duration",
+    )  # fmt: skip
     track_id: int
     timescale: int
-    count: int = 0
-    first_dts: int = 0
-    first_pts: int = 0
-    min_pts: int = 0
-    end_dts: int = 0  # last dts + last duration
-    max_end_pts: int = 0
-    first_keyframe: bool = False
-    keyframes: int = 0
-    last_duration: int = 0
-    total_duration: int = 0
-    max_duration: int = 0
+    count: int
+    first_dts: int
+    first_pts: int
+    min_pts: int
+    end_dts: int  # last dts + last duration
+    max_end_pts: int
+    first_keyframe: bool
+    keyframes: int
+    last_duration: int
+    total_duration: int
+    max_duration: int
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        track_id: int,
+        timescale: int,
+        count: int = 0,
+        first_dts: int = 0,
+        first_pts: int = 0,
+        min_pts: int = 0,
+        end_dts: int = 0,
+        max_end_pts: int = 0,
+        first_keyframe: bool = False,
+        keyframes: int = 0,
+        last_duration: int = 0,
+        total_duration: int = 0,
+        max_duration: int = 0,
+    ) -> None:
+        self.track_id = track_id
+        self.timescale = timescale
+        self.count = count
+        self.first_dts = first_dts
+        self.first_pts = first_pts
+        self.min_pts = min_pts
+        self.end_dts = end_dts
+        self.max_end_pts = max_end_pts
+        self.first_keyframe = first_keyframe
+        self.keyframes = keyframes
+        self.last_duration = last_duration
+        self.total_duration = total_duration
+        self.max_duration = max_duration
 
 
-@dataclass(slots=True)
-class SegmentRecord:
+class SegmentRecord(Record):
     """A media segment located in a file, with per-track spans, in append order."""
 
+    __slots__ = __match_args__ = ("index", "file", "offset", "path", "run", "init", "tracks", "after_reset")
     index: int
     file: str
     offset: int  # inside ``file``
     path: str
     run: int
     init: InitSegment | None
-    tracks: dict[int, TrackSpan] = field(default_factory=dict)
-    after_reset: bool = False
+    tracks: dict[int, TrackSpan]
+    after_reset: bool
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        index: int,
+        file: str,
+        offset: int,
+        path: str,
+        run: int,
+        init: InitSegment | None,
+        tracks: dict[int, TrackSpan] | None = None,
+        after_reset: bool = False,
+    ) -> None:
+        self.index = index
+        self.file = file
+        self.offset = offset
+        self.path = path
+        self.run = run
+        self.init = init
+        self.tracks = {} if tracks is None else tracks
+        self.after_reset = after_reset
 
 
-@dataclass(slots=True)
-class InitRecord:
+class InitRecord(Record):
+    __slots__ = __match_args__ = ("file", "offset", "run", "init", "mime", "after_change_type")
     file: str
     offset: int
     run: int
     init: InitSegment
     mime: MimeType | None
     #: True when a changeType() came between the previous init segment and this one.
-    after_change_type: bool = False
+    after_change_type: bool
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        file: str,
+        offset: int,
+        run: int,
+        init: InitSegment,
+        mime: MimeType | None,
+        after_change_type: bool = False,
+    ) -> None:
+        self.file = file
+        self.offset = offset
+        self.run = run
+        self.init = init
+        self.mime = mime
+        self.after_change_type = after_change_type
 
 
-@dataclass(slots=True)
-class StreamModel:
+class StreamModel(Record):
     """Every init and media segment the parser produced, in order (input to timeline and codec rules)."""
 
-    inits: list[InitRecord] = field(default_factory=list)
-    segments: list[SegmentRecord] = field(default_factory=list)
+    __slots__ = __match_args__ = ("inits", "segments")
+    inits: list[InitRecord]
+    segments: list[SegmentRecord]
+
+    def __init__(
+        self, inits: list[InitRecord] | None = None, segments: list[SegmentRecord] | None = None
+    ) -> None:
+        self.inits = [] if inits is None else inits
+        self.segments = [] if segments is None else segments
 
 
-@dataclass(slots=True)
-class Validation:
+class Validation(Record):
     """The result for one byte stream (a file list, or one SourceBuffer of a scenario)."""
 
+    __slots__ = __match_args__ = ("files", "findings", "model", "mime", "format")
     files: list[str]
     findings: list[Finding]
     model: StreamModel
-    mime: MimeType | None = None
-    format: str | None = None
+    mime: MimeType | None
+    format: str | None
+
+    def __init__(
+        self,
+        files: list[str],
+        findings: list[Finding],
+        model: StreamModel,
+        mime: MimeType | None = None,
+        format: str | None = None,
+    ) -> None:
+        self.files = files
+        self.findings = findings
+        self.model = model
+        self.mime = mime
+        self.format = format
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -430,15 +552,31 @@ class _OffsetMap:
         return None if base is None else base + (parser_offset - self.parser_starts[i])
 
 
-@dataclass(slots=True)
-class _RunResult:
+class _RunResult(Record):
+    __slots__ = __match_args__ = ("events", "findings", "truncated_at", "last_init", "fed", "undecodable")
     events: list[ParserEvent]
     findings: list[Finding]
     truncated_at: int | None
     last_init: tuple[int, int] | None  # (run offset, size) of the last init segment parsed
-    fed: int = 0  # total bytes the returned parser has been fed
+    fed: int  # total bytes the returned parser has been fed
     #: frames the reader marked ``decode_error`` (run offset, frame), the first few per track
-    undecodable: list[tuple[int, CodedFrame]] = field(default_factory=list)
+    undecodable: list[tuple[int, CodedFrame]]
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        events: list[ParserEvent],
+        findings: list[Finding],
+        truncated_at: int | None,
+        last_init: tuple[int, int] | None,
+        fed: int = 0,
+        undecodable: list[tuple[int, CodedFrame]] | None = None,
+    ) -> None:
+        self.events = events
+        self.findings = findings
+        self.truncated_at = truncated_at
+        self.last_init = last_init
+        self.fed = fed
+        self.undecodable = [] if undecodable is None else undecodable
 
 
 #: bytes read at once when the parser wants fewer (see _run_parser)
@@ -766,12 +904,14 @@ def _relocate_event(ev: ParserEvent, omap: _OffsetMap) -> ParserEvent | None:
         return None  # from priming bytes
     if off == ev.offset:
         return ev  # frozen: the same event
-    # the per-segment events, built directly (dataclasses.replace costs more than the rest of the loop)
+    # the per-segment events, built directly (a generic replace() costs more than the rest of the loop)
     if type(ev) is MediaSegmentStarted:
         return MediaSegmentStarted(off, ev.path)
     if type(ev) is MediaSegmentEnded:
         return MediaSegmentEnded(off)
-    return replace(ev, offset=off)
+    if isinstance(ev, MediaSegmentStarted | MediaSegmentEnded):
+        return ev.replace(offset=off)  # a subclass
+    return replace(ev, offset=off)  # the events that are still dataclasses
 
 
 def _skippable(parser: ByteStreamParser) -> int:
@@ -986,7 +1126,7 @@ def _finalize(
 ) -> list[Finding]:
     if spec:  # the letter of the spec: what Chromium tolerates is still an append error
         findings = [
-            replace(f, severity=Severity.ERROR)
+            f.replace(severity=Severity.ERROR)
             if f.rule in SPEC_ERRORS and f.severity == Severity.WARNING
             else f
             for f in findings
@@ -1105,7 +1245,7 @@ def _run_checker(checker: Checker, ctx: CheckContext, run_findings: list[Finding
             if i is None:
                 run_findings.append(f)
             elif f.box:
-                run_findings[i] = replace(run_findings[i], box=f.box)
+                run_findings[i] = run_findings[i].replace(box=f.box)
     except UsageError:
         raise  # an input that became unreadable: the CLI's one-line I/O error, not a finding
     except Exception as e:
@@ -1254,7 +1394,7 @@ def validate_stream(
     have = {(f.rule, f.file) for f in findings}
     findings.extend(f for f in model_findings if (f.rule, f.file) not in have)
     out = _finalize(
-        [f if f.file or not files else replace(f, file=files[0]) for f in findings],
+        [f if f.file or not files else f.replace(file=files[0]) for f in findings],
         files,
         opts.max_per_rule,
         spec=opts.profile == "spec",
@@ -1263,10 +1403,10 @@ def validate_stream(
 
 
 #: SourceBufferStream::kSeekToStartFudgeRoom: a paused element at 0 starts from the first buffered range
-#: only when it begins before this; then it prerolls about PREROLL of audio and VIDEO_PREROLL_FRAMES video
+#: only when it begins before this; then it prerolls about PREROLL_MS of audio and VIDEO_PREROLL_FRAMES video
 #: frames (the simulator's model, measured in Chromium 156)
-SEEK_TO_START_FUDGE = Fraction(1)
-PREROLL = Fraction(1, 5)
+SEEK_TO_START_FUDGE = 1  # second
+PREROLL_MS = 200
 VIDEO_PREROLL_FRAMES = 4
 
 
@@ -1274,10 +1414,13 @@ def _preroll_decode_errors(
     bad: list[tuple[str, int, CodedFrame]], model: StreamModel, opts: ValidateOptions
 ) -> list[Finding]:
     """GEN-DECODE-01 for the first reader-marked frame of each track that the paused element's preroll
-    decodes: inside the first PREROLL of the track's earliest frame, when that starts before 1 s. Only on
+    decodes: inside the first PREROLL_MS of the track's earliest frame, when that starts before 1 s. Only on
     the raw timeline (timestampOffset and sequence mode move the frames where validate cannot follow)."""
     if not bad or not opts.raw_timeline:
         return []
+    from fractions import Fraction  # only here: importing it costs every run
+
+    preroll = Fraction(PREROLL_MS, 1000)
     starts: dict[int, Fraction] = {}
     for seg in model.segments:
         for tid, sp in seg.tracks.items():
@@ -1293,7 +1436,7 @@ def _preroll_decode_errors(
         if f.track_id in done or start is None or not f.timescale:
             continue
         # the video renderer prerolls kMaxVideoFrames (4) frames, the audio renderer about 200 ms
-        depth = Fraction(VIDEO_PREROLL_FRAMES * f.duration, f.timescale) if f.track_id in video else PREROLL
+        depth = Fraction(VIDEO_PREROLL_FRAMES * f.duration, f.timescale) if f.track_id in video else preroll
         if start < SEEK_TO_START_FUDGE and start <= f.pts_s < start + depth:
             done.add(f.track_id)
             out.append(
@@ -1314,9 +1457,9 @@ def _relocate(f: Finding, run: StreamSource) -> Finding:
     if f.file:
         return f
     if f.offset is None:
-        return replace(f, file=run.slices[0].name if run.slices else "")
+        return f.replace(file=run.slices[0].name if run.slices else "")
     i, local = run.locate(f.offset)
-    return replace(f, file=run.slices[i].name, offset=local)
+    return f.replace(file=run.slices[i].name, offset=local)
 
 
 def init_segments(sources: Sequence[ByteSource], mime: MimeType | str | None = None) -> list[InitSegment]:

@@ -6,8 +6,9 @@ points at a file, a byte offset and a box/element path, so a user can open a hex
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from msetool.records import FrozenRecord
 
 
 class Severity(StrEnum):
@@ -22,15 +23,34 @@ class Severity(StrEnum):
         return {"error": 2, "warning": 1, "info": 0}[self.value]
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(FrozenRecord):
+    __slots__ = __match_args__ = ("rule", "severity", "message", "file", "offset", "box", "spec")
     rule: str
     severity: Severity
     message: str
-    file: str = ""
-    offset: int | None = None
-    box: str = ""
-    spec: str = ""
+    file: str
+    offset: int | None
+    box: str
+    spec: str
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        rule: str,
+        severity: Severity,
+        message: str,
+        file: str = "",
+        offset: int | None = None,
+        box: str = "",
+        spec: str = "",
+    ) -> None:
+        put = object.__setattr__
+        put(self, "rule", rule)
+        put(self, "severity", severity)
+        put(self, "message", message)
+        put(self, "file", file)
+        put(self, "offset", offset)
+        put(self, "box", box)
+        put(self, "spec", spec)
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -13,7 +13,7 @@ last frame end (the MSE coded frame processing view), and reported in millisecon
 
 from __future__ import annotations
 
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from msetool.model import InitSegment
 from msetool.rules.catalog import ensure_rule, finding
@@ -26,6 +26,9 @@ from msetool.rules.engine import (
     ValidateOptions,
 )
 from msetool.rules.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 MSE = "media-source"
 for _r in (
@@ -126,7 +129,7 @@ SPEC_ERRORS.add("GEN-04")  # fewer tracks than the first init segment: Chromium 
 def _ms(ticks: int, timescale: int) -> str:
     if timescale <= 0:
         return f"{ticks} ticks"
-    v = float(Fraction(ticks, timescale) * 1000)
+    v = ticks * 1000 / timescale  # int division rounds correctly: float(Fraction(ticks, timescale) * 1000)
     return f"{v:.3f}".rstrip("0").rstrip(".") + " ms"
 
 
@@ -267,47 +270,47 @@ def _sync(model: StreamModel) -> list[Finding]:
     """Start offset at the first segment carrying both tracks; then drift: how far the difference between
     the audio and video ends moves from its value at that first segment (fragment ends are never exactly
     aligned, so only a trend beyond 200 ms is reported, once)."""
+    # Exact rationals as integer pairs (numerator, denominator > 0), compared by cross-multiplying; int / int
+    # rounds correctly, so each float in a message is float() of the same Fraction.
     out: list[Finding] = []
-    first_gap: Fraction | None = None
+    first_gap: tuple[int, int] | None = None
     kinds = _Kinds()
     for seg in model.segments:
         a, v = _av_tracks(seg, kinds)
         if a is None or v is None or a.timescale <= 0 or v.timescale <= 0:
             continue
-        if first_gap is not None:
-            # |(a_end - v_end) - first_gap| > 1/5 in integers (one comparison per segment, no rationals):
-            # a_end - v_end = x / d with d = a.timescale * v.timescale > 0, first_gap = gn / gd with gd > 0
-            d = a.timescale * v.timescale
-            x = a.max_end_pts * v.timescale - v.max_end_pts * a.timescale
-            gn, gd = first_gap.numerator, first_gap.denominator
-            if 5 * abs(x * gd - gn * d) <= d * gd:
-                continue
-        a_end = Fraction(a.max_end_pts, a.timescale)
-        v_end = Fraction(v.max_end_pts, v.timescale)
+        # a_end - v_end = x / d
+        d = a.timescale * v.timescale
+        x = a.max_end_pts * v.timescale - v.max_end_pts * a.timescale
         if first_gap is None:
-            a_start = Fraction(a.min_pts, a.timescale)
-            v_start = Fraction(v.min_pts, v.timescale)
-            start_offset = a_start - v_start
-            first_gap = a_end - v_end
-            if abs(start_offset) > Fraction(1, 10):
-                lead = "audio" if start_offset < 0 else "video"
+            # start_offset = a_start - v_start = so / d
+            so = a.min_pts * v.timescale - v.min_pts * a.timescale
+            first_gap = (x, d)
+            if 10 * abs(so) > d:
+                lead = "audio" if so < 0 else "video"
                 out.append(
                     finding(
                         "GEN-TIME-04",
-                        f"audio starts at {float(a_start):.3f} s, video at {float(v_start):.3f} s: "
-                        f"{lead} leads by {abs(float(start_offset)) * 1000:.1f} ms",
+                        f"audio starts at {a.min_pts / a.timescale:.3f} s, video at "
+                        f"{v.min_pts / v.timescale:.3f} s: {lead} leads by {abs(so / d) * 1000:.1f} ms",
                         file=seg.file,
                         offset=seg.offset,
                         box=seg.path,
                     )
                 )
             continue
-        drift = (a_end - v_end) - first_gap
+        # drift = (a_end - v_end) - first_gap = dn / (d * gd); reported when |drift| > 1/5
+        gn, gd = first_gap
+        dn = x * gd - gn * d
+        if 5 * abs(dn) <= d * gd:
+            continue
+        drift = dn / (d * gd)
         out.append(
             finding(
                 "GEN-TIME-05",
-                f"by this segment audio ends at {float(a_end):.3f} s and video at {float(v_end):.3f} s: "
-                f"{float(drift) * 1000:+.0f} ms of drift since the first segment",
+                f"by this segment audio ends at {a.max_end_pts / a.timescale:.3f} s and video at "
+                f"{v.max_end_pts / v.timescale:.3f} s: {drift * 1000:+.0f} ms of drift since the first "
+                "segment",
                 file=seg.file,
                 offset=seg.offset,
                 box=seg.path,
@@ -472,6 +475,8 @@ def _kind_extent(
             break
     if first_seg is None or last_seg is None:
         return None
+    from fractions import Fraction  # only here: importing it costs every run
+
     return Fraction(sn, sd), Fraction(en, ed), first_seg, last_seg
 
 
@@ -488,7 +493,7 @@ def check_pair(models: list[StreamModel]) -> list[Finding]:
     assert v is not None and a is not None
     out: list[Finding] = []
     offset = a[0] - v[0]
-    if abs(offset) > Fraction(1, 10):
+    if abs(offset) * 10 > 1:
         lead = "audio" if offset < 0 else "video"
         seg = a[2]
         out.append(
@@ -502,7 +507,7 @@ def check_pair(models: list[StreamModel]) -> list[Finding]:
             )
         )
     drift = (a[1] - v[1]) - offset
-    if abs(drift) > Fraction(1, 2):
+    if abs(drift) * 2 > 1:
         seg = a[3]
         out.append(
             finding(

@@ -357,8 +357,8 @@ class WebmStreamParser:
                             and self.profile == "chromium"}
         seg = to_init_segment(init, self.profile)
         if refused and self.profile == "chromium":
-            marked = tuple(replace(ti, decode_error=refused.get(ti.track_id)) for ti in seg.tracks)
-            seg = replace(seg, tracks=marked)
+            marked = tuple(ti.replace(decode_error=refused.get(ti.track_id)) for ti in seg.tracks)
+            seg = seg.replace(tracks=marked)
         events.append(InitSegmentParsed(seg, start))
         return tpos + thlen + tsize - pos
 
@@ -576,7 +576,7 @@ class WebmStreamParser:
         frames = [f.frame(ts) for f in pending]
         if self._undecodable:
             bad = self._undecodable
-            frames = [replace(f, decode_error=bad.pop(f.offset)) if f.offset in bad else f for f in frames]
+            frames = [f.replace(decode_error=bad.pop(f.offset)) if f.offset in bad else f for f in frames]
         return frames
 
     def _close_lists(self, events: list[ParserEvent]) -> bool:

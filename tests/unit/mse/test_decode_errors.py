@@ -6,8 +6,6 @@ start of each track's first range (if it starts within 1 s of 0) until it has PR
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from msetool.model import CodedFrame, InitSegment, TrackInfo
@@ -20,7 +18,7 @@ PROFILES = ["chromium", "spec"]
 
 
 def bad(text: str, track: int = 1, dur: float = 33) -> list[CodedFrame]:
-    return [dataclasses.replace(f, decode_error="reads other bytes") for f in frames(text, track, dur)]
+    return [f.replace(decode_error="reads other bytes") for f in frames(text, track, dur)]
 
 
 def element_error(ms: MediaSource) -> tuple[int, str] | None:

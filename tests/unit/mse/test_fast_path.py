@@ -106,7 +106,7 @@ def test_steady_columnar_batch_builds_no_frame_objects() -> None:
         video = FrameColumns(1, 1000, t, t, [20] * 5, [10] * 5, [0] * 5, [i == 0 for i in range(5)])
         audio = FrameColumns(2, 1000, t, t, [20] * 5, [5] * 5, [0] * 5, [True] * 5)
         cls = FrameColumns if n == 0 else _NoObjects
-        cols = [cls(*(getattr(c, f) for f in FrameColumns.__dataclass_fields__)) for c in (video, audio)]
+        cols = [cls(*(getattr(c, f) for f in FrameColumns.__match_args__)) for c in (video, audio)]
         append(sb, [MediaSegmentStarted(0), FramesParsed(columns=cols), MediaSegmentEnded(0)])
     assert ms.last_append_error is None
     assert [(r.start(), r.buffered_end()) for r in sb.tracks[1].stream.ranges] == [(0, 300_000)]  # type: ignore[union-attr]
