@@ -452,10 +452,26 @@ def check(model: StreamModel, options: ValidateOptions) -> list[Finding]:
     ]
 
 
+#: (first presentation time, last end, first segment, last segment), times as (ticks, timescale)
+_Span = tuple[tuple[int, int], tuple[int, int], SegmentRecord, SegmentRecord]
+
+
 def _kind_extent(
     model: StreamModel, kind: str
 ) -> tuple[Fraction, Fraction, SegmentRecord, SegmentRecord] | None:
     """(first presentation time, last end, first segment, last segment) of the first track of ``kind``."""
+    span = _kind_span(model, kind)
+    return None if span is None else _extent(span)
+
+
+def _extent(span: _Span) -> tuple[Fraction, Fraction, SegmentRecord, SegmentRecord]:
+    from fractions import Fraction  # only here: importing it costs every run
+
+    return Fraction(*span[0]), Fraction(*span[1]), span[2], span[3]
+
+
+def _kind_span(model: StreamModel, kind: str) -> _Span | None:
+    """:func:`_kind_extent` in integers (check_pair builds rationals only for a pair of streams)."""
     # start = sn / sd and end = en / ed, compared by cross-multiplying (timescales are > 0)
     sn = en = 0
     sd = ed = 1
@@ -475,22 +491,20 @@ def _kind_extent(
             break
     if first_seg is None or last_seg is None:
         return None
-    from fractions import Fraction  # only here: importing it costs every run
-
-    return Fraction(sn, sd), Fraction(en, ed), first_seg, last_seg
+    return (sn, sd), (en, ed), first_seg, last_seg
 
 
 def check_pair(models: list[StreamModel]) -> list[Finding]:
     """A/V start offset and end drift across SourceBuffers: one stream carrying only video, another only
     audio (separate video and audio segment sets of one presentation)."""
-    extents = [(_kind_extent(m, "video"), _kind_extent(m, "audio")) for m in models]
-    video = [ve for ve, ae in extents if ve and not ae]
-    audio = [ae for ve, ae in extents if ae and not ve]
+    spans = [(_kind_span(m, "video"), _kind_span(m, "audio")) for m in models]
+    video = [vs for vs, as_ in spans if vs and not as_]
+    audio = [as_ for vs, as_ in spans if as_ and not vs]
     if len(video) != 1 or len(audio) != 1:
         return []
-    v = video[0]
-    a = audio[0]
-    assert v is not None and a is not None
+    vs, as_ = video[0], audio[0]
+    assert vs is not None and as_ is not None
+    v, a = _extent(vs), _extent(as_)
     out: list[Finding] = []
     offset = a[0] - v[0]
     if abs(offset) * 10 > 1:
