@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from msetool.mime import MimeType
@@ -22,14 +21,16 @@ from msetool.records import FrozenRecord
 Profile = Literal["spec", "chromium"]
 
 
-# InitSegmentParsed, ParseFailed and ParseWarning stay dataclasses while msetool.fragment.check moves them
-# with dataclasses.replace (the other events are records: msetool.records).
-@dataclass(frozen=True, slots=True)
-class InitSegmentParsed:
+class InitSegmentParsed(FrozenRecord):
     """A complete initialization segment was parsed (runs the init segment received algorithm)."""
 
+    __slots__ = __match_args__ = ("init", "offset")
     init: InitSegment
     offset: int
+
+    def __init__(self, init: InitSegment, offset: int) -> None:
+        object.__setattr__(self, "init", init)
+        object.__setattr__(self, "offset", offset)
 
 
 class MediaSegmentStarted(FrozenRecord):
@@ -218,28 +219,42 @@ class MediaSegmentEnded(FrozenRecord):
         object.__setattr__(self, "offset", offset)
 
 
-@dataclass(frozen=True, slots=True)
-class ParseFailed:
+class ParseFailed(FrozenRecord):
     """The bytes violate the byte stream format: the append error algorithm runs.
 
     ``message`` reads like the browser's media log where we know it; ``rule`` names the validate rule that
     predicts this failure, so simulate, validate and explain agree.
     """
 
+    __slots__ = __match_args__ = ("message", "offset", "path", "rule")
     message: str
     offset: int
-    path: str = ""
-    rule: str | None = None
+    path: str
+    rule: str | None
+
+    def __init__(self, message: str, offset: int, path: str = "", rule: str | None = None) -> None:
+        put = object.__setattr__
+        put(self, "message", message)
+        put(self, "offset", offset)
+        put(self, "path", path)
+        put(self, "rule", rule)
 
 
-@dataclass(frozen=True, slots=True)
-class ParseWarning:
+class ParseWarning(FrozenRecord):
     """Something a browser logs but tolerates (e.g. Chromium's media log warnings)."""
 
+    __slots__ = __match_args__ = ("message", "offset", "path", "rule")
     message: str
     offset: int
-    path: str = ""
-    rule: str | None = None
+    path: str
+    rule: str | None
+
+    def __init__(self, message: str, offset: int, path: str = "", rule: str | None = None) -> None:
+        put = object.__setattr__
+        put(self, "message", message)
+        put(self, "offset", offset)
+        put(self, "path", path)
+        put(self, "rule", rule)
 
 
 ParserEvent = (

@@ -15,7 +15,6 @@ import re
 import stat
 import sys
 from collections import OrderedDict
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from msetool.cli.run import echo
@@ -364,7 +363,7 @@ def _validate_scenario(path: str, options: Any) -> tuple[list[Finding], list[str
             )
             infos.append(StreamInfo(st.id, first, None, list(st.files)))
             continue
-        opts = replace(options, raw_timeline=False) if st.moves_timeline else options
+        opts = options.replace(raw_timeline=False) if st.moves_timeline else options
         v = validate_stream(st.items, mime, opts)
         findings.extend(v.findings)
         for f in v.files:
@@ -435,7 +434,7 @@ def run_validate(
     if scenario:
         # A scenario reproduces what a page does op by op, on test-sized files: every sample gets Chromium's
         # checks (a corrupt NAL length in any H.264 frame fails the append), as in --deep.
-        findings, files, streams = _validate_scenario(scenario, replace(options, deep=True))
+        findings, files, streams = _validate_scenario(scenario, options.replace(deep=True))
     else:
         declared: MimeType | None = parse_mime(mime) if mime else None
         findings, files, streams = [], [], []

@@ -24,7 +24,6 @@ exits, which keeps msetool's overhead beyond ffmpeg small on long inputs.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,7 +133,7 @@ def default_validator() -> Validator | None:
     try:
         from msetool.rules.engine import ValidateOptions
 
-        hook = "parser_factory" in {f.name for f in dataclasses.fields(ValidateOptions)}
+        hook = "parser_factory" in ValidateOptions.__match_args__
     except ImportError:
         hook = False
 
@@ -295,14 +294,14 @@ class _Replay:
 
 
 def _with_offset(ev: ParserEvent, offset: int) -> ParserEvent:
-    """``dataclasses.replace(ev, offset=offset)``, built directly for the two events every segment has."""
+    """``ev.replace(offset=offset)``, built directly for the two events every segment has."""
     from msetool.stream import MediaSegmentEnded, MediaSegmentStarted
 
     if type(ev) is MediaSegmentStarted:
         return MediaSegmentStarted(offset, ev.path)
     if type(ev) is MediaSegmentEnded:
         return MediaSegmentEnded(offset)
-    return dataclasses.replace(ev, offset=offset)  # type: ignore[type-var]
+    return ev.replace(offset=offset)  # type: ignore[union-attr]
 
 
 class _ReplayFactory:

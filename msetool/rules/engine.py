@@ -47,7 +47,6 @@ from __future__ import annotations
 import bisect
 import contextlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
 from itertools import islice
 from operator import add, le
 from typing import Any, Literal
@@ -254,24 +253,45 @@ class StreamSource:
         return i, self.slices[i].start + (offset - self.starts[i])
 
 
-@dataclass(frozen=True, slots=True)
-class ValidateOptions:
-    profile: Profile = "chromium"
+class ValidateOptions(FrozenRecord):
+    __slots__ = __match_args__ = (
+        "profile", "target_duration", "max_per_rule", "chunk_size", "deep", "raw_timeline", "parser_factory",
+    )  # fmt: skip
+    profile: Profile
     #: Target segment duration in seconds for the duration-spread rule (None: the median duration).
-    target_duration: float | None = None
+    target_duration: float | None
     #: Findings kept per (rule, file) before the rest are summarised.
-    max_per_rule: int = 5
+    max_per_rule: int
     #: Chunk size used to feed the parser.
-    chunk_size: int = 4 * 1024 * 1024
+    chunk_size: int
     #: Analyse every sample's bytes (``validate --deep``). Off, a parser offering ``sample_checks`` analyses
     #: only the samples that decide random access, and sample bytes nothing reads are skipped, not read.
-    deep: bool = False
+    deep: bool
     #: Whether decode times are the timeline (False when a scenario moves segments with timestampOffset or
     #: sequence mode: gaps and overlaps between raw tfdt values then say nothing about ``buffered``).
-    raw_timeline: bool = True
+    raw_timeline: bool
     #: Builds the byte stream parser instead of the format registry (None: ``parser_for``). For a caller that
     #: already parsed the same bytes (``fragment``'s self-check simulates them) and can replay the events.
-    parser_factory: Callable[[MimeType, Profile], ByteStreamParser] | None = None
+    parser_factory: Callable[[MimeType, Profile], ByteStreamParser] | None
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        profile: Profile = "chromium",
+        target_duration: float | None = None,
+        max_per_rule: int = 5,
+        chunk_size: int = 4 * 1024 * 1024,
+        deep: bool = False,
+        raw_timeline: bool = True,
+        parser_factory: Callable[[MimeType, Profile], ByteStreamParser] | None = None,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "profile", profile)
+        put(self, "target_duration", target_duration)
+        put(self, "max_per_rule", max_per_rule)
+        put(self, "chunk_size", chunk_size)
+        put(self, "deep", deep)
+        put(self, "raw_timeline", raw_timeline)
+        put(self, "parser_factory", parser_factory)
 
 
 class CheckContext(Record):
@@ -909,9 +929,7 @@ def _relocate_event(ev: ParserEvent, omap: _OffsetMap) -> ParserEvent | None:
         return MediaSegmentStarted(off, ev.path)
     if type(ev) is MediaSegmentEnded:
         return MediaSegmentEnded(off)
-    if isinstance(ev, MediaSegmentStarted | MediaSegmentEnded):
-        return ev.replace(offset=off)  # a subclass
-    return replace(ev, offset=off)  # the events that are still dataclasses
+    return ev.replace(offset=off)
 
 
 def _skippable(parser: ByteStreamParser) -> int:

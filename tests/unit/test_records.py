@@ -36,11 +36,20 @@ from msetool.rules.engine import (
     Slice,
     StreamModel,
     TrackSpan,
+    ValidateOptions,
     Validation,
     _RunResult,
 )
 from msetool.rules.findings import Finding, Severity
-from msetool.stream import FormatInfo, FrameColumns, MediaSegmentEnded, MediaSegmentStarted
+from msetool.stream import (
+    FormatInfo,
+    FrameColumns,
+    InitSegmentParsed,
+    MediaSegmentEnded,
+    MediaSegmentStarted,
+    ParseFailed,
+    ParseWarning,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,7 +501,44 @@ class _RefRun:
     special: Any = ()
 
 
+@dataclass(frozen=True, slots=True)
+class _RefInitSegmentParsed:
+    init: Any
+    offset: Any
+
+
+@dataclass(frozen=True, slots=True)
+class _RefParseFailed:
+    message: Any
+    offset: Any
+    path: Any = ""
+    rule: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class _RefParseWarning:
+    message: Any
+    offset: Any
+    path: Any = ""
+    rule: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class _RefValidateOptions:
+    profile: Any = "chromium"
+    target_duration: Any = None
+    max_per_rule: Any = 5
+    chunk_size: Any = 4 * 1024 * 1024
+    deep: Any = False
+    raw_timeline: Any = True
+    parser_factory: Any = None
+
+
 RECORDS: list[tuple[type, type]] = [
+    (InitSegmentParsed, _RefInitSegmentParsed),
+    (ParseFailed, _RefParseFailed),
+    (ParseWarning, _RefParseWarning),
+    (ValidateOptions, _RefValidateOptions),
     (TrackInfo, _RefTrackInfo),
     (InitSegment, _RefInitSegment),
     (CodedFrame, _RefCodedFrame),
