@@ -1,3 +1,3 @@
-from msetool.cli.main import main
+from msetool.cli.main import entry
 
-main()
+entry()
