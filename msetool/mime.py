@@ -6,15 +6,12 @@ string means is :mod:`msetool.codecs.rfc6381`'s job.
 
 from __future__ import annotations
 
-from typing import Any
-
 from msetool.errors import UsageError
+from msetool.records import FrozenRecord
 
 
-class MimeType:
-    """A parsed type. Written out instead of ``@dataclass(frozen=True, slots=True)`` (creating dataclasses is
-    a measurable part of every command's start-up) with the same behaviour: keyword or positional init,
-    repr, equality, hash (an error: ``params`` is a dict), frozen fields, pickling."""
+class MimeType(FrozenRecord):
+    """A parsed type: a frozen record (:mod:`msetool.records`; hashing fails, since ``params`` is a dict)."""
 
     __slots__ = ("codecs", "params", "raw", "subtype", "type")
     __match_args__ = ("type", "subtype", "codecs", "params", "raw")
@@ -38,41 +35,6 @@ class MimeType:
         put(self, "codecs", codecs)
         put(self, "params", {} if params is None else params)
         put(self, "raw", raw)
-
-    def _astuple(self) -> tuple[Any, ...]:
-        return (self.type, self.subtype, self.codecs, self.params, self.raw)
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__qualname__}(type={self.type!r}, subtype={self.subtype!r}, "
-            f"codecs={self.codecs!r}, params={self.params!r}, raw={self.raw!r})"
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, MimeType)
-        return self._astuple() == other._astuple()
-
-    def __hash__(self) -> int:
-        return hash(self._astuple())
-
-    def __setattr__(self, name: str, value: object) -> None:
-        from dataclasses import FrozenInstanceError
-
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        from dataclasses import FrozenInstanceError
-
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
-
-    def __getstate__(self) -> list[Any]:
-        return list(self._astuple())
-
-    def __setstate__(self, state: list[Any]) -> None:
-        for name, value in zip(self.__match_args__, state, strict=True):
-            object.__setattr__(self, name, value)
 
     @property
     def essence(self) -> str:

@@ -16,17 +16,15 @@ from typing import Any
 from msetool.binary import BitReader, unescape_rbsp
 from msetool.bmff.tree import Box
 from msetool.errors import ParseError
+from msetool.records import FrozenRecord
 
 VIDEO = frozenset({"avc1", "avc2", "avc3", "avc4", "hvc1", "hev1", "dvh1", "dvhe", "av01", "vp08", "vp09",
                    "mp4v", "s263", "vvc1", "vvi1"})
 
 
-class DerivedCodec:
-    """The codec string for one sample entry, and what it was derived from.
-
-    Written out instead of ``@dataclass(frozen=True, slots=True)`` (creating dataclasses is a measurable part
-    of every command's start-up), with the same init, repr, equality, hash (an error: ``details`` is a dict),
-    frozen fields and pickling."""
+class DerivedCodec(FrozenRecord):
+    """The codec string for one sample entry, and what it was derived from (a frozen record,
+    :mod:`msetool.records`; hashing fails, since ``details`` is a dict)."""
 
     __slots__ = ("codec", "coding_name", "details", "encrypted", "entry_type", "kind", "problem")
     __match_args__ = ("codec", "coding_name", "kind", "entry_type", "encrypted", "problem", "details")
@@ -61,43 +59,6 @@ class DerivedCodec:
         put(self, "encrypted", encrypted)
         put(self, "problem", problem)
         put(self, "details", {} if details is None else details)
-
-    def _astuple(self) -> tuple[Any, ...]:
-        return (self.codec, self.coding_name, self.kind, self.entry_type, self.encrypted, self.problem,
-                self.details)
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__qualname__}(codec={self.codec!r}, coding_name={self.coding_name!r}, "
-            f"kind={self.kind!r}, entry_type={self.entry_type!r}, encrypted={self.encrypted!r}, "
-            f"problem={self.problem!r}, details={self.details!r})"
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, DerivedCodec)
-        return self._astuple() == other._astuple()
-
-    def __hash__(self) -> int:
-        return hash(self._astuple())
-
-    def __setattr__(self, name: str, value: object) -> None:
-        from dataclasses import FrozenInstanceError
-
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        from dataclasses import FrozenInstanceError
-
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
-
-    def __getstate__(self) -> list[Any]:
-        return list(self._astuple())
-
-    def __setstate__(self, state: list[Any]) -> None:
-        for name, value in zip(self.__match_args__, state, strict=True):
-            object.__setattr__(self, name, value)
 
 
 def original_format(entry: Box) -> str:

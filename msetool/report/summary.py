@@ -9,17 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from msetool.records import Record
 from msetool.report import exitcodes
 from msetool.rules.findings import Finding, Severity
 
 SCHEMA_VERSION = 1
 
 
-# Plain classes with what @dataclass would generate (init, repr, eq; unhashable): creating dataclasses is a
-# measurable part of every validation's start-up.
+# Records (msetool.records: repr, eq, unhashable, as @dataclass(slots=True) made them): creating dataclasses
+# is a measurable part of every validation's start-up.
 
 
-class FileReport:
+class FileReport(Record):
     __slots__ = ("findings", "path")
     __match_args__ = ("path", "findings")
 
@@ -27,16 +28,6 @@ class FileReport:
         self.path = path
         self.findings: list[Finding] = [] if findings is None else findings
 
-    def __repr__(self) -> str:
-        return f"{type(self).__qualname__}(path={self.path!r}, findings={self.findings!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, FileReport)
-        return (self.path, self.findings) == (other.path, other.findings)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -46,7 +37,7 @@ class FileReport:
         return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
 
 
-class StreamInfo:
+class StreamInfo(Record):
     """One byte stream that was validated: a file list or one SourceBuffer of a scenario."""
 
     __slots__ = ("files", "format", "id", "type")
@@ -58,26 +49,12 @@ class StreamInfo:
         self.format = format
         self.files = files
 
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__qualname__}(id={self.id!r}, type={self.type!r}, format={self.format!r}, "
-            f"files={self.files!r})"
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, StreamInfo)
-        mine = (self.id, self.type, self.format, self.files)
-        return mine == (other.id, other.type, other.format, other.files)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "format": self.format, "files": self.files}
 
 
-class Report:
+class Report(Record):
     """What ``validate`` found. ``fail_on`` is the lowest severity that makes the exit code 1."""
 
     __slots__ = ("command", "fail_on", "files", "streams")
@@ -95,24 +72,6 @@ class Report:
         self.fail_on = fail_on
         self.command = command
 
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__qualname__}(files={self.files!r}, streams={self.streams!r}, "
-            f"fail_on={self.fail_on!r}, command={self.command!r})"
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, Report)
-        return (self.files, self.streams, self.fail_on, self.command) == (
-            other.files,
-            other.streams,
-            other.fail_on,
-            other.command,
-        )
-
-    __hash__ = None  # type: ignore[assignment]
 
     @classmethod
     def build(

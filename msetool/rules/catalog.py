@@ -8,15 +8,12 @@ consistent.
 
 from __future__ import annotations
 
-from typing import Any
-
+from msetool.records import FrozenRecord
 from msetool.rules.findings import Finding, Severity
 
 
-class Rule:
-    """One catalog entry. Written out instead of ``@dataclass(frozen=True, slots=True)`` (creating dataclasses
-    is a measurable part of every command's start-up), with the same init, repr, equality, hash, frozen
-    fields and pickling."""
+class Rule(FrozenRecord):
+    """One catalog entry (a frozen record, :mod:`msetool.records`)."""
 
     __slots__ = ("browser", "id", "severity", "spec", "title")
     __match_args__ = ("id", "severity", "title", "browser", "spec")
@@ -35,41 +32,6 @@ class Rule:
         put(self, "title", title)
         put(self, "browser", browser)
         put(self, "spec", spec)
-
-    def _astuple(self) -> tuple[Any, ...]:
-        return (self.id, self.severity, self.title, self.browser, self.spec)
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__qualname__}(id={self.id!r}, severity={self.severity!r}, title={self.title!r}, "
-            f"browser={self.browser!r}, spec={self.spec!r})"
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, Rule)
-        return self._astuple() == other._astuple()
-
-    def __hash__(self) -> int:
-        return hash(self._astuple())
-
-    def __setattr__(self, name: str, value: object) -> None:
-        from dataclasses import FrozenInstanceError
-
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        from dataclasses import FrozenInstanceError
-
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
-
-    def __getstate__(self) -> list[Any]:
-        return list(self._astuple())
-
-    def __setstate__(self, state: list[Any]) -> None:
-        for name, value in zip(self.__match_args__, state, strict=True):
-            object.__setattr__(self, name, value)
 
 
 RULES: dict[str, Rule] = {}
