@@ -77,14 +77,9 @@ _FIELDS = attrgetter("dts", "pts", "duration", "size", "keyframe", "duration_est
 _SIZE = attrgetter("size")
 
 
-def _frames_only(ev: FramesParsed) -> list[CodedFrame] | None:
-    """The batch's frame objects when its reader built frames, else None: each batch is read in the form
-    its reader made, as the validate engine does (deriving one view from the other costs a pass per field)."""
-    return ev.built_frames
-
 
 def _batch_bytes(ev: FramesParsed) -> int:
-    frames = _frames_only(ev)
+    frames = ev.built_frames
     if frames is not None:
         return sum(map(_SIZE, frames))
     return sum(sum(c.size) for c in ev.columns)
@@ -92,7 +87,7 @@ def _batch_bytes(ev: FramesParsed) -> int:
 
 def _first_frame_extent(ev: FramesParsed) -> tuple[int, int]:
     """(offset, size) of the batch's first frame."""
-    frames = _frames_only(ev)
+    frames = ev.built_frames
     if frames is not None:
         return frames[0].offset, frames[0].size
     c0 = ev.columns[0]
@@ -577,7 +572,7 @@ class SourceBuffer:
         if self.chromium:
             if self.fast_path:
                 # the batch in the form its reader made (FramesParsed.built_frames)
-                frames = _frames_only(ev)
+                frames = ev.built_frames
                 cols: Sequence[FrameColumns | _Run] | None = (
                     ev.columns if frames is None else _frame_runs(frames)
                 )

@@ -606,17 +606,11 @@ _READ_AHEAD = 4096
 _UNDECODABLE_KEPT = 8
 
 
-def _frames_only(ev: FramesParsed) -> list[CodedFrame] | None:
-    """The batch's frame objects when its producer built it from frames (WebM, MPEG-TS, MPEG audio), else
-    None: each batch is read in the form it has, since deriving columns from frames costs more than walking
-    the frames once."""
-    return ev.built_frames
-
 
 def _note_undecodable(ev: FramesParsed, omap: _OffsetMap, out: list[tuple[int, CodedFrame]]) -> None:
     """Keep the first few frames per track the reader marked ``decode_error`` (sparse in the columns: only
     those few become frame objects)."""
-    frames = _frames_only(ev)
+    frames = ev.built_frames
     if frames is not None:
         for f in frames:
             if f.decode_error is not None and sum(1 for _o, g in out if g.track_id == f.track_id) < (
@@ -784,7 +778,7 @@ def _keep_events(
                 _note_undecodable(ev, omap, undecodable)
                 # the run's events are kept until its checker and model have seen them: keep each batch's
                 # per-track aggregates, not its frames, so memory does not grow with the file
-                frames = _frames_only(ev)
+                frames = ev.built_frames
                 events.append(_summarise(ev.columns) if frames is None else _summarise_frames(frames))
             continue
         ev2 = _relocate_event(ev, omap)
@@ -883,7 +877,7 @@ def _dts_order(evs: list[ParserEvent], omap: _OffsetMap) -> list[ParserEvent]:
     for at, ev in enumerate(evs):
         if not isinstance(ev, FramesParsed) or isinstance(ev, _FrameSummary):
             continue
-        frames = _frames_only(ev)
+        frames = ev.built_frames
         if frames is not None:
             fail = _dts_step_back(frames, omap)
             if fail is not None:
