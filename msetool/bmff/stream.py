@@ -44,6 +44,7 @@ from msetool.bmff.avc import AvcSampleCheck, check_avc_sample
 from msetool.bmff.reader import parse_boxes, printable_type
 from msetool.bmff.segments import Mp4Init, Mp4Track, SegmentError, expand_traf, read_init, sample_budget_error
 from msetool.bmff.tree import Box, BoxIssue
+from msetool.codecs import decodable as dc
 from msetool.codecs.derive import original_format
 from msetool.codecs.rfc6381 import CodecError, codec_family
 from msetool.mime import MimeType
@@ -266,22 +267,21 @@ _PREROLL_S = (1, 5)
 
 
 def _decode_check(track: Mp4Track) -> Callable[[bytes], str | None] | None:
-    """The byte-level decode check for a track's frames (BMFF-MEDIA-33's predicates in msetool.rules.bmff):
-    syntax FFmpeg's AAC / H.264 decoders, libvpx or dav1d refuse before any entropy-coded data."""
-    from msetool.rules import bmff as rb  # the predicates live with the validate rule
-
+    """The byte-level decode check for a track's frames (:mod:`msetool.codecs.decodable`, which
+    BMFF-MEDIA-33 uses too): syntax FFmpeg's AAC / H.264 decoders, libvpx or dav1d refuse before any
+    entropy-coded data."""
     entry = track.entries[0] if track.entries else None
     if entry is None:
         return None
     if entry.type in ("vp09",):
-        return rb.undecodable_vp9_frame
+        return dc.undecodable_vp9_frame
     if entry.type in ("av01",):
-        return rb.undecodable_av1_frame
+        return dc.undecodable_av1_frame
     if entry.type == "Opus":  # single-stream packets only (mapping family 0), as BMFF-MEDIA-33
         dops = entry.child("dOps")
         if dops is None or not dops.decoded or dops.fields.get("ChannelMappingFamily", 0) != 0:
             return None
-        return rb.undecodable_opus_frame
+        return dc.undecodable_opus_frame
     try:
         if entry.type == "mp4a":
             esds = entry.child("esds")
@@ -289,7 +289,7 @@ def _decode_check(track: Mp4Track) -> Callable[[bytes], str | None] | None:
             if asc is None or esds is None or esds.fields.get("objectTypeIndication") != 0x40:
                 return None
             aot, cc = int(asc.audioObjectType), int(asc.channelConfiguration)
-            return lambda data: rb.undecodable_aac_frame(data, aot, cc)
+            return lambda data: dc.undecodable_aac_frame(data, aot, cc)
         if entry.type in ("avc1", "avc3"):
             avcc = entry.child("avcC")
             if avcc is None or not avcc.decoded:
@@ -300,15 +300,11 @@ def _decode_check(track: Mp4Track) -> Callable[[bytes], str | None] | None:
                     "avc1 whose avcC holds no SPS and a sample without one: FFmpeg has no sequence "
                     "parameters to decode it with")
             w, h = int(entry.get("width") or 0), int(entry.get("height") or 0)
-            td = rb.TrackDefaults(
-                track.track_id,
-                avc_length=int(avcc.fields["lengthSizeMinusOne"]) + 1,
-                avc_pps=frozenset(
-                    rb._pps_id(bytes(p)) for p in avcc.fields.get("pictureParameterSets", []) if len(p) > 1
-                ),
-                avc_mbs=((w + 15) // 16) * ((h + 15) // 16),
+            pps = frozenset(
+                dc.pps_id(bytes(p)) for p in avcc.fields.get("pictureParameterSets", []) if len(p) > 1
             )
-            return lambda data: rb.undecodable_avc_frame(data, td)
+            mbs = ((w + 15) // 16) * ((h + 15) // 16)
+            return lambda data: dc.undecodable_avc_frame(data, length, pps, mbs, None)
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
     return None

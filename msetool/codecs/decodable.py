@@ -1,0 +1,342 @@
+"""Frames Chromium's decoders refuse although the byte stream carries them: the byte-level predicates.
+
+The append succeeds and the media element fails later (PIPELINE_ERROR_DECODE) when the paused element
+prerolls such a frame. Each predicate reads only the syntax a decoder checks before any entropy-coded data
+(FFmpeg's H.264 and AAC decoders, libvpx, dav1d, libopus), so it is predictable from the bytes. The MP4
+reader marks frames with them (``CodedFrame.decode_error``) and validate's BMFF-MEDIA-33 reports them; they
+live here, with the codecs, so that readers and rules share them without a reader importing a rules module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+
+class _Bits:
+    """MSB-first reader of an RBSP (emulation prevention bytes already removed); reads past the end
+    raise IndexError."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def bit(self) -> int:
+        b = (self.data[self.pos >> 3] >> (7 - (self.pos & 7))) & 1
+        self.pos += 1
+        return b
+
+    def ue(self) -> int:
+        zeros = 0
+        while self.bit() == 0:
+            zeros += 1
+            if zeros > 31:
+                raise ValueError("Exp-Golomb code longer than 32 bits")
+        v = 0
+        for _ in range(zeros):
+            v = (v << 1) | self.bit()
+        return (1 << zeros) - 1 + v
+
+
+def _rbsp(nal: bytes, limit: int = 64) -> bytes:
+    """The first ``limit`` payload bytes of a NAL unit with emulation_prevention_three_bytes removed."""
+    out = bytearray()
+    zeros = 0
+    for b in nal[1 : 1 + limit + limit // 2]:
+        if zeros >= 2 and b == 3:
+            zeros = 0
+            continue
+        out.append(b)
+        zeros = zeros + 1 if b == 0 else 0
+        if len(out) >= limit:
+            break
+    return bytes(out)
+
+
+def pps_id(nal: bytes) -> int:
+    """pic_parameter_set_id of a PPS NAL unit (its first field)."""
+    return _Bits(_rbsp(nal)).ue()
+
+
+def pps_ids(nal: bytes) -> tuple[int, int]:
+    """(pic_parameter_set_id, seq_parameter_set_id) of a PPS NAL unit."""
+    r = _Bits(_rbsp(nal))
+    return r.ue(), r.ue()
+
+
+def sps_id(nal: bytes) -> int:
+    """seq_parameter_set_id of an SPS NAL unit (after profile_idc, the constraint flags and level_idc)."""
+    r = _Bits(_rbsp(nal))
+    r.pos = 24
+    return r.ue()
+
+
+def undecodable_avc_frame(
+    sample: bytes, length: int, known_pps: frozenset[int], mbs: int, known_sps: frozenset[int] | None
+) -> str | None:
+    """Why FFmpeg's H.264 decoder (Chromium's) finds no frame in ``sample``, or None when it may decode.
+
+    The decoder skips a slice whose header is impossible and fails the packet ("no frame!") when no slice
+    of it is left; only the first fields are read (first_mb_in_slice, slice_type, pic_parameter_set_id),
+    whose limits do not depend on the rest of the SPS. A sample with no slice at all is left alone.
+    ``length`` is the avcC NAL length size, ``known_pps``/``known_sps`` the parameter set ids the avcC
+    holds (``known_sps`` None: unknown, any PPS counts as usable), ``mbs`` the macroblocks of a picture
+    (0: unknown)."""
+    n = length
+    pps = set(known_pps)
+    sps = None if known_sps is None else set(known_sps)
+    pos = 0
+    slices = 0
+    reasons: list[str] = []
+    while pos + n <= len(sample):
+        size = int.from_bytes(sample[pos : pos + n], "big")
+        nal = sample[pos + n : pos + n + size]
+        pos += n + size
+        if not nal or len(nal) < size:
+            return None  # framing problems are the parser's business (BMFF-MEDIA-21 and friends)
+        t = nal[0] & 0x1F
+        if t == 7 and sps is not None:
+            with contextlib.suppress(Exception):
+                sps.add(sps_id(nal))
+            continue
+        if t == 8:
+            with contextlib.suppress(Exception):
+                p, s_id = pps_ids(nal)
+                if sps is None or s_id in sps:
+                    pps.add(p)
+            continue
+        if t not in (1, 5):
+            continue
+        slices += 1
+        try:
+            r = _Bits(_rbsp(nal))
+            first_mb, slice_type, pps_id = r.ue(), r.ue(), r.ue()
+        except (IndexError, ValueError):
+            reasons.append("a slice header that ends early")
+            continue
+        if slice_type > 9:
+            reasons.append(f"slice_type {slice_type}")
+        elif t == 5 and slice_type % 5 not in (2, 4):
+            reasons.append(f"a non-intra slice (slice_type {slice_type}) in an IDR NAL unit")
+        elif pps_id not in pps and (pps or sps is not None):
+            reasons.append(f"pic_parameter_set_id {pps_id}, which does not exist (or names no SPS)")
+        elif mbs and first_mb >= 2 * mbs:
+            reasons.append(f"first_mb_in_slice {first_mb} past the {mbs} macroblocks of the picture")
+        else:
+            return None
+    if not slices or len(reasons) < slices:
+        return None
+    return ", ".join(dict.fromkeys(reasons))
+
+
+class _RawBits:
+    """MSB-first reader over plain bytes (AAC has no emulation prevention); past the end: IndexError."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def read(self, n: int) -> int:
+        v = 0
+        for _ in range(n):
+            v = (v << 1) | ((self.data[self.pos >> 3] >> (7 - (self.pos & 7))) & 1)
+            self.pos += 1
+        return v
+
+
+_AAC_ELEMENTS = ("SCE", "CPE", "CCE", "LFE", "DSE", "PCE", "FIL", "END")
+#: the most scalefactor bands of a long window at any sampling rate (32 kHz: 51)
+_MAX_SWB_LONG = 51
+
+
+def _aac_ics_info(r: _RawBits, object_type: int) -> str | None:
+    if r.read(1):
+        return "ics_info reserved bit set"
+    window_sequence = r.read(2)
+    r.read(1)  # window_shape
+    if window_sequence == 2:  # EIGHT_SHORT_SEQUENCE
+        r.read(4 + 7)  # max_sfb, scale_factor_grouping
+        return None
+    max_sfb = r.read(6)
+    if max_sfb > _MAX_SWB_LONG:
+        return f"max_sfb {max_sfb} exceeds the scalefactor bands of a long window"
+    if r.read(1) and object_type in (2, 5, 29):  # predictor_data_present
+        return "prediction data in an AAC-LC frame"
+    return None
+
+
+def undecodable_aac_frame(frame: bytes, object_type: int, channel_config: int) -> str | None:
+    """Why FFmpeg's AAC decoder (Chromium's) rejects this raw_data_block, or None when it may decode it.
+
+    Reads the syntax up to the first channel element's ics_info: fill and data stream elements are
+    skipped; a coupling or LFE element where channelConfiguration 1 or 2 allocates none, a reserved
+    ics_info bit, more scalefactor bands than any long window has, prediction in AAC-LC, or ms_mask_present
+    3 fail the packet. Only those checks whose outcome does not depend on the Huffman-coded data."""
+    if object_type not in (2, 5, 29) or channel_config not in (1, 2):
+        return None
+    r = _RawBits(frame)
+    try:
+        for _ in range(16):
+            kind = r.read(3)
+            if kind == 6:  # FIL
+                count = r.read(4)
+                if count == 15:
+                    count += r.read(8) - 1
+                r.read(8 * count)
+                continue
+            if kind == 4:  # DSE
+                r.read(4)
+                align = r.read(1)
+                count = r.read(8)
+                if count == 255:
+                    count += r.read(8)
+                if align and r.pos % 8:
+                    r.read(8 - r.pos % 8)
+                r.read(8 * count)
+                continue
+            if kind in (2, 3):
+                name = _AAC_ELEMENTS[kind]
+                return f"a {name} element, which channelConfiguration {channel_config} does not allocate"
+            if kind in (5, 7):
+                return None  # PCE / END: not judged
+            r.read(4)  # element_instance_tag
+            if kind == 1 and r.read(1):  # CPE with common_window
+                why = _aac_ics_info(r, object_type)
+                if why is None and r.read(2) == 3:
+                    why = "ms_mask_present 3 (reserved)"
+                return why
+            r.read(8)  # global_gain
+            return _aac_ics_info(r, object_type)
+    except IndexError:
+        return None
+    return None
+
+
+def undecodable_vp9_frame(frame: bytes) -> str | None:
+    """Why libvpx (Chromium's VP9 decoder) rejects this first frame, or None: the uncompressed header's
+    frame_marker must be 2, profile 3's reserved bit 0, and a key frame must carry the sync code
+    0x49 0x83 0x42 (VP9 bitstream spec §6.2, §7.2). A superframe starts with its first frame."""
+    r = _RawBits(frame)
+    try:
+        if r.read(2) != 2:
+            return "frame_marker is not 2"
+        profile = r.read(1) | (r.read(1) << 1)
+        if profile == 3 and r.read(1):
+            return "reserved_zero bit set in profile 3"
+        if r.read(1):  # show_existing_frame
+            return None
+        if r.read(1) == 0:  # key frame
+            r.read(2)  # show_frame, error_resilient_mode
+            sync = r.read(24)
+            if sync != 0x498342:
+                return f"key frame sync code {sync:06x}, not 498342"
+    except IndexError:
+        return "the frame ends inside its uncompressed header"
+    return None
+
+
+def undecodable_av1_frame(frame: bytes) -> str | None:
+    """Why dav1d (Chromium's AV1 decoder) rejects this temporal unit, or None: every OBU header needs
+    obu_forbidden_bit 0, and an obu_size must not run past the sample (AV1 spec §5.3)."""
+    pos = 0
+    for _ in range(64):
+        if pos >= len(frame):
+            return None
+        head = frame[pos]
+        if head & 0x80:
+            return f"obu_forbidden_bit set in the OBU header at byte {pos}"
+        ext, has_size = head >> 2 & 1, head >> 1 & 1
+        pos += 1 + ext
+        if not has_size:
+            return None  # the OBU runs to the end of the sample
+        size, shift = 0, 0
+        for _ in range(8):
+            if pos >= len(frame):
+                return "the sample ends inside an obu_size"
+            b = frame[pos]
+            pos += 1
+            size |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        if size > len(frame) - pos:
+            return f"obu_size {size} runs past the end of the sample"
+        pos += size
+    return None
+
+
+def _opus_size(data: bytes, pos: int) -> tuple[int, int]:
+    """(frame length, bytes used) of an RFC 6716 §3.2.1 length field at ``pos``; (-1, 0) when cut short."""
+    if pos >= len(data):
+        return -1, 0
+    if data[pos] < 252:
+        return data[pos], 1
+    if pos + 1 >= len(data):
+        return -1, 0
+    return 4 * data[pos + 1] + data[pos], 2
+
+
+def undecodable_opus_frame(packet: bytes) -> str | None:
+    """Why libopus (Chromium's OpusAudioDecoder) rejects this packet (OPUS_INVALID_PACKET), or None: the
+    framing rules of RFC 6716 §3.4 (an odd code 1 payload, a code 2 length past the packet, a code 3 frame
+    count of 0 or over 120 ms, CBR frames that do not divide the payload, VBR lengths past it, a frame over
+    1275 bytes). An empty packet is packet loss concealment, not an error."""
+    if not packet:
+        return None
+    toc = packet[0]
+    if toc & 0x80:
+        samples = (48000 << (toc >> 3 & 3)) // 400
+    elif toc & 0x60 == 0x60:
+        samples = 960 if toc & 0x08 else 480
+    else:
+        n = toc >> 3 & 3
+        samples = 2880 if n == 3 else (48000 << n) // 100
+    code = toc & 3
+    rest = len(packet) - 1
+    if code == 0:
+        last = rest
+    elif code == 1:
+        if rest & 1:
+            return f"code 1 packet with an odd payload of {rest} bytes"
+        last = rest // 2
+    elif code == 2:
+        size, used = _opus_size(packet, 1)
+        rest -= used
+        if size < 0 or size > rest:
+            return "code 2 packet whose first frame length runs past the packet"
+        last = rest - size
+    else:
+        if rest < 1:
+            return "code 3 packet without its frame count byte"
+        ch = packet[1]
+        count = ch & 0x3F
+        if count == 0 or samples * count > 5760:
+            return f"code 3 packet with {count} frames of {samples / 48:g} ms (1 to 120 ms allowed)"
+        pos, rest = 2, rest - 1
+        if ch & 0x40:
+            while True:
+                if rest <= 0:
+                    return "code 3 packet whose padding runs past the packet"
+                p = packet[pos]
+                pos, rest = pos + 1, rest - 1 - (254 if p == 255 else p)
+                if p != 255:
+                    break
+            if rest < 0:
+                return "code 3 packet whose padding runs past the packet"
+        if ch & 0x80:  # VBR
+            last = rest
+            for _ in range(count - 1):
+                size, used = _opus_size(packet, pos)
+                rest -= used
+                if size < 0 or size > rest:
+                    return "code 3 VBR frame length runs past the packet"
+                pos += used
+                last -= used + size
+            if last < 0:
+                return "code 3 VBR frame lengths exceed the packet"
+        else:
+            last = rest // count
+            if last * count != rest:
+                return f"code 3 CBR packet: {rest} bytes do not split into {count} equal frames"
+    if last > 1275:
+        return f"a frame of {last} bytes (at most 1275)"
+    return None
