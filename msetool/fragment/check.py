@@ -294,13 +294,7 @@ class _Replay:
 
 
 def _with_offset(ev: ParserEvent, offset: int) -> ParserEvent:
-    """``ev.replace(offset=offset)``, built directly for the two events every segment has."""
-    from msetool.stream import MediaSegmentEnded, MediaSegmentStarted
-
-    if type(ev) is MediaSegmentStarted:
-        return MediaSegmentStarted(offset, ev.path)
-    if type(ev) is MediaSegmentEnded:
-        return MediaSegmentEnded(offset)
+    """The event at another offset (every event but FramesParsed, which carries none, is a record)."""
     return ev.replace(offset=offset)  # type: ignore[union-attr]
 
 
