@@ -746,12 +746,7 @@ def _run_parser(
             last_init = init_at or last_init
     truncated_at: int | None = None
     if flush and not failed:
-        for ev in _safe_flush(parser):
-            ev2 = _relocate_event(ev, omap)
-            if ev2 is not None:
-                if isinstance(ev2, FramesParsed) and not isinstance(ev2, _FrameSummary):
-                    _note_undecodable(ev2, omap, undecodable)
-                events.append(ev2)
+        _keep_events(_safe_flush(parser), omap, events, undecodable)
         with contextlib.suppress(Exception):
             if parser.in_media_segment:
                 starts = [e.offset for e in events if isinstance(e, MediaSegmentStarted)]
@@ -1057,9 +1052,10 @@ def _build_model(
             )
             after_reset = False
             model.segments.append(current)
-        elif isinstance(ev, _FrameSummary):
+        elif isinstance(ev, FramesParsed):
             if current is None:
                 continue
+            spans = ev.spans if isinstance(ev, _FrameSummary) else _summarise_frames(ev.frames).spans
             for tid, (
                 ts,
                 dts0,
@@ -1074,7 +1070,7 @@ def _build_model(
                 last_dur,
                 total,
                 max_dur,
-            ) in ev.spans.items():
+            ) in spans.items():
                 sp = current.tracks.get(tid)
                 if sp is None:
                     sp = TrackSpan(
@@ -1095,36 +1091,6 @@ def _build_model(
                 sp.last_duration = last_dur
                 sp.total_duration += total
                 sp.max_duration = max(sp.max_duration, max_dur)
-        elif isinstance(ev, FramesParsed):
-            if current is None:
-                continue
-            by_track: dict[int, list[CodedFrame]] = {}
-            for f in ev.frames:
-                by_track.setdefault(f.track_id, []).append(f)
-            for tid, fs in by_track.items():
-                sp = current.tracks.get(tid)
-                if sp is None:
-                    f0 = fs[0]
-                    sp = TrackSpan(
-                        tid,
-                        f0.timescale,
-                        first_dts=f0.dts,
-                        first_pts=f0.pts,
-                        min_pts=f0.pts,
-                        first_keyframe=f0.keyframe,
-                        max_end_pts=f0.pts + f0.duration,
-                    )
-                    current.tracks[tid] = sp
-                durs = [f.duration for f in fs]
-                last = fs[-1]
-                sp.count += len(fs)
-                sp.min_pts = min(sp.min_pts, *(f.pts for f in fs))
-                sp.max_end_pts = max(sp.max_end_pts, *(f.pts + f.duration for f in fs))
-                sp.end_dts = last.dts + last.duration
-                sp.keyframes += sum(1 for f in fs if f.keyframe)
-                sp.last_duration = last.duration
-                sp.total_duration += sum(durs)
-                sp.max_duration = max(sp.max_duration, *durs)
         elif isinstance(ev, MediaSegmentEnded):
             current = None
 
