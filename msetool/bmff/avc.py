@@ -43,6 +43,12 @@ class AvcSampleCheck(FrozenRecord):
         put(self, "first_nal_ok", first_nal_ok)
 
 
+#: shared verdicts (records are immutable): a sample whose first NAL unit is a slice, and a failed conversion
+SLICE_IDR = AvcSampleCheck(True, True, True)
+SLICE_NON_IDR = AvcSampleCheck(True, False, True)
+_NOT_CONVERTED = AvcSampleCheck(False, None, False)
+
+
 def _annexb(sample: bytes, length_size: int) -> bytes | None:
     """The Annex B form Chromium builds, or None where ConvertFrameToAnnexB fails."""
     n = len(sample)
@@ -125,6 +131,24 @@ def check_avc_sample(sample: bytes | bytearray, length_size: int, start: int = 0
                      size: int | None = None) -> AvcSampleCheck:
     """Chromium's verdict on the H.264 sample ``sample[start:start + size]``."""
     size = len(sample) - start if size is None else size
+    if length_size == 4 and size > 4 and not sample[start + 4] & 0x80 and 0 < sample[start + 4] & 0x1F < 6:
+        # the first NAL unit is a slice (an encoder's usual frame): its header decides, and the rest is
+        # only whether the lengths add up (the same walk as the general path, without its bookkeeping)
+        end = start + size
+        pos = start
+        while end - 4 > pos:
+            nal_length = int.from_bytes(sample[pos : pos + 4], "big")
+            if nal_length == 0:
+                return _NOT_CONVERTED
+            pos += 4 + nal_length
+        if pos != end:
+            return _NOT_CONVERTED
+        return SLICE_IDR if sample[start + 4] & 0x1F == _IDR else SLICE_NON_IDR
+    return _general_check(sample, length_size, start, size)
+
+
+def _general_check(sample: bytes | bytearray, length_size: int, start: int, size: int) -> AvcSampleCheck:
+    """:func:`check_avc_sample` for any sample (its fast path is held equal to this in the tests)."""
     ok, fast = _fast_headers(sample, start, size, length_size) if length_size in (1, 2, 4) else (False, None)
     if not ok:
         return AvcSampleCheck(False, None, False)

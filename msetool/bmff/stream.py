@@ -40,7 +40,7 @@ from itertools import compress
 from operator import add
 
 import msetool.bmff.rules  # noqa: F401  (registers the rule ids used below)
-from msetool.bmff.avc import AvcSampleCheck, check_avc_sample
+from msetool.bmff.avc import SLICE_IDR, SLICE_NON_IDR, AvcSampleCheck, check_avc_sample
 from msetool.bmff.reader import parse_boxes, printable_type
 from msetool.bmff.segments import Mp4Init, Mp4Track, SegmentError, expand_traf, read_init, sample_budget_error
 from msetool.bmff.tree import Box, BoxIssue
@@ -1444,18 +1444,30 @@ class BmffStreamParser:
             hi = bisect_left(special, j, lo)
             if lo < hi:
                 sizes, flags = run.size, run.keyframe
+                length_size = run.avc_length_size or 0
                 analyse = run.avc_length_size is not None
                 check = run.check
                 pre = self._preroll_checks
+                cached, checked = self._avc_cache, self._checked
                 for s in special[lo:hi]:
                     off = offs[s]
                     size = sizes[s]
                     if analyse and (check is None or s in check):
-                        key = self._analyze_avc(events, run, s, off, size)
-                        if key != flags[s]:
-                            if keys is None:
-                                keys = {}
-                            keys[s] = key
+                        # _analyze_avc inlined for a verdict that agrees with the container's flag (the
+                        # usual sample): nothing to report, only its bookkeeping is left
+                        verdict = cached.pop((off, size), None)
+                        if verdict is None:
+                            src, at = self._src(off)
+                            verdict = check_avc_sample(src, length_size, at, size)
+                        if verdict is (SLICE_IDR if flags[s] else SLICE_NON_IDR):
+                            checked.add((off, size))
+                        else:
+                            cached[(off, size)] = verdict
+                            key = self._analyze_avc(events, run, s, off, size)
+                            if key != flags[s]:
+                                if keys is None:
+                                    keys = {}
+                                keys[s] = key
                     if off in pre:
                         why = self._frame_problem(off, size)
                         if why:

@@ -39,6 +39,10 @@ class _Bits:
 
 def _rbsp(nal: bytes, limit: int = 64) -> bytes:
     """The first ``limit`` payload bytes of a NAL unit with emulation_prevention_three_bytes removed."""
+    if nal.find(b"\x00\x00\x03", 1, 1 + limit) < 0:
+        # no emulation prevention byte among the bytes the loop below would copy (almost every slice
+        # header): the same bytes, without a Python loop over each of them
+        return bytes(nal[1 : 1 + limit])
     out = bytearray()
     zeros = 0
     for b in nal[1 : 1 + limit + limit // 2]:
@@ -136,11 +140,17 @@ class _RawBits:
         self.pos = 0
 
     def read(self, n: int) -> int:
-        v = 0
-        for _ in range(n):
-            v = (v << 1) | ((self.data[self.pos >> 3] >> (7 - (self.pos & 7))) & 1)
-            self.pos += 1
-        return v
+        if n <= 0:
+            return 0
+        pos = self.pos
+        end = pos + n
+        last = (end - 1) >> 3
+        if last >= len(self.data):
+            raise IndexError("read past the end")
+        # the bytes the bits span, as one integer, shifted and masked (fill elements skip 8 x count bits)
+        v = int.from_bytes(self.data[pos >> 3 : last + 1], "big") >> (-end & 7)
+        self.pos = end
+        return v & ((1 << n) - 1)
 
 
 _AAC_ELEMENTS = ("SCE", "CPE", "CCE", "LFE", "DSE", "PCE", "FIL", "END")

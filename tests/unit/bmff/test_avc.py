@@ -5,8 +5,10 @@ from __future__ import annotations
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from msetool.bmff.avc import check_avc_sample
+from msetool.bmff.avc import _general_check, check_avc_sample
 
 
 def nals(*units: bytes, size: int = 4) -> bytes:
@@ -56,3 +58,28 @@ def test_empty_sample_converts_to_nothing() -> None:
 def test_forbidden_zero_bit_on_the_first_nal_unit() -> None:
     r = check_avc_sample(nals(b"\xe5\x88"), 4)
     assert r.converted and not r.first_nal_ok
+
+
+_HEADERS = st.sampled_from([0x65, 0x41, 0x25, 0x01, 0x02, 0x05, 0x85, 0xC1, 0x06, 0x09, 0x67, 0x68, 0x0D, 0])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    units=st.lists(st.tuples(_HEADERS, st.binary(max_size=12), st.integers(-3, 3)), min_size=1, max_size=4),
+    before=st.binary(max_size=3),
+    trim=st.integers(-3, 3),
+    length_size=st.sampled_from([4, 2, 1]),
+)
+def test_the_fast_path_gives_the_general_verdict(
+    units: list[tuple[int, bytes, int]], before: bytes, trim: int, length_size: int
+) -> None:
+    """A sample that opens with a slice takes a short cut; any framing, wrong lengths included, must get
+    the verdict of the general walk (held as a private function for this test)."""
+    body = b"".join(
+        max(0, len(payload) + 1 + lie).to_bytes(length_size, "big") + bytes([h]) + payload
+        for h, payload, lie in units
+    )
+    buf = before + body + b"\xaa\xbb"
+    size = max(0, len(body) + trim)
+    assert check_avc_sample(buf, length_size, len(before), size) == _general_check(
+        buf, length_size, len(before), size)
