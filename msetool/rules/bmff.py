@@ -1623,6 +1623,26 @@ def _plain_moof_clean(
     return True
 
 
+#: top-level boxes whose fields no rule reads (only whether they decode): see :func:`_decodes_cleanly`
+_UNREAD = frozenset({"styp", "sidx"})
+
+
+def _decodes_cleanly(box: Box, data: bytes) -> bool:
+    """Whether the reader's decoder of this styp or sidx (``data`` is the whole box) would decode it without
+    an issue, from its lengths alone: then the checker need not decode it (it reads none of its fields).
+    Mirrors the decoders' reads: styp a major brand and minor version (brands never fail); sidx version and
+    flags, reference_ID, timescale, two times (32 or 64 bits), 2 reserved bytes, reference_count and
+    12 bytes per reference."""
+    hs = box.header_size
+    payload = len(data) - hs
+    if box.type == "styp":
+        return payload >= 8
+    if payload < 4:
+        return False
+    head = 12 + (8 if data[hs] == 0 else 16) + 4
+    return payload >= head and ((data[hs + head - 2] << 8) | data[hs + head - 1]) * 12 <= payload - head
+
+
 def check_stream(ctx: CheckContext) -> list[Finding]:
     """Every ISO BMFF byte stream rule over one run (see :mod:`msetool.rules.engine` for the contract)."""
     st: _State = ctx.state.setdefault("bmff", _State())
@@ -1640,7 +1660,8 @@ def check_stream(ctx: CheckContext) -> list[Finding]:
     def take(box: Box, data: bytes) -> bool:
         nonlocal taken
         if box.type != "moof":
-            return False
+            # no rule reads a styp's or sidx's fields, only a decoding issue would say something
+            return box.type in _UNREAD and not box.truncated and _decodes_cleanly(box, data)
         plain = plain_moof(box, data)
         if plain is None:
             return False

@@ -207,17 +207,27 @@ StreamItem = Slice | Reset
 
 
 class StreamSource:
-    """Slices as one ByteSource; ``locate`` maps a stream offset back to (slice index, offset in its file)."""
+    """Slices as one ByteSource; ``locate`` maps a stream offset back to (slice index, offset in its file).
+
+    A small read inside one slice reads :data:`_READ_AHEAD` bytes (up to the slice's end) and keeps them:
+    a checker walking box or element headers asks for a few bytes at a time, mostly inside what it just
+    read (a fragment's styp, sidx, moof and mdat header are one read instead of seven)."""
 
     def __init__(self, slices: Sequence[Slice], name: str = "<stream>") -> None:
         self.slices = list(slices)
         self.name = name
         self.starts: list[int] = []
+        #: each slice's size (a Slice computes it from its source every time)
+        self.sizes: list[int] = []
         pos = 0
         for s in self.slices:
             self.starts.append(pos)
-            pos += s.size
+            n = s.size
+            self.sizes.append(n)
+            pos += n
         self._size = pos
+        self._block = b""
+        self._block_at = 0  # stream offset of _block[0]
 
     @property
     def size(self) -> int:
@@ -226,12 +236,26 @@ class StreamSource:
     def read_at(self, offset: int, length: int) -> bytes:
         if length <= 0 or offset >= self._size or offset < 0:
             return b""
-        out = bytearray()
+        at = offset - self._block_at
+        if at >= 0 and at + length <= len(self._block):
+            return self._block[at : at + length]
         i = max(0, bisect.bisect_right(self.starts, offset) - 1)
+        local = offset - self.starts[i]
+        room = self.sizes[i] - local
+        if length <= room:  # inside one slice (the common case)
+            s = self.slices[i]
+            if length >= _READ_AHEAD:
+                return s.source.read_at(s.start + local, length)
+            n = min(_READ_AHEAD, room)
+            block = s.source.read_at(s.start + local, n)
+            if len(block) == n:
+                self._block, self._block_at = block, offset
+            return block[:length] if len(block) > length else block
+        out = bytearray()
         while length > 0 and i < len(self.slices):
             s = self.slices[i]
             local = offset - self.starts[i]
-            take = min(length, s.size - local)
+            take = min(length, self.sizes[i] - local)
             if take > 0:
                 chunk = s.source.read_at(s.start + local, take)
                 out += chunk
@@ -248,7 +272,7 @@ class StreamSource:
             return 0, offset
         i = max(0, min(len(self.slices) - 1, bisect.bisect_right(self.starts, offset) - 1))
         # An offset exactly at a boundary belongs to the next non-empty slice.
-        while i + 1 < len(self.slices) and offset >= self.starts[i] + self.slices[i].size:
+        while i + 1 < len(self.slices) and offset >= self.starts[i] + self.sizes[i]:
             i += 1
         return i, self.slices[i].start + (offset - self.starts[i])
 
@@ -705,9 +729,9 @@ def _run_parser(
             elif prime:
                 omap.add(None, len(prime))
                 _safe_feed(parser, prime)
-        _note_file_start(parser, omap.fed, sl.size)
+        size = run.sizes[i]
+        _note_file_start(parser, omap.fed, size)
         pos = 0
-        size = sl.size
         read_at, start = sl.source.read_at, sl.start
         # small reads (box headers, a moof) are served from one read of the next _READ_AHEAD bytes: the
         # parser is still fed exactly the pieces it asked for
@@ -740,9 +764,7 @@ def _run_parser(
                 evs = _safe_feed(parser, data)
             if not evs:  # most reads only complete a header
                 continue
-            if chromium:
-                evs = _dts_order(evs, omap)
-            init_at, failed = _keep_events(evs, omap, events, undecodable)
+            init_at, failed = _keep_events(evs, omap, events, undecodable, chromium)
             last_init = init_at or last_init
     truncated_at: int | None = None
     if flush and not failed:
@@ -760,31 +782,118 @@ def _keep_events(
     omap: _OffsetMap,
     events: list[ParserEvent],
     undecodable: list[tuple[int, CodedFrame]],
+    dts_order: bool = False,
 ) -> tuple[tuple[int, int] | None, bool]:
     """Append the parser's events to the run's, relocated, frame batches summarised; returns (run offset
-    and size of the last init segment among them, whether one is a ParseFailed)."""
+    and size of the last init segment among them, whether one is a ParseFailed).
+
+    With ``dts_order`` the batch is first held to Chromium's DTS order (:func:`_dts_order`), checked here in
+    the same pass over the columns as the summary. A batch whose summary directly follows another's (no
+    event between, so nothing the segment model tells apart) is merged into it: the model adds batches up
+    in the same way, and a replayed stream's segments arrive in several batches each."""
     last_init: tuple[int, int] | None = None
     failed = False
+    fail: ParserEvent | None = None
     for ev in evs:
         if isinstance(ev, FramesParsed):
             if isinstance(ev, _FrameSummary):
                 events.append(ev)
-            else:
+                continue
+            # the run's events are kept until its checker and model have seen them: keep each batch's
+            # per-track aggregates, not its frames, so memory does not grow with the file
+            frames = ev.built_frames
+            if frames is not None:
+                if dts_order:
+                    fail = _dts_step_back(frames, omap)
                 _note_undecodable(ev, omap, undecodable)
-                # the run's events are kept until its checker and model have seen them: keep each batch's
-                # per-track aggregates, not its frames, so memory does not grow with the file
-                frames = ev.built_frames
-                events.append(_summarise(ev.columns) if frames is None else _summarise_frames(frames))
-            continue
-        ev2 = _relocate_event(ev, omap)
-        if ev2 is None:
-            continue
-        events.append(ev2)
-        if isinstance(ev2, InitSegmentParsed):
-            last_init = (ev2.offset, ev2.init.size)
-        elif isinstance(ev2, ParseFailed):
-            failed = True
+                events.append(_summarise_frames(frames))
+            else:
+                cols = ev.columns
+                for c in cols:
+                    if c.decode_errors:
+                        _note_undecodable(ev, omap, undecodable)
+                        break
+                prev = events[-1] if events else None
+                if type(prev) is _FrameSummary and prev.merged:
+                    fail = _summarise_into(prev.spans, cols, omap, dts_order)
+                else:
+                    spans: dict[int, tuple[int, ...]] = {}
+                    fail = _summarise_into(spans, cols, omap, dts_order)
+                    events.append(_FrameSummary(spans, merged=True))
+            if fail is None:
+                continue
+        # after a batch whose DTS went back, its failure: the append fails there, the rest is not seen
+        ev2 = _relocate_event(ev if fail is None else fail, omap)
+        if ev2 is not None:
+            events.append(ev2)
+            if isinstance(ev2, InitSegmentParsed):
+                last_init = (ev2.offset, ev2.init.size)
+            elif isinstance(ev2, ParseFailed):
+                failed = True
+        if fail is not None:
+            break
     return last_init, failed
+
+
+def _summarise_into(
+    spans: dict[int, tuple[int, ...]],
+    columns: Iterable[FrameColumns],
+    omap: _OffsetMap | None = None,
+    dts_order: bool = False,
+) -> ParseFailed | None:
+    """:func:`_summarise` adding to ``spans`` (what the batches before it of the same segment add up to),
+    and with ``dts_order`` :func:`_dts_order`'s check of the same columns (its ParseFailed, or None).
+
+    Every column costs a few passes of builtins; the common shapes take shorter ones with the same results:
+    decode times already in order (known from a sort that finds them sorted), presentation times equal to
+    them (no reordering: the first and last are the extremes), one duration for every frame."""
+    fail: ParseFailed | None = None
+    last: dict[int, int] | None = {} if dts_order and omap is not None else None
+    for c in columns:
+        dts, pts, dur, kf = c.dts, c.pts, c.duration, c.keyframe
+        tid = c.track_id
+        n = len(dts)
+        ascending = dts == sorted(dts) if type(dts) is list else all(map(le, dts, islice(dts, 1, None)))
+        if last is not None and omap is not None:
+            prev_dts = last.get(tid)
+            if prev_dts is not None and dts[0] < prev_dts:
+                bad = 0
+            elif ascending:
+                last[tid] = dts[-1]
+                bad = -1
+            else:
+                bad = next(k for k in range(1, n) if dts[k] < dts[k - 1])
+                prev_dts = dts[bad - 1]
+            if bad >= 0:
+                last = None  # the first step back decides; the rest of the batch is not checked
+                if omap.to_run(c.offset[bad]) is not None:
+                    fail = ParseFailed(
+                        f"Parsed buffers not in DTS sequence (track {tid}: DTS {dts[bad]} after {prev_dts}, "
+                        f"timescale {c.timescale})",
+                        c.offset[bad],
+                        "",
+                        "BMFF-MEDIA-26",
+                    )
+        if ascending and (pts is dts or pts == dts):
+            min_pts, max_pts = pts[0], pts[-1]
+        else:
+            min_pts, max_pts = min(pts), None
+        d0, last_dur = dur[0], dur[-1]
+        if type(d0) is int and type(dur) is list and dur.count(d0) == n:
+            total, max_dur = n * d0, d0
+            max_end = (max(pts) if max_pts is None else max_pts) + d0
+        else:
+            total, max_dur, max_end = sum(dur), max(dur), max(map(add, pts, dur))
+        keys = n - kf.count(False) if type(kf) is list else sum(map(bool, kf))
+        prev = spans.get(tid)
+        if prev is None:
+            spans[tid] = (c.timescale, dts[0], pts[0], int(kf[0]), d0, n, min_pts, max_end,
+                          dts[-1] + last_dur, keys, last_dur, total, max_dur)
+        else:  # the track's frames continue in a later column (or batch)
+            ts, dts0, pts0, key0, dur0, n0, min0, end0, _e, keys0, _l, total0, maxd0 = prev
+            spans[tid] = (ts, dts0, pts0, key0, dur0, n0 + n, min(min0, min_pts), max(end0, max_end),
+                          dts[-1] + last_dur, keys0 + keys, last_dur, total0 + total, max(maxd0, max_dur))
+    return fail
 
 
 class _FrameSummary(FramesParsed):
@@ -792,30 +901,19 @@ class _FrameSummary(FramesParsed):
     pts, first keyframe, first duration, count, min pts, max end pts, end dts, keyframes, last duration,
     total duration, max duration)."""
 
-    __slots__ = ("spans",)
+    __slots__ = ("merged", "spans")
 
-    def __init__(self, spans: dict[int, tuple[int, ...]]) -> None:
+    def __init__(self, spans: dict[int, tuple[int, ...]], merged: bool = False) -> None:
         super().__init__([])
         self.spans = spans
+        #: built by :func:`_keep_events`, which may add the next batch's frames to it
+        self.merged = merged
 
 
 def _summarise(columns: Iterable[FrameColumns]) -> _FrameSummary:
     """Per-track aggregates of a batch, from its columns with builtins (no work per frame in Python)."""
     spans: dict[int, tuple[int, ...]] = {}
-    for c in columns:
-        dts, pts, dur = c.dts, c.pts, c.duration
-        last_dur = dur[-1]
-        n, min_pts, max_end = len(dts), min(pts), max(map(add, pts, dur))
-        keys, total, max_dur = sum(map(bool, c.keyframe)), sum(dur), max(dur)
-        prev = spans.get(c.track_id)
-        if prev is None:
-            spans[c.track_id] = (c.timescale, dts[0], pts[0], int(c.keyframe[0]), dur[0], n, min_pts, max_end,
-                                 dts[-1] + last_dur, keys, last_dur, total, max_dur)
-        else:  # the track's frames continue in a later column of the batch
-            ts, dts0, pts0, key0, dur0, n0, min0, end0, _e, keys0, _l, total0, maxd0 = prev
-            spans[c.track_id] = (ts, dts0, pts0, key0, dur0, n0 + n, min(min0, min_pts), max(end0, max_end),
-                                 dts[-1] + last_dur, keys0 + keys, last_dur, total0 + total,
-                                 max(maxd0, max_dur))
+    _summarise_into(spans, columns)
     return _FrameSummary(spans)
 
 
@@ -1025,37 +1123,12 @@ def _build_model(
     init: InitSegment | None = model.inits[-1].init if model.inits else None
     first_init = True
     for ev in events:
-        if isinstance(ev, InitSegmentParsed):
-            i, local = run.locate(ev.offset)
-            model.inits.append(
-                InitRecord(
-                    run.slices[i].name if run.slices else "",
-                    local,
-                    run_index,
-                    ev.init,
-                    mime,
-                    after_change_type and first_init,
-                )
-            )
-            first_init = False
-            init = ev.init
-        elif isinstance(ev, MediaSegmentStarted):
-            i, local = run.locate(ev.offset)
-            current = SegmentRecord(
-                len(model.segments),
-                run.slices[i].name if run.slices else "",
-                local,
-                ev.path,
-                run_index,
-                init,
-                after_reset=after_reset,
-            )
-            after_reset = False
-            model.segments.append(current)
-        elif isinstance(ev, FramesParsed):
+        # the kinds are disjoint classes: the most frequent first (a summary, then a segment's bounds)
+        if isinstance(ev, FramesParsed):
             if current is None:
                 continue
             spans = ev.spans if isinstance(ev, _FrameSummary) else _summarise_frames(ev.frames).spans
+            tracks = current.tracks
             for tid, (
                 ts,
                 dts0,
@@ -1071,18 +1144,12 @@ def _build_model(
                 total,
                 max_dur,
             ) in spans.items():
-                sp = current.tracks.get(tid)
-                if sp is None:
-                    sp = TrackSpan(
-                        tid,
-                        ts,
-                        first_dts=dts0,
-                        first_pts=pts0,
-                        min_pts=pts0,
-                        first_keyframe=bool(key0),
-                        max_end_pts=pts0 + dur0,
-                    )
-                    current.tracks[tid] = sp
+                sp = tracks.get(tid)
+                if sp is None:  # the track's first frames in this segment: the span as adding them makes it
+                    tracks[tid] = TrackSpan(tid, ts, n, dts0, pts0, min(pts0, min_pts), end_dts,
+                                            max(pts0 + dur0, max_end), bool(key0), keys, last_dur, total,
+                                            max(0, max_dur))
+                    continue
                 sp.count += n
                 sp.min_pts = min(sp.min_pts, min_pts)
                 sp.max_end_pts = max(sp.max_end_pts, max_end)
@@ -1091,8 +1158,35 @@ def _build_model(
                 sp.last_duration = last_dur
                 sp.total_duration += total
                 sp.max_duration = max(sp.max_duration, max_dur)
+        elif isinstance(ev, MediaSegmentStarted):
+            i, local = run.locate(ev.offset)
+            current = SegmentRecord(
+                len(model.segments),
+                run.slices[i].name if run.slices else "",
+                local,
+                ev.path,
+                run_index,
+                init,
+                after_reset=after_reset,
+            )
+            after_reset = False
+            model.segments.append(current)
         elif isinstance(ev, MediaSegmentEnded):
             current = None
+        elif isinstance(ev, InitSegmentParsed):
+            i, local = run.locate(ev.offset)
+            model.inits.append(
+                InitRecord(
+                    run.slices[i].name if run.slices else "",
+                    local,
+                    run_index,
+                    ev.init,
+                    mime,
+                    after_change_type and first_init,
+                )
+            )
+            first_init = False
+            init = ev.init
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -1245,10 +1339,7 @@ def validate_stream(
     opts = options or ValidateOptions()
     items = _as_items(inputs)
     slices = [x for x in items if isinstance(x, Slice)]
-    files: list[str] = []
-    for s in slices:
-        if s.name not in files:
-            files.append(s.name)
+    files = list(dict.fromkeys(s.name for s in slices))  # each name once, in order
     declared = parse_mime(mime) if isinstance(mime, str) else mime
     findings: list[Finding] = []
     model = StreamModel()
@@ -1277,14 +1368,14 @@ def validate_stream(
         if run_mime is not None and run_mime is not checked_mime:
             checked_mime = run_mime  # each declared type once, at the first file appended under it
             findings.extend(codec_rules.check_declared(run_mime, file=run_slices[0].name))
-        if all(s.size == 0 for s in run_slices):
+        if not any(run.sizes):
             for s in run_slices:
                 findings.append(
                     finding("GEN-EMPTY-01", "zero-length input: nothing to append", file=s.name, offset=0)
                 )
             continue
-        for s in run_slices:
-            if s.size == 0:
+        for s, n in zip(run_slices, run.sizes, strict=True):
+            if n == 0:
                 findings.append(
                     finding("GEN-EMPTY-01", "zero-length input: nothing to append", file=s.name, offset=0)
                 )
