@@ -59,6 +59,33 @@ def iter_boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[
         pos += size
 
 
+def _children(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int, int]]:
+    """(raw type, offset, size, header size) of every box in [start, end): :func:`iter_boxes`' walk and
+    errors, as plain tuples, for the per-segment read-back (one scan of a traf instead of one per box
+    looked up, and no record per box)."""
+    out = []
+    pos = start
+    while pos + 8 <= end:
+        size, typ = _HEAD.unpack_from(data, pos)
+        header = 8
+        if size == 1:
+            if pos + 16 > end:
+                raise ParseError("truncated largesize", pos, typ.decode("latin-1"))
+            size = _U64.unpack_from(data, pos + 8)[0]
+            header = 16
+        elif size == 0:
+            size = end - pos
+        if size < header or pos + size > end:
+            raise ParseError(f"box size {size} runs past its parent", pos, typ.decode("latin-1"))
+        out.append((typ, pos, size, header))
+        pos += size
+    return out
+
+
+_HEAD = struct.Struct(">I4s")
+_U64 = struct.Struct(">Q")
+
+
 def find(data: bytes, path: str, start: int = 0, end: int | None = None) -> Box | None:
     """First box along ``a/b/c`` below [start, end)."""
     first, _, rest = path.partition("/")
@@ -318,17 +345,18 @@ def read_segment(moofs: Iterable[tuple[int, bytes]], init: list[TrackLayout], na
     seg = SegmentTiming(name, size)
     first_sample_checked: set[int] = set()
     for base_off, data in moofs:
-        box = Box("moof", 0, len(data), 8)
         seg.fragments += 1
-        trafs = find_all(data, "traf", box.body, box.end)
-        for traf in trafs:
-            tfhd = find(data, "tfhd", traf.body, traf.end)
+        trafs = [c for c in _children(data, 8, len(data)) if c[0] == b"traf"]
+        for _t, traf_off, traf_size, traf_header in trafs:
+            kids = _children(data, traf_off + traf_header, traf_off + traf_size)
+            tfhd = next((c for c in kids if c[0] == b"tfhd"), None)
             if tfhd is None:
-                raise ParseError("traf without tfhd", base_off + traf.offset, "moof/traf", name)
-            flags = struct.unpack_from(">I", data, tfhd.body)[0] & 0xFFFFFF
-            tid = struct.unpack_from(">I", data, tfhd.body + 4)[0]
-            pos = tfhd.body + 8
-            where = f"{name}@{base_off + tfhd.offset} moof[{seg.fragments - 1}]/traf/tfhd"
+                raise ParseError("traf without tfhd", base_off + traf_off, "moof/traf", name)
+            tfhd_body = tfhd[1] + tfhd[3]
+            flags = struct.unpack_from(">I", data, tfhd_body)[0] & 0xFFFFFF
+            tid = struct.unpack_from(">I", data, tfhd_body + 4)[0]
+            pos = tfhd_body + 8
+            where = f"{name}@{base_off + tfhd[1]} moof[{seg.fragments - 1}]/traf/tfhd"
             if flags & 0x1:
                 seg.traps.append(f"{where}: base-data-offset present (Chromium rejects it)")
                 pos += 8
@@ -348,23 +376,27 @@ def read_segment(moofs: Iterable[tuple[int, bytes]], init: list[TrackLayout], na
                     f"{where}: multi-track fragment without default-base-is-moof "
                     "(Chromium fails to decode it)"
                 )
-            tfdt = find(data, "tfdt", traf.body, traf.end)
+            tfdt = next((c for c in kids if c[0] == b"tfdt"), None)
             if tfdt is None:
-                seg.traps.append(f"{name}@{base_off + traf.offset}: traf without tfdt")
+                seg.traps.append(f"{name}@{base_off + traf_off}: traf without tfdt")
                 base = 0
             else:
-                v = data[tfdt.body]
-                base = (struct.unpack_from(">Q", data, tfdt.body + 4)[0] if v == 1
-                        else struct.unpack_from(">I", data, tfdt.body + 4)[0])
+                tfdt_body = tfdt[1] + tfdt[3]
+                v = data[tfdt_body]
+                base = (struct.unpack_from(">Q", data, tfdt_body + 4)[0] if v == 1
+                        else struct.unpack_from(">I", data, tfdt_body + 4)[0])
             dts = base
             earliest: int | None = None
             track = by_id.get(tid)
             media_time = track.media_time if track else 0
-            for trun in find_all(data, "trun", traf.body, traf.end):
-                tv = data[trun.body]
-                tflags = struct.unpack_from(">I", data, trun.body)[0] & 0xFFFFFF
-                count = struct.unpack_from(">I", data, trun.body + 4)[0]
-                p = trun.body + 8
+            for kind, trun_off, _size, trun_header in kids:
+                if kind != b"trun":
+                    continue
+                trun_body = trun_off + trun_header
+                tv = data[trun_body]
+                tflags = struct.unpack_from(">I", data, trun_body)[0] & 0xFFFFFF
+                count = struct.unpack_from(">I", data, trun_body + 4)[0]
+                p = trun_body + 8
                 if tflags & 0x1:
                     p += 4
                 first_flags = None
