@@ -17,9 +17,11 @@ What each run does (same input, same 2 s target, DASH + HLS out, page cache warm
   --mpd_output ... --hls_master_playlist_output ...`` (separate video and audio, like msetool).
 
 msetool runs as a user's ``pip install`` would have it: the working tree is installed (not editable) with
-``pip install --no-deps --target benchmarks/work/msetool-install`` and run as ``python -m msetool`` by the
-interpreter of ``benchmarks/work/venv`` (the virtual environment bench_validate.py keeps, which holds
-msetool's dependencies; created the same way if missing), with that folder first on PYTHONPATH. An untimed
+``pip install --no-deps --target benchmarks/work/msetool-install`` and run through the ``msetool`` console
+script that install writes (``msetool-install/bin/msetool``: what a user types; ``python -m msetool`` would
+add runpy's ~3 ms of start-up), by the interpreter of ``benchmarks/work/venv`` (the virtual environment
+bench_validate.py keeps, which holds msetool's dependencies; created the same way if missing), with that
+folder first on PYTHONPATH. An untimed
 warm-up run writes the bytecode (the sandbox this project is developed in sets PYTHONDONTWRITEBYTECODE,
 cleared for msetool). The development interpreter would add ~55 ms to every start: its site-packages runs
 an editable-install import hook and other ``.pth`` files. ``--in-place`` times ``python -m msetool`` of
@@ -151,7 +153,8 @@ def install_msetool() -> tuple[list[str], dict[str, str]]:
         shutil.rmtree(INSTALL)
     subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
                     "--target", str(INSTALL), str(ROOT)], check=True)
-    return [str(py), "-m", "msetool"], {"PYTHONPATH": str(INSTALL)}
+    # the console script pip wrote (its shebang is the venv's interpreter), run by that interpreter
+    return [str(py), str(INSTALL / "bin" / "msetool")], {"PYTHONPATH": str(INSTALL)}
 
 
 def main() -> int:
@@ -187,7 +190,7 @@ def main() -> int:
     # would shadow the installed package with the working tree's sources
     subprocess.run([*msetool, "fragment", str(src), "--out", str(warm), "--copy", "--force"], check=True,
                    env=env_ff, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, cwd=WORK)
-    where = subprocess.run([*msetool[:-2], "-c", "import msetool; print(msetool.__file__)"], env=env_ff,
+    where = subprocess.run([msetool[0], "-c", "import msetool; print(msetool.__file__)"], env=env_ff,
                            cwd=WORK, capture_output=True, text=True, check=True).stdout.strip()
     print(f"bench: msetool from {where}", flush=True)
     shutil.rmtree(warm)

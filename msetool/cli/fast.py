@@ -148,8 +148,9 @@ SPECS: dict[str, Spec] = {
     ),
 }
 
-_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
-_DIGITS = re.compile(r"[0-9]+")
+#: compiled on first use (re's cache): most argument lists have no number, and start-up is waited for
+_DECIMAL = r"[0-9]+(\.[0-9]+)?"
+_DIGITS = r"[0-9]+"
 
 
 def _path_ok(value: str, dir_okay: bool = True) -> bool:
@@ -182,13 +183,13 @@ def _convert(kind: Kind, value: str) -> tuple[bool, Any]:
 
         return True, Path(value)
     if kind in ("float", "posfloat"):
-        if not _DECIMAL.fullmatch(value):
+        if not re.fullmatch(_DECIMAL, value):
             return False, None
         f = float(value)
         return kind == "float" or f > 0, f
     if kind.startswith("int:"):
         _, lo, hi = kind.split(":")
-        if not _DIGITS.fullmatch(value):
+        if not re.fullmatch(_DIGITS, value):
             return False, None
         n = int(value)
         return int(lo) <= n <= int(hi), n

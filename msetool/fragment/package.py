@@ -16,7 +16,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -33,6 +32,7 @@ from msetool.fragment.plan import (
 )
 from msetool.fragment.probe import MediaInfo, probe, probe_mp4
 from msetool.fragment.runner import FfmpegBinary, Runner, SubprocessRunner, locate_ffmpeg, relevant_stderr
+from msetool.records import Record
 
 if TYPE_CHECKING:
     # read-back, manifests and the check load after ffmpeg has started (the watcher thread imports them
@@ -44,20 +44,51 @@ if TYPE_CHECKING:
 Log = Callable[[str], None]
 
 
-@dataclass(slots=True)
-class FragmentResult:
+class FragmentResult(Record):
+    """What :func:`fragment` wrote and found. A record (msetool.records), not a dataclass: this module loads
+    before ffmpeg starts, and each @dataclass costs ~0.5 ms to create."""
+
+    __slots__ = __match_args__ = (
+        "output", "presentation", "info", "binary", "argv", "warnings", "traps", "ffmpeg_seconds",
+        "total_seconds", "check",
+    )  # fmt: skip
+
     output: Path
     presentation: Presentation
     info: MediaInfo
     binary: FfmpegBinary
     argv: list[str]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]
     #: Chromium traps found while reading the output back (base-data-offset, missing ASC, ...).
-    traps: list[str] = field(default_factory=list)
-    ffmpeg_seconds: float = 0.0
-    total_seconds: float = 0.0
+    traps: list[str]
+    ffmpeg_seconds: float
+    total_seconds: float
     #: The self-check, when it ran.
-    check: CheckReport | None = None
+    check: CheckReport | None
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        output: Path,
+        presentation: Presentation,
+        info: MediaInfo,
+        binary: FfmpegBinary,
+        argv: list[str],
+        warnings: list[str] | None = None,
+        traps: list[str] | None = None,
+        ffmpeg_seconds: float = 0.0,
+        total_seconds: float = 0.0,
+        check: CheckReport | None = None,
+    ) -> None:
+        self.output = output
+        self.presentation = presentation
+        self.info = info
+        self.binary = binary
+        self.argv = argv
+        self.warnings = [] if warnings is None else warnings
+        self.traps = [] if traps is None else traps
+        self.ffmpeg_seconds = ffmpeg_seconds
+        self.total_seconds = total_seconds
+        self.check = check
 
 
 def _check_paths(opts: FragmentOptions) -> tuple[Path, Path]:
@@ -124,11 +155,18 @@ def fragment(
             for t in plan.tracks:
                 (work / REP_DIR.format(t.representation)).mkdir()
             watcher = _Watcher(work, plan, check)
-            watcher.start()
         t1 = time.perf_counter()
         total = info.duration
+        progress = (lambda pos: on_progress(pos, total)) if on_progress else None
         try:
-            result = runner.run(plan.argv, (lambda pos: on_progress(pos, total)) if on_progress else None)
+            if watcher is not None and isinstance(runner, SubprocessRunner):
+                # the watcher thread starts once ffmpeg runs: started before, its imports held the GIL
+                # while this thread was still spawning ffmpeg (up to a switch interval, 5 ms, each time)
+                result = runner.run(plan.argv, progress, on_start=watcher.start)
+            else:
+                if watcher is not None:
+                    watcher.start()
+                result = runner.run(plan.argv, progress)
         finally:
             if watcher is not None:
                 watcher.ffmpeg_exited()
@@ -271,7 +309,8 @@ class _Watcher:
     def stop(self) -> None:
         self.aborted.set()
         self.exited.set()
-        self.thread.join(timeout=10)
+        if self.thread.ident is not None:  # not started when ffmpeg could not be
+            self.thread.join(timeout=10)
 
     def results(self) -> WatchResult:
         self.thread.join()
@@ -313,8 +352,8 @@ def _organize(plan: Plan, opts: FragmentOptions, work: Path, monitors: dict[str,
         (work / FFMPEG_MPD).unlink(missing_ok=True)
         for t in plan.tracks:
             folder = work / REP_DIR.format(t.representation)
-            for stray in folder.glob("*.tmp"):
-                stray.unlink()
+            for stray in _strays(folder):
+                os.unlink(stray)
             if not (folder / "init.mp4").exists():
                 raise FfmpegError(f"ffmpeg wrote no init segment for {t.id}", plan.argv)
             folder.rename(work / t.id)
@@ -342,6 +381,16 @@ def _organize(plan: Plan, opts: FragmentOptions, work: Path, monitors: dict[str,
     pres = Presentation(duration=duration, segment_duration=opts.segment_duration,
                         renditions=tuple(renditions), generator=f"msetool {__version__}")
     return pres, warnings, traps
+
+
+def _strays(folder: Path) -> list[str]:
+    """What ``folder.glob("*.tmp")`` finds (ffmpeg's unfinished files), listed with one scandir and no
+    pattern matching (a folder of 600 segments took 1-2 ms through pathlib's glob)."""
+    try:
+        with os.scandir(folder) as entries:
+            return [e.path for e in entries if e.name.endswith(".tmp")]
+    except (FileNotFoundError, NotADirectoryError, PermissionError):  # as glob: no folder, no matches
+        return []
 
 
 def _split_muxed(work: Path, t: TrackOutput, seconds: float) -> None:
@@ -383,24 +432,24 @@ def _rendition(t: TrackOutput, mon: RenditionMonitor) -> tuple[RenditionEntry, l
     if not tracks:
         raise FfmpegError(f"ffmpeg wrote an init segment without tracks for {t.id}")
     main = next((x for x in tracks if x.kind == "video"), tracks[0])
-    segs: list[SegmentEntry] = []
+    rows: list[tuple[str, int, int, int]] = []  # (file, start, duration, size) in ticks of main's timescale
     warnings: list[str] = []
+    track = main.track_id
     for timing in mon.timings:
-        if main.track_id not in timing.tracks:
-            warnings.append(f"{timing.file}: no samples of track {main.track_id}")
+        times = timing.tracks.get(track)
+        if times is None:
+            warnings.append(f"{timing.file}: no samples of track {track}")
             continue
-        start, _dts, dur = timing.tracks[main.track_id]
-        segs.append(SegmentEntry(timing.file, start, dur, main.timescale, timing.size))
-    # Durations end where the next segment starts, so the timeline has no rounding gaps.
+        start, _dts, dur = times
+        rows.append((timing.file, start, dur, timing.size))
+    # Durations end where the next segment starts, so the timeline has no rounding gaps. Each entry is made
+    # once, with its final duration (this runs after ffmpeg has exited, for every segment).
+    timescale, slack, last = main.timescale, main.timescale // 10, len(rows) - 1
     fixed: list[SegmentEntry] = []
-    for i, s in enumerate(segs):
-        entry = s
-        if i + 1 < len(segs):
-            nxt = segs[i + 1].start_ticks
-            gap = nxt - (s.start_ticks + s.duration_ticks)
-            if nxt > s.start_ticks and abs(gap) <= main.timescale // 10:
-                entry = SegmentEntry(s.file, s.start_ticks, nxt - s.start_ticks, s.timescale, s.size)
-        fixed.append(entry)
+    for i, (file, start, dur, size) in enumerate(rows):
+        nxt = rows[i + 1][1] if i < last else start  # the last segment keeps its own duration
+        fits = nxt > start and abs(nxt - (start + dur)) <= slack
+        fixed.append(SegmentEntry(file, start, nxt - start if fits else dur, timescale, size))
     audio = next((x for x in tracks if x.kind == "audio"), None)
     rendition = RenditionEntry(
         id=t.id,

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from msetool.errors import UsageError
 from msetool.fragment.probe import MediaInfo
+from msetool.records import FrozenRecord
 
 VideoCodec = Literal["h264", "av1", "vp9"]
 AudioCodec = Literal["aac", "opus"]
@@ -42,11 +42,21 @@ MEDIA_TEMPLATE = "rep-$RepresentationID$/seg-$Number%05d$.m4s"
 FFMPEG_MPD = "ffmpeg.mpd"
 
 
-@dataclass(frozen=True, slots=True)
-class Rendition:
+class Rendition(FrozenRecord):
+    """One video encode: size and target bitrate. A record (msetool.records), not a dataclass: this module
+    loads before ffmpeg starts, and each @dataclass costs ~0.5 ms to create."""
+
+    __slots__ = __match_args__ = ("width", "height", "bitrate_k")
+
     width: int
     height: int
     bitrate_k: int
+
+    def __init__(self, width: int, height: int, bitrate_k: int) -> None:
+        put = object.__setattr__
+        put(self, "width", width)
+        put(self, "height", height)
+        put(self, "bitrate_k", bitrate_k)
 
     @property
     def label(self) -> str:
@@ -56,12 +66,13 @@ class Rendition:
         return f"{self.width}x{self.height}@{self.bitrate_k}k"
 
 
-_RENDITION = re.compile(r"^\s*(\d+)\s*x\s*(\d+)\s*@\s*(\d+)\s*([kKmM]?)\s*$")
+#: compiled on first use (re's cache): only ``--rendition`` needs it, and start-up is waited for
+_RENDITION = r"^\s*(\d+)\s*x\s*(\d+)\s*@\s*(\d+)\s*([kKmM]?)\s*$"
 
 
 def parse_rendition(spec: str) -> Rendition:
     """``1280x720@3000k`` -> Rendition. Encoders need even sizes (4:2:0 chroma), so odd ones are refused."""
-    m = _RENDITION.match(spec)
+    m = re.match(_RENDITION, spec)
     if not m:
         raise UsageError(f"bad rendition {spec!r}: expected WIDTHxHEIGHT@BITRATEk, e.g. 1280x720@3000k")
     w, h, rate = int(m.group(1)), int(m.group(2)), int(m.group(3))
@@ -84,45 +95,112 @@ DEFAULT_LADDER: tuple[Rendition, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class FragmentOptions:
+class FragmentOptions(FrozenRecord):
+    """What ``msetool fragment`` was asked to do (a record, like :class:`Rendition`)."""
+
+    __slots__ = __match_args__ = (
+        "input", "output", "segment_duration", "copy", "muxed", "renditions", "ladder", "video_codec",
+        "audio_codec", "audio_bitrate_k", "preset", "force",
+    )  # fmt: skip
+
     input: Path
     output: Path
-    segment_duration: float = 2.0
-    copy: bool = False
-    muxed: bool = False
-    renditions: tuple[Rendition, ...] = ()
-    ladder: bool = False
-    video_codec: str = "h264"
-    audio_codec: str = "aac"
-    audio_bitrate_k: int = 128
+    segment_duration: float
+    copy: bool
+    muxed: bool
+    renditions: tuple[Rendition, ...]
+    ladder: bool
+    video_codec: str
+    audio_codec: str
+    audio_bitrate_k: int
     #: Encoder speed/quality trade-off for h264 (x264 preset names).
-    preset: str = "veryfast"
-    force: bool = False
+    preset: str
+    force: bool
+
+    def __init__(  # noqa: PLR0917 (the dataclass init it replaces took every field positionally)
+        self,
+        input: Path,
+        output: Path,
+        segment_duration: float = 2.0,
+        copy: bool = False,
+        muxed: bool = False,
+        renditions: tuple[Rendition, ...] = (),
+        ladder: bool = False,
+        video_codec: str = "h264",
+        audio_codec: str = "aac",
+        audio_bitrate_k: int = 128,
+        preset: str = "veryfast",
+        force: bool = False,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "input", input)
+        put(self, "output", output)
+        put(self, "segment_duration", segment_duration)
+        put(self, "copy", copy)
+        put(self, "muxed", muxed)
+        put(self, "renditions", renditions)
+        put(self, "ladder", ladder)
+        put(self, "video_codec", video_codec)
+        put(self, "audio_codec", audio_codec)
+        put(self, "audio_bitrate_k", audio_bitrate_k)
+        put(self, "preset", preset)
+        put(self, "force", force)
 
 
 TrackKind = Literal["video", "audio", "muxed"]
 
 
-@dataclass(frozen=True, slots=True)
-class TrackOutput:
+class TrackOutput(FrozenRecord):
     """One init segment + its media segments, as the final output names them."""
+
+    __slots__ = __match_args__ = ("id", "kind", "rendition", "representation", "muxed_file")
 
     id: str
     kind: TrackKind
-    rendition: Rendition | None = None
+    rendition: Rendition | None
     #: dash: the representation number ffmpeg substitutes for $RepresentationID$; muxed: -1.
-    representation: int = -1
+    representation: int
     #: muxed: the fragmented file ffmpeg writes, split into segments afterwards.
-    muxed_file: str = ""
+    muxed_file: str
+
+    def __init__(
+        self,
+        id: str,
+        kind: TrackKind,
+        rendition: Rendition | None = None,
+        representation: int = -1,
+        muxed_file: str = "",
+    ) -> None:
+        put = object.__setattr__
+        put(self, "id", id)
+        put(self, "kind", kind)
+        put(self, "rendition", rendition)
+        put(self, "representation", representation)
+        put(self, "muxed_file", muxed_file)
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(FrozenRecord):
+    """The ffmpeg command line and the tracks it writes (a record, like :class:`Rendition`)."""
+
+    __slots__ = __match_args__ = ("argv", "tracks", "container", "warnings")
+
     argv: list[str]
     tracks: tuple[TrackOutput, ...]
     container: Literal["dash", "mp4"]
-    warnings: tuple[str, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...]
+
+    def __init__(
+        self,
+        argv: list[str],
+        tracks: tuple[TrackOutput, ...],
+        container: Literal["dash", "mp4"],
+        warnings: tuple[str, ...] = (),
+    ) -> None:
+        put = object.__setattr__
+        put(self, "argv", argv)
+        put(self, "tracks", tracks)
+        put(self, "container", container)
+        put(self, "warnings", warnings)
 
 
 def check_options(opts: FragmentOptions) -> None:

@@ -13,21 +13,29 @@ import subprocess
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from msetool.errors import FfmpegError
+from msetool.records import FrozenRecord, Record
 
 ProgressCallback = Callable[[float], None]
 
 
-@dataclass(frozen=True, slots=True)
-class FfmpegBinary:
-    """Which ffmpeg runs and why it was chosen (printed by ``--verbose``)."""
+class FfmpegBinary(FrozenRecord):
+    """Which ffmpeg runs and why it was chosen (printed by ``--verbose``). A record (msetool.records), not
+    a dataclass: this module loads before ffmpeg starts, and each @dataclass costs ~0.5 ms to create."""
+
+    __slots__ = __match_args__ = ("path", "origin")
 
     path: str
-    origin: str  # "MSETOOL_FFMPEG" | "PATH" | "imageio-ffmpeg"
+    #: "MSETOOL_FFMPEG" | "PATH" | "imageio-ffmpeg"
+    origin: str
+
+    def __init__(self, path: str, origin: str) -> None:
+        put = object.__setattr__
+        put(self, "path", path)
+        put(self, "origin", origin)
 
 
 def locate_ffmpeg(env: dict[str, str] | None = None) -> FfmpegBinary:
@@ -58,12 +66,20 @@ def locate_ffmpeg(env: dict[str, str] | None = None) -> FfmpegBinary:
     return FfmpegBinary(wheel, "imageio-ffmpeg")
 
 
-@dataclass(slots=True)
-class RunResult:
+class RunResult(Record):
+    """How one ffmpeg run ended (a mutable record, like :class:`FfmpegBinary`)."""
+
+    __slots__ = __match_args__ = ("returncode", "stderr", "interrupted")
+
     returncode: int
     #: stderr lines (the last ``max_lines`` of them), for errors and for probing.
-    stderr: list[str] = field(default_factory=list)
-    interrupted: bool = False
+    stderr: list[str]
+    interrupted: bool
+
+    def __init__(self, returncode: int, stderr: list[str] | None = None, interrupted: bool = False) -> None:
+        self.returncode = returncode
+        self.stderr = [] if stderr is None else stderr
+        self.interrupted = interrupted
 
 
 class Runner(Protocol):
@@ -95,7 +111,10 @@ class SubprocessRunner:
     def __init__(self, max_lines: int = 400) -> None:
         self.max_lines = max_lines
 
-    def run(self, argv: Sequence[str], on_progress: ProgressCallback | None = None) -> RunResult:
+    def run(self, argv: Sequence[str], on_progress: ProgressCallback | None = None,
+            on_start: Callable[[], None] | None = None) -> RunResult:
+        """Run ``argv`` to the end. ``on_start`` is called once the process has started (not when it
+        cannot), so work meant to overlap ffmpeg does not compete with starting it."""
         try:
             proc = subprocess.Popen(
                 list(argv),
@@ -107,6 +126,8 @@ class SubprocessRunner:
             )
         except OSError as e:
             raise FfmpegError(f"cannot start ffmpeg ({argv[0]}): {e.strerror or e}", list(argv)) from None
+        if on_start is not None:
+            on_start()
         tail: deque[str] = deque(maxlen=self.max_lines)
 
         def drain_stderr() -> None:

@@ -114,3 +114,68 @@ def test_the_terminal_report_is_what_loads_rich() -> None:
     mods = _loaded_by(["validate", str(CLEAN)])
     assert "rich.console" in mods
     assert not _heavy(mods, frozenset({"rich", "msetool.report.text"})), sorted(_heavy(mods))
+
+
+#: what ``msetool fragment`` must not load before ffmpeg is spawned: the read-back, the manifests and the
+#: self-check load in the watcher thread while ffmpeg runs (fragment/package.py), click and rich never
+#: load for a plain argument list off a terminal
+FRAGMENT_LATE = {
+    "click",
+    "rich",
+    "pymp4",
+    "construct",
+    "playwright",
+    "msetool.fragment.check",
+    "msetool.fragment.manifests",
+    "msetool.bmff",
+    "msetool.mse",
+    "msetool.rules",
+    "msetool.report.text",
+    "msetool.browser",
+    "msetool.scenario",
+}
+
+#: prints the modules loaded when the packaging ffmpeg (the one with ``-progress``) is spawned
+_AT_SPAWN = (
+    "import sys; "
+    "sys.addaudithook(lambda ev, a: ev == 'subprocess.Popen' and '-progress' in a[1] and "
+    "sys.__stderr__.write('\\nSPAWN ' + ' '.join(sorted(sys.modules)) + '\\n')); "
+    "sys.argv[0] = 'msetool'; from msetool.cli.main import main; main()"
+)
+
+
+def test_fragment_spawns_ffmpeg_before_the_check_loads(tmp_path: Path) -> None:
+    """Start-up before ffmpeg runs is waited for (docs/performance.md): only what builds and spawns the
+    command loads first; the watcher thread imports the rest while ffmpeg runs."""
+    from msetool.errors import FfmpegError
+    from msetool.fragment.runner import locate_ffmpeg
+
+    try:
+        locate_ffmpeg()
+    except FfmpegError:
+        pytest.skip("no ffmpeg")
+    out = tmp_path / "out"
+    argv = ["fragment", str(ROOT / "samples" / "sample.mp4"), "--out", str(out), "--copy", "--no-check"]
+    p = subprocess.run([sys.executable, "-c", _AT_SPAWN, *argv], check=False, capture_output=True, text=True,
+                       cwd=ROOT, timeout=120)
+    assert p.returncode == 0, p.stderr
+    line = [x for x in p.stderr.splitlines() if x.startswith("SPAWN ")]
+    assert len(line) == 1, p.stderr
+    mods = set(line[0].split()[1:])
+    assert "ffmpeg" in mods and "msetool.fragment.plan" in mods  # ffmpeg-python built the command
+    late = {m for m in mods for h in FRAGMENT_LATE if m == h or m.startswith(h + ".")}
+    assert not late, sorted(late)
+    assert (out / "mse.json").is_file()  # and the run went on to the end
+
+
+def test_fragment_modules_before_ffmpeg_create_no_dataclass() -> None:
+    """Each @dataclass costs ~0.5 ms to create; the modules loaded before ffmpeg starts use records
+    (msetool.records) instead."""
+    import importlib
+
+    for name in ("msetool.fragment.plan", "msetool.fragment.probe", "msetool.fragment.runner",
+                 "msetool.fragment.package", "msetool.cli.fragment_run", "msetool.cli.fast"):
+        module = importlib.import_module(name)
+        made = [k for k, v in vars(module).items()
+                if isinstance(v, type) and v.__module__ == name and hasattr(v, "__dataclass_fields__")]
+        assert not made, (name, made)
