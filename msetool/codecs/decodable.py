@@ -133,24 +133,35 @@ def undecodable_avc_frame(
 
 
 class _RawBits:
-    """MSB-first reader over plain bytes (AAC has no emulation prevention); past the end: IndexError."""
+    """MSB-first reader over plain bytes (AAC has no emulation prevention); past the end: IndexError.
+
+    The syntax the predicates read sits in a frame's first bytes: those are held as one integer, so a
+    field is a shift and a mask; reads beyond them (long fill elements) take the bytes they span."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.pos = 0
+        head = data[:_HEAD_BYTES]
+        self._head = int.from_bytes(head, "big")
+        self._head_bits = 8 * len(head)
 
     def read(self, n: int) -> int:
         if n <= 0:
             return 0
         pos = self.pos
         end = pos + n
+        if end <= self._head_bits:
+            self.pos = end
+            return (self._head >> (self._head_bits - end)) & ((1 << n) - 1)
         last = (end - 1) >> 3
         if last >= len(self.data):
             raise IndexError("read past the end")
-        # the bytes the bits span, as one integer, shifted and masked (fill elements skip 8 x count bits)
         v = int.from_bytes(self.data[pos >> 3 : last + 1], "big") >> (-end & 7)
         self.pos = end
         return v & ((1 << n) - 1)
+
+
+_HEAD_BYTES = 8
 
 
 _AAC_ELEMENTS = ("SCE", "CPE", "CCE", "LFE", "DSE", "PCE", "FIL", "END")

@@ -19,7 +19,7 @@ def _bit_by_bit(data: bytes, pos: int, n: int) -> int:
 
 
 @settings(max_examples=2000, deadline=None)
-@given(data=st.binary(max_size=12), widths=st.lists(st.integers(0, 40), max_size=8))
+@given(data=st.binary(max_size=20), widths=st.lists(st.integers(0, 40), max_size=10))
 def test_raw_bits_reads_what_a_bit_by_bit_reader_reads(data: bytes, widths: list[int]) -> None:
     r = _RawBits(data)
     pos = 0
