@@ -16,13 +16,13 @@ import contextlib
 import importlib
 import itertools
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from msetool.bmff.boxes import FAST_DECODERS
-from msetool.bmff.reader import decode_payload, iter_boxes
+from msetool.bmff.boxes import CHILDREN, DECODERS, FAST_DECODERS
+from msetool.bmff.reader import DEFAULT_MAX_DECODE, SKIP_PAYLOAD, decode_payload, iter_boxes
 from msetool.bmff.segments import SAMPLE_IS_NON_SYNC, sample_flags_of
-from msetool.bmff.tree import Box, BoxIssue
+from msetool.bmff.tree import INDEXED, Box, BoxIssue
 from msetool.codecs import decodable
 from msetool.codecs.decodable import (
     pps_ids,
@@ -1643,6 +1643,65 @@ def _decodes_cleanly(box: Box, data: bytes) -> bool:
     return payload >= head and ((data[hs + head - 2] << 8) | data[hs + head - 1]) * 12 <= payload - head
 
 
+#: the top-level boxes of a fragment, which :func:`_top_boxes` walks itself: raw type -> (type, whether
+#: :func:`iter_boxes` reads and decodes its payload)
+_WALKED = {
+    t.encode(): (t, t not in SKIP_PAYLOAD and (t in DECODERS or t in CHILDREN))
+    for t in ("styp", "sidx", "moof", "mdat")
+}
+
+
+#: bytes :func:`_top_boxes` reads at a box header (a fragment's styp, sidx, moof and mdat header fit)
+_BLOCK = 4096
+
+
+def _top_boxes(
+    source: ByteSource, issues: list[BoxIssue], take: Callable[[Box, bytes], bool]
+) -> Iterator[Box]:
+    """``iter_boxes(source, issues=issues, take=take)``, with the boxes every fragment is made of read here.
+
+    A styp, sidx, moof or mdat with a plain 32-bit header that fits in the data is the box iter_boxes
+    yields for it (same path, same read, ``take`` or decoding), without the checks such a box passes
+    anyway; any other box is iter_boxes' own first step from there (sharing the counts that number the
+    paths), so issues and the walk's end stay its own. Thousands of fragments in a run make its per-box
+    generality most of the checker's walk."""
+    counts: dict[str, int] = {}
+    total = source.size
+    read = source.read_at
+    unpack = _HDR.unpack_from
+    # the bytes of one read of up to _BLOCK at a box header: the headers and boxes after it inside them are
+    # sliced from it (the same bytes a read of each would return)
+    block, block_at = b"", 0
+    pos = 0
+    while pos < total:
+        at = pos - block_at
+        if at + 8 > len(block):
+            block, block_at, at = read(pos, _BLOCK), pos, 0
+        if len(block) - at >= 8:
+            size, raw = unpack(block, at)
+            walked = _WALKED.get(raw)
+            if walked is not None and 8 <= size <= total - pos and size <= DEFAULT_MAX_DECODE:
+                t, decode = walked
+                idx = counts.get(t, 0)
+                counts[t] = idx + 1
+                box = Box(t, pos, size, 8, f"{t}[{idx}]" if idx or t in INDEXED else t)
+                if decode:
+                    data = block[at : at + size] if at + size <= len(block) else read(pos, size)
+                    if not take(box, data):
+                        decode_payload(box, data, 0, len(data), base=pos, issues=issues, depth=0,
+                                       declared_end=size)
+                yield box
+                pos += size
+                continue
+        other = next(iter_boxes(source, pos, issues=issues, counts=counts, take=take), None)
+        if other is None:
+            return
+        yield other
+        if other.truncated:
+            return
+        pos += other.size
+
+
 def check_stream(ctx: CheckContext) -> list[Finding]:
     """Every ISO BMFF byte stream rule over one run (see :mod:`msetool.rules.engine` for the contract)."""
     st: _State = ctx.state.setdefault("bmff", _State())
@@ -1694,7 +1753,7 @@ def check_stream(ctx: CheckContext) -> list[Finding]:
         pending_moof, pending_mdats = None, []
 
     cut: Box | None = None
-    for box in iter_boxes(ctx.source, issues=issues, take=take):
+    for box in _top_boxes(ctx.source, issues, take):
         t = box.type
         if box.truncated and box.size <= MAX_BOX_SIZE:
             # The data ends inside this box: Chromium waits for the rest (an abort() discards it) and never

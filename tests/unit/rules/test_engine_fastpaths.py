@@ -7,23 +7,29 @@ general code means.
   from its events is the one built from the frame-by-frame reference, the failure the same.
 - The BMFF checker does not decode a styp or sidx whose lengths say the decoder would read it without an
   issue (:func:`~msetool.rules.bmff._decodes_cleanly`): that must agree with the decoder on every length.
+- The BMFF checker walks a fragment's top-level boxes itself (:func:`~msetool.rules.bmff._top_boxes`):
+  the boxes, issues and ``take`` calls must be :func:`~msetool.bmff.reader.iter_boxes`' on any byte
+  stream, however it is cut into appends.
+- :class:`~msetool.source.PrefixSource` reads what :class:`~msetool.source.FileSource` reads.
 """
 
 from __future__ import annotations
 
+import itertools
 import struct
-from itertools import pairwise
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from msetool.bmff.reader import decode_payload
+from msetool.bmff.reader import decode_payload, iter_boxes
 from msetool.bmff.tree import Box, BoxIssue
 from msetool.model import CodedFrame
-from msetool.rules.bmff import _decodes_cleanly
-from msetool.rules.engine import _FrameSummary, _keep_events
+from msetool.rules.bmff import _decodes_cleanly, _top_boxes
+from msetool.rules.engine import Slice, StreamSource, _FrameSummary, _keep_events
+from msetool.source import BytesSource, FileSource, PrefixSource
 from msetool.stream import FrameColumns, FramesParsed, MediaSegmentEnded, MediaSegmentStarted, ParserEvent
 
+from . import fmp4
 from .test_columns_engine import frame, omap_with_priming, reference_dts_order, reference_summary
 
 
@@ -48,7 +54,7 @@ def batches_of(frames: list[CodedFrame], cuts: list[int]) -> list[FramesParsed]:
     """The frames as batches of columns, cut where ``cuts`` say (a batch of one track run per column)."""
     edges = sorted({0, len(frames), *(c for c in cuts if 0 < c < len(frames))})
     out = []
-    for a, b in pairwise(edges):
+    for a, b in itertools.pairwise(edges):
         part = frames[a:b]
         cols = []
         start = 0
@@ -146,3 +152,59 @@ def test_decodes_cleanly_agrees_with_the_decoder(
     data = struct.pack(">I4s", 8 + len(payload), kind.encode()) + payload
     box = Box(kind, 0, len(data), 8, kind)
     assert _decodes_cleanly(box, data) == (not decoder_issues(kind, payload))
+
+
+def sidx(refs: int = 1) -> bytes:
+    return fmp4.full("sidx", 0, 0, struct.pack(">IIIIHH", 1, 1000, 0, 0, 0, refs) + b"\0" * 12 * refs)
+
+
+#: top-level pieces: a fragment's boxes (walked by the checker itself) and others (left to iter_boxes)
+PIECES = [
+    fmp4.box("styp", b"msdh\0\0\0\0msdh"), fmp4.box("styp", b"ms"), sidx(), sidx(3), sidx(0)[:-4],
+    fmp4.fragment(), fmp4.fragment(sequence=2, sizes=(30, 10)), fmp4.fragment(trafs=2),
+    fmp4.box("mdat", b"\0" * 50), fmp4.box("free", b"xx"), fmp4.init(), fmp4.box("moof", b"\0" * 12),
+    struct.pack(">I4sQ", 1, b"mdat", 24) + b"\1" * 8, struct.pack(">I4s", 0, b"mdat") + b"\2" * 9,
+    struct.pack(">I4s", 4, b"moof"), struct.pack(">I4s", 9999, b"sidx") + b"\0" * 20,
+    b"\0\0\0\x0cju\x01k\0\0\0\0", b"\0\0\0",
+]
+
+
+def walk(boxes: object, issues: list[BoxIssue], calls: list[tuple[int, bytes, bool]]) -> list[str]:
+    return [repr(b) for b in boxes] + [repr(i) for i in issues] + [repr(c) for c in calls]  # type: ignore[attr-defined]
+
+
+@given(st.lists(st.sampled_from(range(len(PIECES))), max_size=12), st.lists(st.integers(0, 3000), max_size=4),
+       st.integers(0, 3000), st.booleans())
+def test_top_boxes_is_iter_boxes(picks: list[int], cuts: list[int], trim: int, takes: bool) -> None:
+    data = b"".join(PIECES[i] for i in picks)
+    data = data[: max(0, len(data) - trim)] if trim < 200 else data
+    edges = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+    whole = BytesSource(data)
+    run = StreamSource([Slice(whole, a, b) for a, b in itertools.pairwise(edges)] or [Slice(whole)])
+    results = []
+    for walker in (lambda src, iss, tk: iter_boxes(src, issues=iss, take=tk), _top_boxes):
+        issues: list[BoxIssue] = []
+        calls: list[tuple[int, bytes, bool]] = []
+
+        def take(box: Box, raw: bytes, calls: list[tuple[int, bytes, bool]] = calls) -> bool:
+            said = takes and box.type in ("styp", "sidx") and len(raw) > 20
+            calls.append((box.offset, raw, said))
+            return said
+
+        results.append(walk(walker(run, issues, take), issues, calls))
+    assert results[0] == results[1]
+
+
+def test_prefix_source_reads_what_the_file_holds(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "seg.m4s"
+    data = bytes(range(256)) * 40
+    path.write_bytes(data)
+    with FileSource(path) as f:
+        for prefix in (b"", data[:100], data[:4096], data):
+            with PrefixSource(path, len(data), prefix, name="seg") as p:
+                assert p.size == f.size and p.name == "seg"
+                for offset, length in [(0, 32), (0, 4096), (90, 20), (4000, 200), (len(data) - 5, 50),
+                                       (len(data), 4), (0, 0), (17, len(data) * 2)]:
+                    assert p.read_at(offset, length) == f.read_at(offset, length)
