@@ -8,7 +8,6 @@ and an existing output is replaced only with ``force`` (and only after the new o
 
 from __future__ import annotations
 
-import mmap
 import os
 import re
 import shutil
@@ -35,6 +34,8 @@ from msetool.fragment.runner import FfmpegBinary, Runner, SubprocessRunner, loca
 from msetool.records import Record
 
 if TYPE_CHECKING:
+    import mmap
+
     # read-back, manifests and the check load after ffmpeg has started (the watcher thread imports them
     # while ffmpeg runs): nothing of them is needed to build the command
     from msetool.fragment import layout
@@ -394,6 +395,8 @@ def _strays(folder: Path) -> list[str]:
 
 
 def _split_muxed(work: Path, t: TrackOutput, seconds: float) -> None:
+    import mmap  # here, not at the top: start-up before ffmpeg is waited for
+
     from msetool.fragment import layout
 
     src = work / t.muxed_file

@@ -18,9 +18,10 @@ from __future__ import annotations
 import os
 import re
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
-from msetool.errors import FfmpegError, UsageError
+from msetool.errors import FfmpegError, ParseError, UsageError
 from msetool.fragment.runner import Runner, relevant_stderr
 from msetool.records import FrozenRecord
 
@@ -277,41 +278,111 @@ def probe_mp4(path: Path) -> MediaInfo | None:
         return None
 
 
-def _moov_info(moov: bytes, path: str) -> MediaInfo | None:
-    from msetool.fragment.layout import _esds, find, find_all, iter_boxes
+#: a box as (type, body offset, end offset)
+_Box = tuple[str, int, int]
 
+
+def _boxes(data: bytes, start: int, end: int) -> Iterator[_Box]:
+    """The boxes in [start, end), as :func:`msetool.fragment.layout.iter_boxes` reads them (same checks,
+    same ParseError). Read here because this runs before ffmpeg starts, and importing layout (with
+    :mod:`dataclasses` for its records) took ~3 ms of that start-up; the watcher loads it while ffmpeg
+    runs."""
+    pos = start
+    while pos + 8 <= end:
+        size, typ = struct.unpack_from(">I4s", data, pos)
+        header = 8
+        if size == 1:
+            if pos + 16 > end:
+                raise ParseError("truncated largesize", pos, typ.decode("latin-1"))
+            size = struct.unpack_from(">Q", data, pos + 8)[0]
+            header = 16
+        elif size == 0:
+            size = end - pos
+        if size < header or pos + size > end:
+            raise ParseError(f"box size {size} runs past its parent", pos, typ.decode("latin-1"))
+        yield typ.decode("latin-1"), pos + header, pos + size
+        pos += size
+
+
+def _find(data: bytes, path: str, start: int, end: int) -> _Box | None:
+    """First box along ``a/b/c`` below [start, end) (layout.find)."""
+    first, _, rest = path.partition("/")
+    for b in _boxes(data, start, end):
+        if b[0] == first:
+            return b if not rest else _find(data, rest, b[1], b[2])
+    return None
+
+
+def _esds_oti(data: bytes, body: int, end: int) -> int:
+    """The objectTypeIndication of the ``esds`` box at [body, end): layout._esds(...)[0], which stops
+    at the DecoderSpecificInfo after it."""
+    pos = body + 4
+    oti = 0
+    while pos + 2 <= end:
+        tag = data[pos]
+        pos += 1
+        size = 0
+        for _ in range(4):
+            byte = data[pos]
+            pos += 1
+            size = (size << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        if tag == 0x03:  # ES_Descriptor: ES_ID(2) + flags(1) [+ optional fields]
+            flags = data[pos + 2]
+            pos += 3
+            if flags & 0x80:
+                pos += 2
+            if flags & 0x40:
+                pos += 1 + data[pos]
+            if flags & 0x20:
+                pos += 2
+            continue
+        if tag == 0x04:  # DecoderConfigDescriptor
+            oti = data[pos]
+            pos += 13
+            continue
+        if tag == 0x05 and size:  # DecoderSpecificInfo: layout reads its audioObjectType here and stops
+            _ = data[pos]  # (the same read, so the same IndexError on a truncated box)
+            break
+        pos += size
+    return oti
+
+
+def _moov_info(moov: bytes, path: str) -> MediaInfo | None:
     body, end = 8, len(moov)
-    if find(moov, "mvex", body, end) is not None:
+    if _find(moov, "mvex", body, end) is not None:
         return None
-    mvhd = find(moov, "mvhd", body, end)
+    mvhd = _find(moov, "mvhd", body, end)
     if mvhd is None:
         return None
-    if moov[mvhd.body] == 1:
-        timescale, duration = struct.unpack_from(">IQ", moov, mvhd.body + 20)
+    if moov[mvhd[1]] == 1:
+        timescale, duration = struct.unpack_from(">IQ", moov, mvhd[1] + 20)
     else:
-        timescale, duration = struct.unpack_from(">II", moov, mvhd.body + 12)
+        timescale, duration = struct.unpack_from(">II", moov, mvhd[1] + 12)
     streams: list[StreamInfo] = []
-    for index, trak in enumerate(find_all(moov, "trak", body, end)):
-        hdlr = find(moov, "mdia/hdlr", trak.body, trak.end)
-        stsd = find(moov, "mdia/minf/stbl/stsd", trak.body, trak.end)
-        if hdlr is None or stsd is None or struct.unpack_from(">I", moov, stsd.body + 4)[0] != 1:
+    for index, (_, trak_body, trak_end) in enumerate(b for b in _boxes(moov, body, end) if b[0] == "trak"):
+        hdlr = _find(moov, "mdia/hdlr", trak_body, trak_end)
+        stsd = _find(moov, "mdia/minf/stbl/stsd", trak_body, trak_end)
+        if hdlr is None or stsd is None or struct.unpack_from(">I", moov, stsd[1] + 4)[0] != 1:
             return None
-        kind = {b"vide": "video", b"soun": "audio"}.get(moov[hdlr.body + 8 : hdlr.body + 12])
-        entry = next(iter_boxes(moov, stsd.body + 8, stsd.end), None)
+        kind = {b"vide": "video", b"soun": "audio"}.get(moov[hdlr[1] + 8 : hdlr[1] + 12])
+        entry = next(_boxes(moov, stsd[1] + 8, stsd[2]), None)
         if kind is None or entry is None:
             return None
-        codec = _MP4_CODECS.get(entry.type)
-        if entry.type == "mp4a":
-            esds = next((b for b in iter_boxes(moov, entry.body + 28, entry.end) if b.type == "esds"), None)
-            codec = _MP4A_OTI.get(_esds(moov, esds)[0]) if esds is not None else None
+        etype, ebody, eend = entry
+        codec = _MP4_CODECS.get(etype)
+        if etype == "mp4a":
+            esds = next((b for b in _boxes(moov, ebody + 28, eend) if b[0] == "esds"), None)
+            codec = _MP4A_OTI.get(_esds_oti(moov, esds[1], esds[2])) if esds is not None else None
         if codec is None:
             return None
         if kind == "video":
-            w, h = struct.unpack_from(">HH", moov, entry.body + 24)
+            w, h = struct.unpack_from(">HH", moov, ebody + 24)
             streams.append(StreamInfo(index, kind, codec, width=w, height=h))
         else:
             # channels stay unknown: channelcount says 2 for mono AAC as ffmpeg writes it (the ASC knows)
-            rate = struct.unpack_from(">I", moov, entry.body + 24)[0] >> 16
+            rate = struct.unpack_from(">I", moov, ebody + 24)[0] >> 16
             streams.append(StreamInfo(index, kind, codec, sample_rate=rate or None))
     if not streams:
         return None

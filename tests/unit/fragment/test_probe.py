@@ -79,3 +79,89 @@ def test_fast_probe_steps_aside_on_anything_unclear(tmp_path: Path, data: bytes)
     p = tmp_path / "in.mp4"
     p.write_bytes(data)
     assert probe_mp4(p) is None
+
+
+def _moov_info_through_layout(moov: bytes, path: str) -> object:
+    """What probe's moov reading was when it went through msetool.fragment.layout: probe now reads the few
+    boxes itself (layout loads only after ffmpeg has started), and must answer exactly as this."""
+    import struct
+
+    from msetool.fragment.layout import _esds, find, find_all, iter_boxes
+    from msetool.fragment.probe import _MP4_CODECS, _MP4A_OTI, MediaInfo, StreamInfo
+
+    body, end = 8, len(moov)
+    if find(moov, "mvex", body, end) is not None:
+        return None
+    mvhd = find(moov, "mvhd", body, end)
+    if mvhd is None:
+        return None
+    if moov[mvhd.body] == 1:
+        timescale, duration = struct.unpack_from(">IQ", moov, mvhd.body + 20)
+    else:
+        timescale, duration = struct.unpack_from(">II", moov, mvhd.body + 12)
+    streams: list[StreamInfo] = []
+    for index, trak in enumerate(find_all(moov, "trak", body, end)):
+        hdlr = find(moov, "mdia/hdlr", trak.body, trak.end)
+        stsd = find(moov, "mdia/minf/stbl/stsd", trak.body, trak.end)
+        if hdlr is None or stsd is None or struct.unpack_from(">I", moov, stsd.body + 4)[0] != 1:
+            return None
+        kind = {b"vide": "video", b"soun": "audio"}.get(moov[hdlr.body + 8 : hdlr.body + 12])
+        entry = next(iter_boxes(moov, stsd.body + 8, stsd.end), None)
+        if kind is None or entry is None:
+            return None
+        codec = _MP4_CODECS.get(entry.type)
+        if entry.type == "mp4a":
+            esds = next((b for b in iter_boxes(moov, entry.body + 28, entry.end) if b.type == "esds"), None)
+            codec = _MP4A_OTI.get(_esds(moov, esds)[0]) if esds is not None else None
+        if codec is None:
+            return None
+        if kind == "video":
+            w, h = struct.unpack_from(">HH", moov, entry.body + 24)
+            streams.append(StreamInfo(index, kind, codec, width=w, height=h))
+        else:
+            rate = struct.unpack_from(">I", moov, entry.body + 24)[0] >> 16
+            streams.append(StreamInfo(index, kind, codec, sample_rate=rate or None))
+    if not streams:
+        return None
+    seconds = duration / timescale if timescale and duration and duration != 0xFFFFFFFF else None
+    return MediaInfo(path, "mov,mp4,m4a,3gp,3g2,mj2", seconds, 0.0, tuple(streams))
+
+
+def test_moov_reading_answers_as_layout_does_on_damaged_moovs() -> None:
+    """The sample's moov, and 3,000 damaged copies (bytes changed near box headers and the esds, cut short,
+    bytes inserted): the same MediaInfo, None, or the same exception and message as through layout."""
+    import random
+    import struct
+
+    from msetool.fragment.probe import _moov_info
+
+    data = (Path(__file__).resolve().parents[3] / "samples" / "sample.mp4").read_bytes()
+    pos = 0
+    while struct.unpack_from(">4s", data, pos + 4)[0] != b"moov":
+        pos += struct.unpack_from(">I", data, pos)[0]
+    moov = data[pos : pos + struct.unpack_from(">I", data, pos)[0]]
+
+    def outcome(fn: object, m: bytes) -> tuple[str, str]:
+        try:
+            return "ok", repr(fn(m, "p"))  # type: ignore[operator]
+        except Exception as e:
+            return type(e).__name__, str(e)
+
+    assert outcome(_moov_info, moov) == outcome(_moov_info_through_layout, moov)
+    assert outcome(_moov_info, moov)[1].startswith("MediaInfo(")
+    rng = random.Random(4)
+    marks = [b"esds", b"stsd", b"hdlr", b"trak", b"mvhd", b"mp4a", b"avc1", b"mvex"]
+    for _ in range(3000):
+        m = bytearray(moov)
+        for _ in range(rng.randint(1, 4)):
+            r = rng.random()
+            if r < 0.6:
+                near = m.find(rng.choice(marks)) + rng.randint(-8, 40)
+                i = rng.randrange(len(m)) if rng.random() < 0.5 else min(len(m) - 1, max(0, near))
+                m[i] = rng.randrange(256)
+            elif r < 0.8:
+                del m[rng.randrange(8, len(m) + 1):]
+            else:
+                i = rng.randrange(len(m))
+                m[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+        assert outcome(_moov_info, bytes(m)) == outcome(_moov_info_through_layout, bytes(m))
