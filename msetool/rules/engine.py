@@ -578,10 +578,15 @@ class _OffsetMap:
         self.run_starts: list[int | None] = []
         #: bytes the parser was fed before this run (a parser continued after abort() keeps counting)
         self.fed = fed
+        #: every piece so far is at the same offset for the parser and in the run (a fresh parser fed the
+        #: run in order, no priming): an offset maps to itself
+        self.same = True
 
     def add(self, run_offset: int | None, length: int) -> None:
         if length <= 0:
             return
+        if run_offset != self.fed:
+            self.same = False
         self.parser_starts.append(self.fed)
         self.run_starts.append(run_offset)
         self.fed += length
@@ -591,6 +596,8 @@ class _OffsetMap:
             return None
         if parser_offset < self.parser_starts[0]:
             return 0  # refers to bytes of an earlier run: pin it to the start of this one
+        if self.same:
+            return parser_offset
         i = max(0, bisect.bisect_right(self.parser_starts, parser_offset) - 1)
         base = self.run_starts[i]
         return None if base is None else base + (parser_offset - self.parser_starts[i])

@@ -25,7 +25,7 @@ from msetool.bmff.reader import decode_payload, iter_boxes
 from msetool.bmff.tree import Box, BoxIssue
 from msetool.model import CodedFrame
 from msetool.rules.bmff import _decodes_cleanly, _top_boxes
-from msetool.rules.engine import Slice, StreamSource, _FrameSummary, _keep_events
+from msetool.rules.engine import Slice, StreamSource, _FrameSummary, _keep_events, _OffsetMap
 from msetool.source import BytesSource, FileSource, PrefixSource
 from msetool.stream import FrameColumns, FramesParsed, MediaSegmentEnded, MediaSegmentStarted, ParserEvent
 
@@ -208,3 +208,28 @@ def test_prefix_source_reads_what_the_file_holds(tmp_path: object) -> None:
                 for offset, length in [(0, 32), (0, 4096), (90, 20), (4000, 200), (len(data) - 5, 50),
                                        (len(data), 4), (0, 0), (17, len(data) * 2)]:
                     assert p.read_at(offset, length) == f.read_at(offset, length)
+
+
+def reference_to_run(omap: _OffsetMap, parser_offset: int) -> int | None:
+    """_OffsetMap.to_run as the general search (without the shortcut for maps of equal offsets)."""
+    import bisect
+
+    if not omap.parser_starts:
+        return None
+    if parser_offset < omap.parser_starts[0]:
+        return 0
+    i = max(0, bisect.bisect_right(omap.parser_starts, parser_offset) - 1)
+    base = omap.run_starts[i]
+    return None if base is None else base + (parser_offset - omap.parser_starts[i])
+
+
+@given(st.integers(0, 50), st.lists(st.tuples(st.sampled_from([None, "next", "other"]), st.integers(0, 30)),
+                                    max_size=6), st.lists(st.integers(-5, 300), max_size=20))
+def test_offset_map_shortcut(fed: int, pieces: list[tuple[str | None, int]], probes: list[int]) -> None:
+    omap = _OffsetMap(fed)
+    run = 0
+    for kind, n in pieces:
+        omap.add(None if kind is None else (omap.fed if kind == "next" else run), n)
+        run += n if kind is not None else 0
+        for p in probes:
+            assert omap.to_run(p) == reference_to_run(omap, p)
