@@ -126,7 +126,7 @@ def default_validator() -> Validator | None:
     """``msetool validate``'s engine, or None if this build lacks it."""
     try:
         from msetool.rules.engine import validate_stream
-        from msetool.source import FileSource
+        from msetool.source import FileSource, PrefixSource
     except ImportError:
         return None
 
@@ -139,7 +139,13 @@ def default_validator() -> Validator | None:
 
     def run(files: list[tuple[Path, str]], mime: str, parser_factory: ParserFactory | None = None
             ) -> list[Finding]:
-        sources = [FileSource(path, name=name) for path, name in files]
+        # files the simulator has just read: their sizes and heads are known, no need to open them
+        recs = getattr(getattr(parser_factory, "replay", None), "files", None)
+        if recs is not None and len(recs) == len(files):
+            sources: list[Any] = [PrefixSource(path, r.size, r.head, name=name)
+                                  for (path, name), r in zip(files, recs, strict=True)]
+        else:
+            sources = [FileSource(path, name=name) for path, name in files]
         try:
             options = ValidateOptions(parser_factory=parser_factory) if hook and parser_factory else None
             return list(validate_stream(sources, mime, options).findings)
@@ -159,6 +165,12 @@ class _Recorded:
     size: int
     events: list[ParserEvent]
     in_media_segment: bool
+    #: the file's first bytes (what validation reads of it: box headers, moof)
+    head: bytes = b""
+
+
+#: bytes of each appended file kept for validation (a fragment's styp, sidx, moof and mdat header)
+_HEAD = 4096
 
 
 class _Recorder:
@@ -195,7 +207,7 @@ class _Recorder:
                 self.records.clear()
             else:
                 self.records[self.name] = _Recorded(self.name, start, len(data), events,
-                                                    self.in_media_segment)
+                                                    self.in_media_segment, data[:_HEAD])
         return events
 
     def reset(self) -> None:
@@ -260,15 +272,20 @@ class _Replay:
 
         self.fed += n
         out: list[ParserEvent] = []
-        while self.i < len(self.files) and self.ends[self.i] <= self.fed:
-            f = self.files[self.i]
+        files, ends = self.files, self.ends
+        while self.i < len(files) and ends[self.i] <= self.fed:
+            i = self.i
+            f = files[i]
             lo, hi = f.start, f.start + f.size
-            delta = self.ends[self.i] - f.size - lo
+            delta = ends[i] - f.size - lo
+            # an event at the file's end offset is at the start of the next file of the run when that one, not
+            # empty, was appended right after (where _moved puts it)
+            upto = hi + 1 if i + 1 < len(files) and files[i + 1].start == hi and files[i + 1].size else hi
             for e in f.events:
                 if isinstance(e, FramesParsed):
                     out.append(e)
-                elif lo <= e.offset < hi:  # the common case: an event about the file that emitted it
-                    out.append(_with_offset(e, e.offset + delta))
+                elif lo <= e.offset < upto:  # the common case: an event about the file that emitted it
+                    out.append(_with_offset(e, e.offset + delta) if delta else e)
                 else:
                     out.append(self._moved(e))
             self.i += 1
