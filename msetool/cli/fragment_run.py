@@ -23,7 +23,30 @@ def run_fragment(  # noqa: PLR0917 (the command's options, as click passes them)
     renditions: tuple[str, ...], ladder: bool, video_codec: str, audio_codec: str, audio_bitrate: int,
     preset: str, no_check: bool, verbose: bool,
 ) -> None:
-    """``msetool fragment`` (help text in :mod:`msetool.cli.fragment_cmd`)."""
+    """``msetool fragment`` (help text in :mod:`msetool.cli.fragment_cmd`).
+
+    The cycle collector is off while the command runs: it made ~240 collections in a 20-minute --copy
+    run (~65 ms of CPU; ~4 ms of them before ffmpeg starts, most of the rest in the self-check), and
+    found ~300 objects in cycles all told. Nothing here relies on the collector to free or close
+    anything (files are closed by ``with``), and reference counting still frees everything else.
+    """
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _run_fragment(input_file, out, force, segment_duration, copy_, muxed, renditions, ladder, video_codec,
+                      audio_codec, audio_bitrate, preset, no_check, verbose)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run_fragment(  # noqa: PLR0917 (as run_fragment)
+    input_file: Path, out: Path, force: bool, segment_duration: float, copy_: bool, muxed: bool,
+    renditions: tuple[str, ...], ladder: bool, video_codec: str, audio_codec: str, audio_bitrate: int,
+    preset: str, no_check: bool, verbose: bool,
+) -> None:
     from msetool.fragment.plan import FragmentOptions, parse_rendition
 
     opts = FragmentOptions(
