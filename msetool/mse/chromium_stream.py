@@ -53,6 +53,8 @@ class Summary(NamedTuple):
     top: tuple[int, int]  # lexicographic max of (PTS, duration): the highest frame
     mem: int
     keys: list[int]  # indices of keyframes
+    #: the keyframes' PTS (in ``keys`` order) when the caller knows them and knows they rise strictly
+    key_pts: Sequence[int] | None = None
 
 
 def summarize(frames: Sequence[Frame]) -> Summary:
@@ -73,7 +75,9 @@ def summarize(frames: Sequence[Frame]) -> Summary:
 class Range:
     """One ``SourceBufferRange`` with the NO_GAPS_ALLOWED policy (the only one MSE uses)."""
 
-    __slots__ = ("frames", "hi_dur", "hi_pts", "kbase", "kidx", "kpts", "mem", "start_pts", "stream")
+    __slots__ = (
+        "frames", "hi_dur", "hi_is_max", "hi_pts", "kbase", "kidx", "kpts", "mem", "start_pts", "stream",
+    )
 
     def __init__(self, stream: ChromiumStream, frames: Sequence[Frame], start_pts: int | None) -> None:
         self.stream = stream
@@ -86,6 +90,10 @@ class Range:
         self.start_pts = start_pts
         self.hi_pts: int | None = None
         self.hi_dur = 0
+        #: ``hi_pts`` is at least every frame's PTS (so no frame of the range lies after the highest
+        #: frame): true as long as frames were only appended or dropped from the head; recomputing the end
+        #: from the last GOP after a cut may leave higher PTS in earlier GOPs, which clears it
+        self.hi_is_max = True
         self.mem = 0
         self.append_to_end(frames)
 
@@ -115,12 +123,16 @@ class Range:
         if not keys:
             return
         kpts, kidx = self.kpts, self.kidx
-        new_pts = [new[i][P] for i in keys]
-        if (not kpts or kpts[-1] < new_pts[0]) and (
-            len(new_pts) == 1 or min(map(sub, new_pts[1:], new_pts[:-1])) > 0
-        ):
+        new_pts = sm.key_pts
+        rising = True
+        if new_pts is None:
+            new_pts = [new[i][P] for i in keys]
+            rising = len(new_pts) == 1 or min(map(sub, new_pts[1:], new_pts[:-1])) > 0
+        if rising and (not kpts or kpts[-1] < new_pts[0]):
             kpts.extend(new_pts)
-            kidx.extend([base + self.kbase + i for i in keys])
+            b = base + self.kbase
+            # keys are distinct rising indices into ``new``: as many as frames means every frame
+            kidx.extend(range(b, b + len(keys)) if len(keys) == len(new) else [b + i for i in keys])
             return
         for i, pts in zip(keys, new_pts, strict=True):
             j = bisect_left(kpts, pts)
@@ -271,7 +283,10 @@ class Range:
     def _update_end_from_last_gop(self) -> None:
         self.hi_pts, self.hi_dur = None, 0
         if not self.frames or not self.kidx:
+            self.hi_is_max = not self.frames
             return
+        # the scan below covers every frame only when the last GOP starts at the range's first frame
+        self.hi_is_max = self.kidx[-1] == self.kbase
         hp: int | None = None
         hd = 0
         for f in self.frames[self.kidx[-1] - self.kbase :]:
@@ -330,6 +345,10 @@ class Range:
 
 class ChromiumStream:
     """One track's ``SourceBufferStream`` (append, remove, ranges, splice trimming, memory limit)."""
+
+    #: append frames that just continue the only range without the general removal and merge steps
+    #: (:meth:`_continues_only_range`; tests turn it off to compare)
+    fast_path = True
 
     def __init__(self, is_audio: bool, memory_limit: int, log: Callable[[str], None] | None = None) -> None:
         self.is_audio = is_audio
@@ -394,6 +413,12 @@ class ChromiumStream:
         sm = summary or summarize(frames)
         if self._update_max_interbuffer_distance(frames, sm):
             self._merge_all_adjacent()
+        if self.fast_path and self._continues_only_range(frames, sm):
+            # nothing to remove, trim or merge: the frames just extend the one range
+            r = self.ranges[0]
+            r.append_to_end(frames, sm)
+            self._set_last_appended(frames[-1])
+            return
         self._prepare_ranges_for_next_append(frames, sm)
         if self.rfna is not None:
             self.rfna.append_to_end(frames, sm)
@@ -417,6 +442,36 @@ class ChromiumStream:
         if i > 0:
             self._merge_with_next(i - 1)
         self._merge_all_adjacent()
+
+    def _continues_only_range(self, frames: Sequence[Frame], sm: Summary) -> bool:
+        """Whether ``frames`` carry on the append sequence of the stream's only range with every step of
+        the general append a no-op, so appending them to the end is all that happens.
+
+        Conditions: one range, the range for the next append, no new coded frame group, and every new
+        frame after the highest PTS of the append sequence, which is the range's highest frame and at
+        least every PTS in it (``hi_is_max``). Then both overlap removals (``(highest, start)`` for the
+        jump forward, ``[start, end)`` for the new frames) find no frame at or after their start in the
+        range, no keyframe at or after their end to split at, and leave the range for the next append in
+        place (it still holds the highest PTS); audio splice trimming finds no frame under the first new
+        one as it starts at or after the range's buffered end; with one range nothing merges.
+        """
+        r = self.rfna
+        h = self.hi_in_seq
+        if (
+            self.new_cfg
+            or r is None
+            or h is None
+            or self.last_ts is None
+            or len(self.ranges) != 1
+            or self.ranges[0] is not r
+            or not r.frames
+            or not r.hi_is_max
+            or r.hi_pts != h
+            or sm.start <= h
+        ):
+            return False
+        first = frames[0]
+        return not (self.is_audio and first[KEY] and first[P] < h + (r.hi_dur or 1))
 
     def _set_last_appended(self, last: Frame) -> None:
         assert self.rfna is not None
@@ -614,19 +669,25 @@ class ChromiumStream:
     def memory(self) -> int:
         """SourceBufferStream's buffered size: every buffer counts DecoderBuffer::GetMemoryUsage(), its
         data plus sizeof(DecoderBuffer) (``frame_overhead``)."""
-        return sum(r.mem + self.frame_overhead * len(r.frames) for r in self.ranges)
+        overhead = self.frame_overhead
+        total = 0
+        for r in self.ranges:
+            total += r.mem + overhead * len(r.frames)
+        return total
 
     def frame_count(self) -> int:
         return sum(len(r.frames) for r in self.ranges)
 
-    def evict(self, new_size: int) -> bool:
+    def evict(self, new_size: int, size: int | None = None) -> bool:
         """GarbageCollectIfNeeded with the playback position at 0 and no seek pending.
 
         Chromium first frees GOPs before the playback position (none: it is 0), then GOPs from the back of
         the last range until it reaches the most recently appended GOP. So a buffer filled from 0 forward
         with a paused element cannot free anything and the append fails with QuotaExceededError.
+        ``size`` is :meth:`memory` if the caller has it.
         """
-        size = self.memory()
+        if size is None:
+            size = self.memory()
         if new_size > self.memory_limit:
             self._log(
                 f"{'AUDIO' if self.is_audio else 'VIDEO'} stream: new append of newDataSize={new_size} bytes "

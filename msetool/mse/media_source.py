@@ -77,7 +77,13 @@ class MediaSource:
         return self.profile.to_js(self.duration)
 
     def have_metadata(self) -> bool:
-        return bool(self.source_buffers) and all(sb.first_init_received for sb in self.source_buffers)
+        sbs = self.source_buffers
+        if not sbs:
+            return False
+        for sb in sbs:  # noqa: SIM110 - a loop: this runs after every append and parser batch
+            if not sb.first_init_received:
+                return False
+        return True
 
     def open_if_ended(self) -> None:
         if self.ready_state == "ended":
@@ -417,10 +423,12 @@ class MediaSource:
         while the append is parsed): remember which tracks started, and whose first frame is undecodable."""
         if self.element_error is not None or self.ready_state == "closed" or not self.have_metadata():
             return
+        reading = self.reading
         for sb in self.active:
+            sid = sb.id
             for tid in sb.track_order:
-                key = (sb.id, tid)
-                if key in self.reading:
+                key = (sid, tid)
+                if key in reading:
                     continue
                 start = self._start_range(sb, tid)
                 if start is None:

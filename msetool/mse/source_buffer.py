@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
-from itertools import chain, groupby, pairwise
+from itertools import chain, compress, groupby, pairwise, repeat
 from operator import add, attrgetter, le, sub
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -121,6 +121,41 @@ def _frame_runs(frames: Sequence[CodedFrame]) -> list[_Run] | None:
     return out
 
 
+def _regular_steps(dt: Sequence[int], pt: Sequence[int], n: int, ts: int) -> tuple[int, int, int] | None:
+    """(largest µs DTS step, smallest and largest µs PTS step) of a run whose DTS and PTS ticks each rise
+    by the same positive step ``s`` (lists only), without building the step lists; None otherwise.
+
+    Ticks ``a + i*s`` become ``(a + i*s) * 1_000_000 // ts`` µs (plus the timestampOffset, which no step
+    sees). With ``s * 1_000_000 = Q*ts + R`` and ``r_i`` the remainder of ``(a + i*s) * 1_000_000`` by
+    ``ts``, step i is ``Q + 1`` when ``r_i + R >= ts`` (the remainder wraps) and ``Q`` otherwise, and
+    ``r_{i+1}`` is ``r_i + R`` less ``ts`` if it wrapped. So some step of the ``n - 1`` wraps exactly when
+    ``r_0 + (n-1)*R >= ts`` (the first wrap comes at the first i where ``r_0 + (i+1)*R`` reaches ``ts``),
+    and every step wraps exactly when ``r_0 >= (n-1)*(ts - R)`` (wrapping steps lower the remainder by
+    ``ts - R`` each, and the last of them still needs ``ts - R``). R = 0: every step is Q.
+    """
+    if type(dt) is not list:
+        return None
+    a = dt[0]
+    s = dt[1] - a
+    if s <= 0 or dt != list(range(a, a + s * n, s)):
+        return None
+    if pt is not dt and pt != dt:
+        b = pt[0]
+        if type(pt) is not list or pt != list(range(b, b + s * n, s)):
+            return None
+    else:
+        b = a
+    q, r = divmod(s * 1_000_000, ts)
+    if not r:
+        return q, q, q
+    rd = a * 1_000_000 % ts
+    rp = rd if b == a else b * 1_000_000 % ts
+    hi = q + 1 if rd + (n - 1) * r >= ts else q
+    plo = q + 1 if rp >= (n - 1) * (ts - r) else q
+    phi = q + 1 if rp + (n - 1) * r >= ts else q
+    return hi, plo, phi
+
+
 class _AppendFailed(Exception):
     def __init__(self, error: AppendError) -> None:
         super().__init__(error.message)
@@ -153,6 +188,7 @@ class SourceBuffer:
         self.ms = ms
         self.id = sb_id
         self.target = f"sb:{sb_id}"
+        self._events: dict[str, Event] = {}
         self.mime = mime
         self.profile = ms.profile
         self.chromium = ms.profile.chromium
@@ -203,7 +239,11 @@ class SourceBuffer:
     # helpers
 
     def _event(self, typ: str) -> None:
-        self.ms.events.append(Event(self.target, typ))
+        # events are frozen records: one per type serves every append (three of them per append)
+        ev = self._events.get(typ)
+        if ev is None:
+            ev = self._events[typ] = Event(self.target, typ)
+        self.ms.events.append(ev)
 
     def _warn(self, kind: str, message: str, time: float | None = None, **detail: Any) -> None:
         self.ms.warnings.append(Warning(kind, f"{self.id}: {message}", time, dict(detail)))
@@ -357,7 +397,10 @@ class SourceBuffer:
                 f"{self.dropped_no_rap} coded frame(s) dropped while waiting for a random access point",
                 frames=self.dropped_no_rap,
             )
-        replaced = sum(tb.stream.overlap_removed for tb in self.tracks.values() if tb.stream is not None)
+        replaced = 0
+        for tb in self.tracks.values():
+            if tb.stream is not None:
+                replaced += tb.stream.overlap_removed
         replaced += getattr(self, "_spec_replaced", 0)
         self._spec_replaced = 0
         if replaced:
@@ -773,6 +816,10 @@ class SourceBuffer:
         off = self.timestamp_offset
         if off == INF:
             return False
+        if len(cols) == 1:
+            one = self._steady_column(cols[0], off)
+            if one is not None:
+                return one
         # a track's runs of the batch, in order of first appearance (muxed parsers interleave them)
         by_track: dict[int, list[FrameColumns | _Run]] = {}
         for c in cols:
@@ -883,6 +930,143 @@ class SourceBuffer:
             assert tb.stream is not None and not tb.queue
             tb.stream.append(rows, sm)
             tb.flushed_since_group_start = True
+        for tid in self.track_order:
+            self.tracks[tid].flush()
+        self.ms.increase_duration(self.group_end)
+        return True
+
+    def _steady_column(self, c: FrameColumns | _Run, off: int) -> bool | None:  # noqa: C901 - one check list
+        """:meth:`_chromium_steady_batch` for the commonest batch, one run of one track (a ``trun`` of a
+        separate-track fMP4): the same checks and steps with fewer passes over the columns. None when the
+        run is not plain (no frames, columns of unequal length, estimated durations, a timescale above
+        1 MHz or not positive, a timestampOffset that is not an int), which the general code takes.
+
+        Passes saved, and why they give the same answer: with integer ticks and a timescale of at most
+        1 MHz, ``t -> t * 1_000_000 // timescale + offset`` is strictly increasing, so DTS (PTS) ticks are
+        non-decreasing exactly when the µs DTS (PTS) steps are; the general code rejects a run with a
+        negative step, and on non-decreasing columns the first value is the minimum, so "no negative
+        timestamp" needs only the first DTS and PTS. The min and max of the steps are taken once and
+        reused by the checks and the summary; for a run of one duration whose ticks rise by one step (what
+        an encoder's fMP4 runs are) they come from :func:`_regular_steps` without building step lists.
+        """
+        pt, dt, du, fsize, fkey = c.pts, c.dts, c.duration, c.size, c.keyframe
+        n = len(pt)
+        ts = c.timescale
+        if (
+            not n
+            or c.estimated
+            or len(dt) != n
+            or len(du) != n
+            or len(fsize) != n
+            or len(fkey) != n
+            or type(ts) is not int
+            or not 0 < ts <= 1_000_000
+            or type(off) is not int
+        ):
+            return None
+        tb = self.tracks.get(c.track_id)
+        if tb is None or tb.need_rap or tb.last_dts is None or tb.pending_group_start_pts is not None:
+            return False
+        if pt[0] < 0 or dt[0] < 0:
+            return False  # (later elements: a negative one follows a decrease, rejected below)
+        du0 = du[0]
+        const_dur = du.count(du0) == n
+        pu: list[int]
+        dd: list[int]
+        if 1_000_000 % ts == 0:
+            m = 1_000_000 // ts
+            pu = [x * m + off for x in pt] if off else [x * m for x in pt]
+            dd = pu if dt == pt else [x * m + off for x in dt] if off else [x * m for x in dt]
+            d0 = du0 * m
+            du_us = [d0] * n if const_dur else [x * m for x in du]
+        else:
+            pu = [x * 1_000_000 // ts + off for x in pt] if off else [x * 1_000_000 // ts for x in pt]
+            if dt == pt:
+                dd = pu
+            else:
+                dd = [x * 1_000_000 // ts + off for x in dt] if off else [x * 1_000_000 // ts for x in dt]
+            d0 = du0 * 1_000_000 // ts
+            du_us = [d0] * n if const_dur else [x * 1_000_000 // ts for x in du]
+        # frame end timestamps; with one duration for the batch they follow PTS and need no list
+        ends = None if const_dur else list(map(add, pu, du_us))
+        end_first = pu[0] + d0 if ends is None else ends[0]
+        end_last = pu[-1] + d0 if ends is None else ends[-1]
+        dd0 = dd[0]
+        last = tb.last_dts
+        if dd0 < last or dd0 - last > 2 * tb.last_dur or pu[0] < self.aws or end_last > self.awe:
+            return False
+        dmin, dmax = (d0, d0) if const_dur else (min(du_us), max(du_us))
+        audio = tb.is_audio
+        smax = dmax
+        pmin = 0
+        if n > 1:
+            regular = _regular_steps(dt, pt, n, ts) if const_dur else None
+            if regular is not None:
+                # the checks below on the step bounds: with one duration, "each DTS step <= 2 x its
+                # frame's duration" is "largest step <= 2 x duration", and rising ticks step >= 0
+                hi, pmin, pmax = regular
+                if hi > 2 * d0 or (audio and (pmin < d0 or pmax > 2 * d0)):
+                    return False
+            else:
+                steps = list(map(sub, dd[1:], dd))
+                lo, hi = min(steps), max(steps)
+                if lo < 0:
+                    return False
+                if hi > 2 * dmin and not all(map(le, steps, [2 * x for x in du_us])):
+                    return False
+                psteps = steps if dd is pu else list(map(sub, pu[1:], pu))
+                pmin = lo if dd is pu else min(psteps)
+                if pmin < 0 or (ends is not None and min(map(sub, ends[1:], ends)) < 0):
+                    return False  # (equal durations and non-decreasing PTS give non-decreasing ends)
+                if audio:
+                    if ends is None:
+                        # gap to the previous frame's end = PTS step - duration, must lie in [0, duration]
+                        if pmin < d0 or max(psteps) > 2 * d0:
+                            return False
+                    elif not all(
+                        0 <= g <= d for g, d in zip(map(sub, pu[1:], ends), du_us[1:], strict=False)
+                    ):
+                        return False
+            smax = max(smax, hi)
+        he = tb.highest_end
+        lp = tb.last_processed_dts
+        if he is None or end_first < he or (lp is not None and lp > dd0):
+            return False
+        if audio:
+            # every frame is a keyframe: the highest end before it must be within [PTS - duration, PTS]
+            if not (he <= pu[0] <= he + d0):
+                return False
+            keys = list(range(n))
+        else:
+            keys = list(compress(range(n), fkey))
+            for i in keys:
+                before = (pu[i - 1] + du_us[i - 1]) if i else he
+                if before > pu[i] or before + du_us[i] < pu[i]:
+                    return False
+        lk = tb.last_keyframe_pts
+        if (not keys or keys[0] != 0) and lk is not None and pu[0] < lk:
+            return False
+        # the batch is steady: the steps of _chromium_steady_batch's second loop
+        rows = list(zip(pu, dd, du_us, repeat(True) if audio else fkey, fsize, repeat(False)))
+        top = (pu[-1], du_us[-1]) if n == 1 or pu[-2] < pu[-1] else max(zip(pu, du_us, strict=False))
+        end = end_last if dmin > 0 else max(p + (d if d > 0 else 1) for p, d in zip(pu, du_us, strict=False))
+        # the keyframes' PTS when they are known to rise strictly (so the stream need not check)
+        key_pts = None
+        if len(keys) <= 1 or pmin > 0:
+            key_pts = pu if audio else [pu[i] for i in keys]
+        sm = Summary(pu[0], end, smax, top, sum(fsize), keys, key_pts)
+        if self.segment_first_frame.pop(tb.track_id, None) and not audio and not fkey[0]:
+            self._segment_not_rap(tb.track_id, pu[0] / 1e6, False)
+        tb.last_dts = dd[-1]
+        tb.last_dur = du_us[-1]
+        tb.last_processed_dts = dd[-1]
+        tb.highest_end = end_last
+        if keys:
+            tb.last_keyframe_pts = pu[keys[-1]]
+        self.group_end = max(self.group_end, end_last)
+        assert tb.stream is not None and not tb.queue
+        tb.stream.append(rows, sm)
+        tb.flushed_since_group_start = True
         for tid in self.track_order:
             self.tracks[tid].flush()
         self.ms.increase_duration(self.group_end)
@@ -1196,17 +1380,19 @@ class SourceBuffer:
             if sum(t.memory() for t in self.tracks.values()) + new_size > self._quota():
                 self.buffer_full = True
             return not self.buffer_full
-        total = sum(t.memory() for t in self.tracks.values())
+        # each track's size once: a stream's eviction changes no other track's size
+        mem = {tid: tb.memory() for tid, tb in self.tracks.items()}
+        total = sum(mem.values())
         if total == 0:
             return True
         ok = True
         for tid in self.track_order:
             tb = self.tracks[tid]
-            cur = tb.memory()
+            cur = mem[tid]
             if cur == 0:
                 continue
             assert tb.stream is not None
-            ok = tb.stream.evict(new_size * cur // total) and ok
+            ok = tb.stream.evict(new_size * cur // total, None if tb.queue else cur) and ok
         return ok
 
     # -------------------------------------------------------------------------------------------------

@@ -97,6 +97,8 @@ class TrackBuffer:
 
     def memory(self) -> int:
         if self.stream is not None:
+            if not self.queue:
+                return self.stream.memory()
             return self.stream.memory() + sum(f[4] + self.stream.frame_overhead for f in self.queue)
         assert self.store is not None
         return self.store.memory()
