@@ -20,6 +20,7 @@ from operator import add
 from pathlib import Path
 
 from msetool.errors import ParseError
+from msetool.fragment.boxwalk import esds_fields, walk
 
 _CONTAINERS = {"moov", "trak", "mdia", "minf", "stbl", "mvex", "edts", "moof", "traf", "dinf"}
 
@@ -41,49 +42,14 @@ class Box:
 
 
 def iter_boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[Box]:
-    end = len(data) if end is None else end
-    pos = start
-    while pos + 8 <= end:
-        size, typ = struct.unpack_from(">I4s", data, pos)
-        header = 8
-        if size == 1:
-            if pos + 16 > end:
-                raise ParseError("truncated largesize", pos, typ.decode("latin-1"))
-            size = struct.unpack_from(">Q", data, pos + 8)[0]
-            header = 16
-        elif size == 0:
-            size = end - pos
-        if size < header or pos + size > end:
-            raise ParseError(f"box size {size} runs past its parent", pos, typ.decode("latin-1"))
+    for typ, pos, size, header in walk(data, start, len(data) if end is None else end):
         yield Box(typ.decode("latin-1"), pos, size, header)
-        pos += size
 
 
 def _children(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int, int]]:
-    """(raw type, offset, size, header size) of every box in [start, end): :func:`iter_boxes`' walk and
-    errors, as plain tuples, for the per-segment read-back (one scan of a traf instead of one per box
-    looked up, and no record per box)."""
-    out = []
-    pos = start
-    while pos + 8 <= end:
-        size, typ = _HEAD.unpack_from(data, pos)
-        header = 8
-        if size == 1:
-            if pos + 16 > end:
-                raise ParseError("truncated largesize", pos, typ.decode("latin-1"))
-            size = _U64.unpack_from(data, pos + 8)[0]
-            header = 16
-        elif size == 0:
-            size = end - pos
-        if size < header or pos + size > end:
-            raise ParseError(f"box size {size} runs past its parent", pos, typ.decode("latin-1"))
-        out.append((typ, pos, size, header))
-        pos += size
-    return out
-
-
-_HEAD = struct.Struct(">I4s")
-_U64 = struct.Struct(">Q")
+    """Every box in [start, end) as plain tuples, for the per-segment read-back (one scan of a traf
+    instead of one per box looked up, and no record per box)."""
+    return list(walk(data, start, end))
 
 
 def find(data: bytes, path: str, start: int = 0, end: int | None = None) -> Box | None:
@@ -216,39 +182,7 @@ def _asc_check(data: bytes, entry: Box, children: int, out: dict[str, object]) -
 
 def _esds(data: bytes, esds: Box) -> tuple[int, int]:
     """(objectTypeIndication, audioObjectType or 0 when there is no DecoderSpecificInfo)."""
-    pos, end = esds.body + 4, esds.end
-    oti = aot = 0
-    while pos + 2 <= end:
-        tag = data[pos]
-        pos += 1
-        size = 0
-        for _ in range(4):
-            byte = data[pos]
-            pos += 1
-            size = (size << 7) | (byte & 0x7F)
-            if not byte & 0x80:
-                break
-        if tag == 0x03:  # ES_Descriptor: ES_ID(2) + flags(1) [+ optional fields]
-            flags = data[pos + 2]
-            pos += 3
-            if flags & 0x80:
-                pos += 2
-            if flags & 0x40:
-                pos += 1 + data[pos]
-            if flags & 0x20:
-                pos += 2
-            continue
-        if tag == 0x04:  # DecoderConfigDescriptor
-            oti = data[pos]
-            pos += 13
-            continue
-        if tag == 0x05 and size:  # DecoderSpecificInfo = AudioSpecificConfig
-            aot = data[pos] >> 3
-            if aot == 31 and pos + 1 < end:
-                aot = 32 + (((data[pos] & 7) << 3) | (data[pos + 1] >> 5))
-            break
-        pos += size
-    return oti, aot
+    return esds_fields(data, esds.body, esds.end)
 
 
 def derived_codecs(data: bytes) -> list[tuple[str, dict[str, object]]] | None:

@@ -21,7 +21,8 @@ import struct
 from collections.abc import Iterator
 from pathlib import Path
 
-from msetool.errors import FfmpegError, ParseError, UsageError
+from msetool.errors import FfmpegError, UsageError
+from msetool.fragment.boxwalk import esds_fields, walk
 from msetool.fragment.runner import Runner, relevant_stderr
 from msetool.records import FrozenRecord
 
@@ -283,25 +284,11 @@ _Box = tuple[str, int, int]
 
 
 def _boxes(data: bytes, start: int, end: int) -> Iterator[_Box]:
-    """The boxes in [start, end), as :func:`msetool.fragment.layout.iter_boxes` reads them (same checks,
-    same ParseError). Read here because this runs before ffmpeg starts, and importing layout (with
-    :mod:`dataclasses` for its records) took ~3 ms of that start-up; the watcher loads it while ffmpeg
-    runs."""
-    pos = start
-    while pos + 8 <= end:
-        size, typ = struct.unpack_from(">I4s", data, pos)
-        header = 8
-        if size == 1:
-            if pos + 16 > end:
-                raise ParseError("truncated largesize", pos, typ.decode("latin-1"))
-            size = struct.unpack_from(">Q", data, pos + 8)[0]
-            header = 16
-        elif size == 0:
-            size = end - pos
-        if size < header or pos + size > end:
-            raise ParseError(f"box size {size} runs past its parent", pos, typ.decode("latin-1"))
+    """The boxes in [start, end) by the read-back's walk (:mod:`msetool.fragment.boxwalk`), without
+    loading :mod:`msetool.fragment.layout` and its records before ffmpeg starts (the watcher loads it
+    while ffmpeg runs)."""
+    for typ, pos, size, header in walk(data, start, end):
         yield typ.decode("latin-1"), pos + header, pos + size
-        pos += size
 
 
 def _find(data: bytes, path: str, start: int, end: int) -> _Box | None:
@@ -311,42 +298,6 @@ def _find(data: bytes, path: str, start: int, end: int) -> _Box | None:
         if b[0] == first:
             return b if not rest else _find(data, rest, b[1], b[2])
     return None
-
-
-def _esds_oti(data: bytes, body: int, end: int) -> int:
-    """The objectTypeIndication of the ``esds`` box at [body, end): layout._esds(...)[0], which stops
-    at the DecoderSpecificInfo after it."""
-    pos = body + 4
-    oti = 0
-    while pos + 2 <= end:
-        tag = data[pos]
-        pos += 1
-        size = 0
-        for _ in range(4):
-            byte = data[pos]
-            pos += 1
-            size = (size << 7) | (byte & 0x7F)
-            if not byte & 0x80:
-                break
-        if tag == 0x03:  # ES_Descriptor: ES_ID(2) + flags(1) [+ optional fields]
-            flags = data[pos + 2]
-            pos += 3
-            if flags & 0x80:
-                pos += 2
-            if flags & 0x40:
-                pos += 1 + data[pos]
-            if flags & 0x20:
-                pos += 2
-            continue
-        if tag == 0x04:  # DecoderConfigDescriptor
-            oti = data[pos]
-            pos += 13
-            continue
-        if tag == 0x05 and size:  # DecoderSpecificInfo: layout reads its audioObjectType here and stops
-            _ = data[pos]  # (the same read, so the same IndexError on a truncated box)
-            break
-        pos += size
-    return oti
 
 
 def _moov_info(moov: bytes, path: str) -> MediaInfo | None:
@@ -374,7 +325,7 @@ def _moov_info(moov: bytes, path: str) -> MediaInfo | None:
         codec = _MP4_CODECS.get(etype)
         if etype == "mp4a":
             esds = next((b for b in _boxes(moov, ebody + 28, eend) if b[0] == "esds"), None)
-            codec = _MP4A_OTI.get(_esds_oti(moov, esds[1], esds[2])) if esds is not None else None
+            codec = _MP4A_OTI.get(esds_fields(moov, esds[1], esds[2])[0]) if esds is not None else None
         if codec is None:
             return None
         if kind == "video":
