@@ -20,8 +20,8 @@ source with constant memory.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import accumulate
-from operator import add
+from itertools import accumulate, repeat
+from operator import add, sub
 from typing import TYPE_CHECKING, Any, Literal
 
 from msetool.bmff.boxes import (
@@ -414,11 +414,11 @@ def _run_columns(trun: Box, n: int, dts: int, data_pos: int, d_dur: int, d_size:
         if len(ctos) == len(dcol):
             pcol = list(map(add, dcol, ctos))
             if shift:
-                pcol = [p - shift for p in pcol]
+                pcol = list(map(sub, pcol, repeat(shift)))
         else:
             pcol = [d + c - shift for d, c in zip(dcol, ctos, strict=True)]
     elif shift:
-        pcol = [d - shift for d in dcol]
+        pcol = list(map(sub, dcol, repeat(shift)))
     else:
         pcol = list(dcol)
     return dcol, pcol, durs, sizes, ocol, keys, fcol

@@ -321,11 +321,14 @@ def _has_nal(sample: bytes, length: int, nal_type: int) -> bool:
     return False
 
 
-def _preroll_checks(runs: list[_Run], init: Mp4Init) -> dict[int, Callable[[bytes], str | None]]:
+def _preroll_checks(
+    runs: list[_Run], init: Mp4Init, known: dict[int, Callable[[bytes], str | None] | None] | None = None
+) -> dict[int, Callable[[bytes], str | None]]:
     """The samples of this moof that a paused element decodes if the fragment starts its first range:
     per track, from its earliest run, the first sync frame and the 3 after it (video) or the frames of
     the first 200 ms (audio). Only those are read and checked; whether they are decoded is the
-    simulator's call."""
+    simulator's call. ``known`` keeps each track's decode check across the moofs of one init segment
+    (it depends on the track's sample entry only, and building it parses the codec configuration)."""
     first: dict[int, _Run] = {}
     for r in runs:
         if r.dts and (r.track_id not in first or r.dts[0] < first[r.track_id].dts[0]):
@@ -333,7 +336,12 @@ def _preroll_checks(runs: list[_Run], init: Mp4Init) -> dict[int, Callable[[byte
     out: dict[int, Callable[[bytes], str | None]] = {}
     for tid, r in first.items():
         track = init.track(tid)
-        check = _decode_check(track) if track is not None and not track.info.encrypted else None
+        if known is not None and tid in known:
+            check = known[tid]
+        else:
+            check = _decode_check(track) if track is not None and not track.info.encrypted else None
+            if known is not None:
+                known[tid] = check
         if check is None:
             continue
         if track is not None and track.kind == "audio":
@@ -418,6 +426,10 @@ class BmffStreamParser:
         #: random access, so bytes of the other samples need never be read)
         self.sample_checks: str = "all"
         self._checks: list[tuple[int, int]] = []  # (offset, size) of samples to analyse, by offset
+        #: _checks is still to be built from the runs (see _layout): only skippable()/skip() read it
+        self._checks_due = False
+        #: track_ID -> its frames' decode check (or None), for the init segment in use (_preroll_checks)
+        self._decode_checks: dict[int, Callable[[bytes], str | None] | None] = {}
         self._ci = 0
         self._cp = 0  # _plan()'s cursor: checks before it are done, present, or before the buffer
         self._checked: set[tuple[int, int]] = set()
@@ -465,6 +477,7 @@ class BmffStreamParser:
         self._limit = self._tail
         self._pins = {}
         self._checks = []
+        self._checks_due = False
         self._skip_to = None
         self._skip_fail = None
         self._runs = []
@@ -642,7 +655,7 @@ class BmffStreamParser:
         # The first sample to analyse whose bytes are not all here yet. Samples before it are done, before
         # the queue head (never emitted), or present (pinned by skip(), see _check_pins); each of these
         # only stays so while the tail, the head and the analysed set grow, so the cursor only moves on.
-        checks, checked, bhead = self._checks, self._checked, self._bhead
+        checks, checked, bhead = self._check_list(), self._checked, self._bhead
         while self._ci < len(checks) and checks[self._ci] in checked:
             self._ci += 1
         j = max(self._ci, self._cp)
@@ -658,6 +671,22 @@ class BmffStreamParser:
         self._cp = j
         self._plan_memo = (need, max(want, need), pins)
         return self._plan_memo
+
+    def _check_list(self) -> list[tuple[int, int]]:
+        """(offset, size) of the current moof's samples to analyse, by offset (see :meth:`_layout`): with
+        ``sample_checks="all"`` every non-empty H.264 sample and every prerolled one, built on first use."""
+        if self._checks_due:
+            self._checks_due = False
+            checks: list[tuple[int, int]] = []
+            for r in self._runs:
+                if r.avc_length_size is not None and r.check is None:
+                    checks += [(o, sz) for o, sz in zip(r.offset, r.size, strict=True) if sz > 0]
+            if self._preroll_checks:  # samples a decode check reads are needed too (never skipped)
+                for r in self._runs:
+                    checks += [(r.offset[i], r.size[i]) for i in r.preroll if r.size[i] > 0]
+            checks.sort()
+            self._checks = checks
+        return self._checks
 
     def _check_pins(self) -> list[tuple[int, int]]:
         """Samples to analyse that are all here (before the plan's cursor), not analysed yet and not before
@@ -853,14 +882,13 @@ class BmffStreamParser:
         if box_type in ("moov", "moof") and self._limit - pos < size:
             return False
         idx = self._counts.get(box_type, 0)
-        path = f"{_fourcc_text(box_type)}[{idx}]"
         if box_type in ("moov", "moof"):
             self._counts[box_type] = idx + 1
             if box_type == "moov":
                 self._parse_moov(pos, size, events)
                 self._drop(pos + size)
                 return True
-            self._parse_moof(pos, size, path, events)
+            self._parse_moof(pos, size, f"moof[{idx}]", events)
             return True
         # Skipped box: Chromium needs all of it before it checks the type and pops it; bytes are
         # discarded as they arrive, which is the same thing without holding them.
@@ -871,8 +899,7 @@ class BmffStreamParser:
         self._skip_fail = None
         if not self._valid_top_level(box_type):
             self._skip_fail = _Fail(f"Invalid top-level ISO BMFF box type {_fourcc_text(box_type)}", pos,
-                                    path,
-                                    "BMFF-INIT-09")
+                                    f"{_fourcc_text(box_type)}[{idx}]", "BMFF-INIT-09")
         return True
 
     # -- boxes ---
@@ -908,6 +935,7 @@ class BmffStreamParser:
             self._check_codecs_match_type(init, pos)
         self._init = init
         self._entry_info = {}
+        self._decode_checks = {}
         self._av_tracks = {tid: t.kind for tid, t in init.tracks.items() if t.kind in ("audio", "video")}
         kinds = set(self._av_tracks.values())
         self._muxed = kinds == {"audio", "video"}
@@ -1231,10 +1259,12 @@ class BmffStreamParser:
                 run.first_of_traf = ri == 0
                 runs.append(run)
                 a = b
-        runs.sort(key=lambda r: r.start)
+        if len(runs) > 1:
+            runs.sort(key=lambda r: r.start)
         self._decode_errors = _misaddressed_trafs(trafs, moof, init, self._chromium)
         self._preroll_checks = (
-            _preroll_checks(runs, init) if self._chromium and self.sample_checks == "all" else {}
+            _preroll_checks(runs, init, self._decode_checks)
+            if self._chromium and self.sample_checks == "all" else {}
         )
         highest = self._layout(runs, pos)
         self._runs = runs
@@ -1267,13 +1297,18 @@ class BmffStreamParser:
                 if chromium:
                     lim = _MAX_SECONDS * r.timescale
                     dur, pts, dts = r.duration, r.pts, r.dts
-                    r.representable = (max(dur) < lim and max(pts) < lim and max(dts) < lim
-                                       and min(dur) > -lim and min(pts) > -lim and min(dts) > -lim)
+                    # durations are unsigned and a run's DTS start at an unsigned base and add them up:
+                    # the durations' lower bound always holds and the DTS extremes are the ends
+                    r.representable = (max(dur) < lim and max(pts) < lim and dts[-1] < lim
+                                       and min(pts) > -lim and dts[0] > -lim)
                 if pre_keys:  # the few prerolled offsets that fall inside this run's data
                     a = bisect_left(pre_keys, offs[0])
                     b = bisect_right(pre_keys, offs[-1], a)
-                    r.preroll = sorted(
-                        i for k in pre_keys[a:b] for i in range(bisect_left(offs, k), bisect_right(offs, k)))
+                    if a < b:  # keys ascend and offsets never decrease: the ranges come out in order
+                        pr: list[int] = []
+                        for k in pre_keys[a:b]:
+                            pr += range(bisect_left(offs, k), bisect_right(offs, k))
+                        r.preroll = pr
             special: Sequence[int] = r.preroll
             if r.avc_length_size is not None:
                 if rap:
@@ -1283,14 +1318,13 @@ class BmffStreamParser:
                     checks += [(offs[i], sizes[i]) for i in r.check if sizes[i] > 0]
                     special = sorted(r.check.union(r.preroll)) if r.preroll else sorted(r.check)
                 else:
-                    checks += [(o, sz) for o, sz in zip(offs, sizes, strict=True) if sz > 0]
                     special = range(n)
             r.special = special
-        if pre:  # samples whose bytes a decode check reads are needed too (never skipped)
-            for r in runs:
-                checks += [(r.offset[i], r.size[i]) for i in r.preroll if r.size[i] > 0]
+        # Analysing every sample ("all", the simulator's feed path): the list of samples to analyse is
+        # only read by skippable()/skip(), so _check_list builds it from the runs when first asked.
         checks.sort()
         self._checks = checks
+        self._checks_due = not rap
         self._ci = 0
         self._cp = 0
         self._checked = set()
@@ -1455,7 +1489,8 @@ class BmffStreamParser:
                     if analyse and (check is None or s in check):
                         # _analyze_avc inlined for a verdict that agrees with the container's flag (the
                         # usual sample): nothing to report, only its bookkeeping is left
-                        verdict = cached.pop((off, size), None)
+                        # (the cache is empty unless skip() analysed ahead: no key to build then)
+                        verdict = cached.pop((off, size), None) if cached else None
                         if verdict is None:
                             src, at = self._src(off)
                             verdict = check_avc_sample(src, length_size, at, size)
