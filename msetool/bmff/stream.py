@@ -1291,7 +1291,9 @@ class BmffStreamParser:
             n = len(offs)
             if n:
                 r.ends = ends = list(map(add, offs, sizes))
-                highest = max(highest, max(ends))  # noqa: PLW3301 (no tuple of every end)
+                # a trun's samples follow each other (each ends where the next starts): the last end is the
+                # furthest
+                highest = max(highest, ends[-1])
                 if 0 in sizes or max(sizes) > INT32_MAX:
                     r.stops = [i for i, sz in enumerate(sizes) if sz == 0 or sz > INT32_MAX]
                 if chromium:
@@ -1483,6 +1485,9 @@ class BmffStreamParser:
                 check = run.check
                 pre = self._preroll_checks
                 cached, checked = self._avc_cache, self._checked
+                # where the held bytes are (_src, inlined): nothing in this loop changes the buffer
+                buf, base = self._buf, self._start - self._bhead
+                bhead = self._bhead
                 for s in special[lo:hi]:
                     off = offs[s]
                     size = sizes[s]
@@ -1492,8 +1497,11 @@ class BmffStreamParser:
                         # (the cache is empty unless skip() analysed ahead: no key to build then)
                         verdict = cached.pop((off, size), None) if cached else None
                         if verdict is None:
-                            src, at = self._src(off)
-                            verdict = check_avc_sample(src, length_size, at, size)
+                            if off >= bhead:
+                                verdict = check_avc_sample(buf, length_size, base + off, size)
+                            else:
+                                src, at = self._src(off)
+                                verdict = check_avc_sample(src, length_size, at, size)
                         if verdict is (SLICE_IDR if flags[s] else SLICE_NON_IDR):
                             checked.add((off, size))
                         else:
