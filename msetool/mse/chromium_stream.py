@@ -414,10 +414,17 @@ class ChromiumStream:
         if self._update_max_interbuffer_distance(frames, sm):
             self._merge_all_adjacent()
         if self.fast_path and self._continues_only_range(frames, sm):
-            # nothing to remove, trim or merge: the frames just extend the one range
+            # nothing to remove, trim or merge: the frames just extend the one range (then what
+            # _set_last_appended does, the range's end being set by the append)
             r = self.ranges[0]
             r.append_to_end(frames, sm)
-            self._set_last_appended(frames[-1])
+            last = frames[-1]
+            self.last_ts, self.last_dur = last[P], last[DUR]
+            self.last_key, self.last_dts = bool(last[KEY]), last[D]
+            hp = r.hi_pts
+            assert hp is not None
+            self.hi_in_seq = hp
+            self.hi_end_in_seq = hp + (r.hi_dur or 1)
             return
         self._prepare_ranges_for_next_append(frames, sm)
         if self.rfna is not None:

@@ -1052,8 +1052,13 @@ class SourceBuffer:
         end = end_last if dmin > 0 else max(p + (d if d > 0 else 1) for p, d in zip(pu, du_us, strict=False))
         # the keyframes' PTS when they are known to rise strictly (so the stream need not check)
         key_pts = None
-        if len(keys) <= 1 or pmin > 0:
-            key_pts = pu if audio else [pu[i] for i in keys]
+        if audio:
+            if pmin > 0 or n == 1:
+                key_pts = pu
+        elif len(keys) == 1:
+            key_pts = [pu[keys[0]]]
+        elif pmin > 0:
+            key_pts = [pu[i] for i in keys]
         sm = Summary(pu[0], end, smax, top, sum(fsize), keys, key_pts)
         if self.segment_first_frame.pop(tb.track_id, None) and not audio and not fkey[0]:
             self._segment_not_rap(tb.track_id, pu[0] / 1e6, False)
@@ -1067,9 +1072,12 @@ class SourceBuffer:
         assert tb.stream is not None and not tb.queue
         tb.stream.append(rows, sm)
         tb.flushed_since_group_start = True
+        tracks = self.tracks
         for tid in self.track_order:
-            self.tracks[tid].flush()
-        self.ms.increase_duration(self.group_end)
+            if tracks[tid].queue:  # (flush() does nothing to an empty queue)
+                tracks[tid].flush()
+        if self.group_end > self.ms.duration:  # (increase_duration does nothing otherwise, nor on NaN)
+            self.ms.increase_duration(self.group_end)
         return True
 
     def _chromium_reset(self) -> None:
