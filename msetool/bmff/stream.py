@@ -37,7 +37,6 @@ import struct
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from itertools import compress
-from operator import add
 
 import msetool.bmff.rules  # noqa: F401  (registers the rule ids used below)
 from msetool.bmff.avc import SLICE_IDR, SLICE_NON_IDR, AvcSampleCheck, check_avc_sample
@@ -1290,19 +1289,20 @@ class BmffStreamParser:
             offs, sizes = r.offset, r.size
             n = len(offs)
             if n:
-                r.ends = ends = list(map(add, offs, sizes))
-                # a trun's samples follow each other (each ends where the next starts): the last end is the
-                # furthest
+                # a trun's samples follow each other: each ends where the next starts, so the ends are the
+                # offsets after the first and the last sample's end, which is the furthest
+                r.ends = ends = offs[1:]
+                ends.append(offs[-1] + sizes[-1])
                 highest = max(highest, ends[-1])
                 if 0 in sizes or max(sizes) > INT32_MAX:
                     r.stops = [i for i, sz in enumerate(sizes) if sz == 0 or sz > INT32_MAX]
                 if chromium:
                     lim = _MAX_SECONDS * r.timescale
-                    dur, pts, dts = r.duration, r.pts, r.dts
-                    # durations are unsigned and a run's DTS start at an unsigned base and add them up:
-                    # the durations' lower bound always holds and the DTS extremes are the ends
-                    r.representable = (max(dur) < lim and max(pts) < lim and dts[-1] < lim
-                                       and min(pts) > -lim and dts[0] > -lim)
+                    pts, dts = r.pts, r.dts
+                    # durations are 32-bit unsigned, below the limit of any timescale (mdhd's is never 0),
+                    # and a run's DTS start at an unsigned base and add them up: the DTS extremes are the
+                    # ends
+                    r.representable = (max(pts) < lim and dts[-1] < lim and min(pts) > -lim and dts[0] > -lim)
                 if pre_keys:  # the few prerolled offsets that fall inside this run's data
                     a = bisect_left(pre_keys, offs[0])
                     b = bisect_right(pre_keys, offs[-1], a)
