@@ -1315,7 +1315,7 @@ class BmffStreamParser:
             if r.avc_length_size is not None:
                 if rap:
                     r.check = set(compress(range(n), r.keyframe))
-                    if r.first_of_traf:
+                    if r.first_of_traf and n:  # a trun of no samples has no first sample to analyse
                         r.check.add(0)
                     checks += [(offs[i], sizes[i]) for i in r.check if sizes[i] > 0]
                     special = sorted(r.check.union(r.preroll)) if r.preroll else sorted(r.check)
