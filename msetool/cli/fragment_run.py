@@ -29,6 +29,11 @@ def run_fragment(  # noqa: PLR0917 (the command's options, as click passes them)
     run (~65 ms of CPU; ~4 ms of them before ffmpeg starts, most of the rest in the self-check), and
     found ~300 objects in cycles all told. Nothing here relies on the collector to free or close
     anything (files are closed by ``with``), and reference counting still frees everything else.
+
+    It is turned back on afterwards, except in the console script, which exits right after without
+    teardown (:attr:`msetool.cli.main.Process.exits_after_main`): the first allocation after ``gc.enable()``
+    started a collection over everything the run had allocated and kept (the modules it imported, ~20-30
+    ms after a 20-minute run) that would only have delayed the exit.
     """
     import gc
 
@@ -38,8 +43,13 @@ def run_fragment(  # noqa: PLR0917 (the command's options, as click passes them)
         _run_fragment(input_file, out, force, segment_duration, copy_, muxed, renditions, ladder, video_codec,
                       audio_codec, audio_bitrate, preset, no_check, verbose)
     finally:
-        if collecting:
+        if collecting and not _exits_next():
             gc.enable()
+
+
+def _exits_next() -> bool:
+    main = sys.modules.get("msetool.cli.main")
+    return main is not None and bool(main.Process.exits_after_main)
 
 
 def _run_fragment(  # noqa: PLR0917 (as run_fragment)

@@ -23,6 +23,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class Process:
+    #: Set by :func:`entry`: the process ends as soon as :func:`main` returns (without teardown), so a
+    #: command need not put back what only matters to code running after it (``fragment``'s cycle
+    #: collector).
+    exits_after_main = False
+
+
 def main(argv: list[str] | None = None) -> Any:
     from msetool.cli.fast import fast_command
 
@@ -46,6 +53,7 @@ def entry() -> None:
     import os
     import threading
 
+    Process.exits_after_main = True
     try:
         main()
         code: object = 0
