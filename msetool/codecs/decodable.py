@@ -40,9 +40,14 @@ class _Bits:
 def _rbsp(nal: bytes, limit: int = 64) -> bytes:
     """The first ``limit`` payload bytes of a NAL unit with emulation_prevention_three_bytes removed."""
     if nal.find(b"\x00\x00\x03", 1, 1 + limit) < 0:
-        # no emulation prevention byte among the bytes the loop below would copy (almost every slice
+        # no emulation prevention byte among the bytes _rbsp_loop would copy (almost every slice
         # header): the same bytes, without a Python loop over each of them
         return bytes(nal[1 : 1 + limit])
+    return _rbsp_loop(nal, limit)
+
+
+def _rbsp_loop(nal: bytes, limit: int) -> bytes:
+    """:func:`_rbsp` byte by byte, for any NAL unit (its short cut is held equal to this in the tests)."""
     out = bytearray()
     zeros = 0
     for b in nal[1 : 1 + limit + limit // 2]:

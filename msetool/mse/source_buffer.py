@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from msetool.mime import MimeType
 from msetool.model import CodedFrame, InitSegment
-from msetool.mse.chromium_stream import ADTS_HEADER_SIZE, DECODER_BUFFER_SIZE, Summary
+from msetool.mse.chromium_stream import ADTS_HEADER_SIZE, DECODER_BUFFER_SIZE, Frame, Summary
 from msetool.mse.events import AppendError, Event, Warning, invalid_state, type_error
 from msetool.mse.profile import INF
 from msetool.mse.ranges import TimeRanges
@@ -918,22 +918,31 @@ class SourceBuffer:
                 else max(p + (d if d > 0 else 1) for p, d in zip(pu, du_us, strict=False))
             )
             sm = Summary(pu[0], end, max(dmax, *steps) if steps else dmax, top, sum(sizes), keys)
-            if self.segment_first_frame.pop(tb.track_id, None) and not audio and not fkey[0]:
-                self._segment_not_rap(tb.track_id, pu[0] / 1e6, False)
-            tb.last_dts = dd[-1]
-            tb.last_dur = du_us[-1]
-            tb.last_processed_dts = dd[-1]
-            tb.highest_end = end_last
-            if keys:
-                tb.last_keyframe_pts = pu[keys[-1]]
-            self.group_end = max(self.group_end, end_last)
-            assert tb.stream is not None and not tb.queue
-            tb.stream.append(rows, sm)
-            tb.flushed_since_group_start = True
+            self._append_steady(tb, rows, sm, audio, fkey[0], dd[-1], du_us[-1], end_last,
+                                pu[keys[-1]] if keys else None)
         for tid in self.track_order:
             self.tracks[tid].flush()
         self.ms.increase_duration(self.group_end)
         return True
+
+    def _append_steady(  # noqa: PLR0917 (the batch's last values, as both steady paths computed them)
+        self, tb: TrackBuffer, rows: list[Frame], sm: Summary, audio: bool, first_key: bool, last_dts: int,
+        last_dur: int, end_last: int, last_key_pts: int | None,
+    ) -> None:
+        """The common end of :meth:`_chromium_steady_batch` and :meth:`_steady_column`: what coded frame
+        processing leaves in the track after the batch's frames, then the frames to the stream."""
+        if self.segment_first_frame.pop(tb.track_id, None) and not audio and not first_key:
+            self._segment_not_rap(tb.track_id, sm[0] / 1e6, False)
+        tb.last_dts = last_dts
+        tb.last_dur = last_dur
+        tb.last_processed_dts = last_dts
+        tb.highest_end = end_last
+        if last_key_pts is not None:
+            tb.last_keyframe_pts = last_key_pts
+        self.group_end = max(self.group_end, end_last)
+        assert tb.stream is not None and not tb.queue
+        tb.stream.append(rows, sm)
+        tb.flushed_since_group_start = True
 
     def _steady_column(self, c: FrameColumns | _Run, off: int) -> bool | None:  # noqa: C901 - one check list
         """:meth:`_chromium_steady_batch` for the commonest batch, one run of one track (a ``trun`` of a
@@ -1060,18 +1069,8 @@ class SourceBuffer:
         elif pmin > 0:
             key_pts = [pu[i] for i in keys]
         sm = Summary(pu[0], end, smax, top, sum(fsize), keys, key_pts)
-        if self.segment_first_frame.pop(tb.track_id, None) and not audio and not fkey[0]:
-            self._segment_not_rap(tb.track_id, pu[0] / 1e6, False)
-        tb.last_dts = dd[-1]
-        tb.last_dur = du_us[-1]
-        tb.last_processed_dts = dd[-1]
-        tb.highest_end = end_last
-        if keys:
-            tb.last_keyframe_pts = pu[keys[-1]]
-        self.group_end = max(self.group_end, end_last)
-        assert tb.stream is not None and not tb.queue
-        tb.stream.append(rows, sm)
-        tb.flushed_since_group_start = True
+        self._append_steady(tb, rows, sm, audio, fkey[0], dd[-1], du_us[-1], end_last,
+                            pu[keys[-1]] if keys else None)
         tracks = self.tracks
         for tid in self.track_order:
             if tracks[tid].queue:  # (flush() does nothing to an empty queue)

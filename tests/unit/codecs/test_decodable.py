@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from msetool.codecs.decodable import _RawBits, _rbsp
+from msetool.codecs.decodable import _RawBits, _rbsp, _rbsp_loop
 
 
 def _bit_by_bit(data: bytes, pos: int, n: int) -> int:
@@ -33,20 +33,6 @@ def test_raw_bits_reads_what_a_bit_by_bit_reader_reads(data: bytes, widths: list
         assert r.read(n) == _bit_by_bit(data, pos, n)
         pos += n
         assert r.pos == pos
-
-
-def _rbsp_loop(nal: bytes, limit: int) -> bytes:
-    out = bytearray()
-    zeros = 0
-    for b in nal[1 : 1 + limit + limit // 2]:
-        if zeros >= 2 and b == 3:
-            zeros = 0
-            continue
-        out.append(b)
-        zeros = zeros + 1 if b == 0 else 0
-        if len(out) >= limit:
-            break
-    return bytes(out)
 
 
 @settings(max_examples=3000, deadline=None)
