@@ -602,6 +602,13 @@ def _args(ref: type) -> st.SearchStrategy[_Args]:
 
 @pytest.mark.parametrize("cls, ref", RECORDS, ids=[c[0].__name__ for c in RECORDS])
 def test_record_behaves_as_the_dataclass(cls: type, ref: type) -> None:
+    assert_behaves_as_dataclass(cls, ref)
+
+
+def assert_behaves_as_dataclass(cls: type, ref: type) -> None:
+    """``cls`` (a msetool.records class) against ``ref``, the dataclass it replaced: constructor, repr,
+    equality, hashing, immutability, pickling, ``replace`` and ``__match_args__`` on generated values.
+    Shared with the other modules' record tests (tests/unit/fragment/test_records_fragment.py)."""
     args = _args(ref)
     names = [f.name for f in dataclasses.fields(ref)]
     factory = {f.name for f in dataclasses.fields(ref) if f.default_factory is not dataclasses.MISSING}

@@ -4,21 +4,17 @@ ffmpeg starts, where each @dataclass cost ~0.5 ms to create (tests/unit/test_sta
 
 from __future__ import annotations
 
-import dataclasses
-import pickle
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from msetool.fragment.package import FragmentResult
 from msetool.fragment.plan import FragmentOptions, Plan, Rendition, TrackOutput
 from msetool.fragment.probe import MediaInfo, StreamInfo
 from msetool.fragment.runner import FfmpegBinary, RunResult
+from tests.unit.test_records import assert_behaves_as_dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,56 +113,9 @@ RECORDS = [(Rendition, Rendition_), (FragmentOptions, FragmentOptions_), (TrackO
            (Plan, Plan_), (StreamInfo, StreamInfo_), (MediaInfo, MediaInfo_), (FfmpegBinary, FfmpegBinary_),
            (RunResult, RunResult_), (FragmentResult, FragmentResult_)]
 
-_VALUE = st.none() | st.integers(-3, 3) | st.text(max_size=3) | st.booleans() | st.tuples(st.integers(0, 3))
-_Args = tuple[tuple[Any, ...], dict[str, Any]]
-
-
-def _outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
-    try:
-        return "ok", fn()
-    except Exception as e:
-        return type(e).__name__, str(e)
-
-
-def _args(ref: type) -> st.SearchStrategy[_Args]:
-    fs = dataclasses.fields(ref)
-    missing = dataclasses.MISSING
-    required = [f for f in fs if f.default is missing and f.default_factory is missing]
-    # a default factory's field is ``None`` in the record's signature (meaning the factory's value)
-    optional = {f.name: _VALUE if f.default_factory is missing else _VALUE.filter(lambda v: v is not None)
-                for f in fs if f not in required}
-    return st.tuples(st.tuples(*(_VALUE for _ in required)), st.fixed_dictionaries({}, optional=optional))
-
-
 @pytest.mark.parametrize(("cls", "ref"), RECORDS, ids=[c[0].__name__ for c in RECORDS])
 def test_record_behaves_as_the_dataclass(cls: type, ref: type) -> None:
-    args = _args(ref)
-    names = [f.name for f in dataclasses.fields(ref)]
-    assert cls.__match_args__ == ref.__match_args__  # type: ignore[attr-defined]
-    assert not hasattr(cls, "__dataclass_fields__")
-
-    def same(x: object, rx: object) -> None:
-        assert repr(x) == repr(rx).replace(ref.__qualname__ + "(", cls.__qualname__ + "(", 1)
-
-    @settings(derandomize=True, max_examples=30, deadline=None)
-    @given(a=args, b=args, name=st.sampled_from(names), value=_VALUE)
-    def check(a: _Args, b: _Args, name: str, value: Any) -> None:
-        x, rx = cls(*a[0], **a[1]), ref(*a[0], **a[1])
-        y, ry = cls(*b[0], **b[1]), ref(*b[0], **b[1])
-        same(x, rx)
-        assert (x == y, x != y, x == cls(*a[0], **a[1])) == (rx == ry, rx != ry, rx == ref(*a[0], **a[1]))
-        assert (x == 1) == (rx == 1)
-        hx, hr = _outcome(lambda: hash(x)), _outcome(lambda: hash(rx))
-        assert hx[0] == hr[0]
-        if hx[0] == "ok":
-            assert hash(x) == hash(rx)
-        assert hasattr(x, "__dict__") == hasattr(rx, "__dict__")
-        assert _outcome(lambda: setattr(x, name, value)) == _outcome(lambda: setattr(rx, name, value))
-        assert _outcome(lambda: delattr(y, name)) == _outcome(lambda: delattr(ry, name))
-        same(x, rx)
-        same(pickle.loads(pickle.dumps(x)), rx)
-
-    check()
+    assert_behaves_as_dataclass(cls, ref)
 
 
 def test_rendition_keeps_its_label_and_text() -> None:
