@@ -136,3 +136,23 @@ def test_replay_moves_each_event_like_the_general_mapping(sizes: list[int], data
         expected += [want._moved(e) for e in f.events]
         want.i += 1
     assert out == expected
+
+
+@pytest.mark.parametrize("size", [0, 1, 131_071, 131_073, 400_000, 3_000_001])
+def test_read_whole_returns_the_file(tmp_path: Path, size: int) -> None:
+    """The check's reader (one read of the file's size, heap reuse primed) returns exactly the file's
+    bytes, at sizes around glibc's default 128 KiB mmap threshold and over a few MB."""
+    from msetool.fragment.check import read_whole
+
+    data = bytes((i * 7 + 3) % 251 for i in range(size))
+    f = tmp_path / "seg.m4s"
+    f.write_bytes(data)
+    assert read_whole(f) == data
+    assert read_whole(f) == f.read_bytes()  # again, after the threshold is raised
+
+
+def test_read_whole_names_a_missing_file(tmp_path: Path) -> None:
+    from msetool.fragment.check import read_whole
+
+    with pytest.raises(FileNotFoundError):
+        read_whole(tmp_path / "gone.m4s")
