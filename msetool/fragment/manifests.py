@@ -7,8 +7,11 @@ claim a duration, boundary or codec that the bytes do not have.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import operator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _js
 from typing import Any, Literal
@@ -105,8 +108,9 @@ def _r6(x: float) -> float:
     return round(x, 6)
 
 
-def mse_json(p: Presentation) -> str:
-    """``mse.json``: everything a hand-written MSE player needs, paths relative to the file itself."""
+def mse_json(p: Presentation, texts: Mapping[str, SegmentTexts] | None = None) -> str:
+    """``mse.json``: everything a hand-written MSE player needs, paths relative to the file itself.
+    ``texts``: rendition id -> its segments' text made beforehand (:class:`SegmentTexts`)."""
     doc: dict[str, Any] = {
         "version": SCHEMA_VERSION,
         "generator": p.generator,
@@ -138,7 +142,12 @@ def mse_json(p: Presentation) -> str:
     # the segment lists are most of the file: written by _segments_json, not json's indenting encoder
     for i, r in enumerate(p.renditions):
         if r.segments:
-            text = text.replace(json.dumps(f"\0segments {i}\0"), _segments_json(r.segments, 4), 1)
+            made = texts.get(r.id) if texts else None
+            if made is not None and made.made_from(r.segments):
+                listed = _json_list(made.json, _SEGMENTS_DEPTH)
+            else:
+                listed = _segments_json(r.segments, _SEGMENTS_DEPTH)
+            text = text.replace(json.dumps(f"\0segments {i}\0"), listed, 1)
     return text + "\n"
 
 
@@ -146,21 +155,70 @@ def _segments_json(segments: tuple[SegmentEntry, ...], depth: int) -> str:
     """Exactly what ``json.dumps(..., indent=1)`` writes for mse.json's list of segment objects nested
     ``depth`` levels deep. json's indenting encoder runs in Python, per value (~14 ms for 1,200 segments
     on the development machine, written after ffmpeg exits); this formats each object in one f-string."""
-    pad, inner = " " * depth, " " * (depth + 1)
-    head, start, dur = f'{pad}{{\n{inner}"file": ', f',\n{inner}"start": ', f',\n{inner}"duration": '
-    size, ticks, dticks = f',\n{inner}"size": ', f',\n{inner}"start_ticks": ', f',\n{inner}"duration_ticks": '
-    tail = f"\n{pad}}}"
-    items = []
-    for s in segments:
-        st, dt, ts, n = s.start_ticks, s.duration_ticks, s.timescale, s.size
-        if type(st) is int and type(dt) is int and type(ts) is int and type(n) is int:
-            # int / int is a finite float (or raises), so _jnum(_r6(...)) is its repr; an int is its str
-            items.append(f"{head}{_js(s.file)}{start}{round(st / ts, 6)!r}{dur}{round(dt / ts, 6)!r}"
-                         f"{size}{n}{ticks}{st}{dticks}{dt}{tail}")
-        else:
-            items.append(f"{head}{_js(s.file)}{start}{_jnum(_r6(s.start))}{dur}{_jnum(_r6(s.duration))}"
-                         f"{size}{_jnum(n)}{ticks}{_jnum(st)}{dticks}{_jnum(dt)}{tail}")
+    return _json_list([_segment_json(s, _json_parts(depth)) for s in segments], depth)
+
+
+def _json_list(items: list[str], depth: int) -> str:
     return "[\n" + ",\n".join(items) + "\n" + " " * (depth - 1) + "]"
+
+
+@functools.cache
+def _json_parts(depth: int) -> tuple[str, str, str, str, str, str, str]:
+    """The text around a segment object's values, ``depth`` levels deep."""
+    pad, inner = " " * depth, " " * (depth + 1)
+    start, dur, size, ticks, dticks = (
+        f',\n{inner}"{k}": ' for k in ("start", "duration", "size", "start_ticks", "duration_ticks"))
+    return f'{pad}{{\n{inner}"file": ', start, dur, size, ticks, dticks, f"\n{pad}}}"
+
+
+def _segment_json(s: SegmentEntry, parts: tuple[str, str, str, str, str, str, str]) -> str:
+    head, start, dur, size, ticks, dticks, tail = parts
+    st, dt, ts, n = s.start_ticks, s.duration_ticks, s.timescale, s.size
+    if type(st) is int and type(dt) is int and type(ts) is int and type(n) is int:
+        # int / int is a finite float (or raises), so _jnum(_r6(...)) is its repr; an int is its str
+        return (f"{head}{_js(s.file)}{start}{round(st / ts, 6)!r}{dur}{round(dt / ts, 6)!r}"
+                f"{size}{n}{ticks}{st}{dticks}{dt}{tail}")
+    return (f"{head}{_js(s.file)}{start}{_jnum(_r6(s.start))}{dur}{_jnum(_r6(s.duration))}"
+            f"{size}{_jnum(n)}{ticks}{_jnum(st)}{dticks}{_jnum(dt)}{tail}")
+
+
+#: how deep mse.json nests each rendition's segment objects (doc > renditions > rendition > segments)
+_SEGMENTS_DEPTH = 4
+
+
+def _extinf(s: SegmentEntry, base: str) -> str:
+    """A segment's two lines in an HLS media playlist, its URI relative to the playlist's folder ``base``."""
+    cut = len(base)
+    return (f"#EXTINF:{s.duration_ticks / s.timescale:.6f},\n"
+            f"{s.file[cut:] if cut and s.file.startswith(base) else s.file}")
+
+
+class SegmentTexts:
+    """What mse.json and a rendition's HLS media playlist say about each of its segments, made one segment
+    at a time.
+
+    Why: packaging finalizes each segment's entry while ffmpeg is still writing the next ones (see
+    :mod:`msetool.fragment.package`), and formatting 1,200 segments' text after ffmpeg had exited was ~5
+    ms of the user's wait. A writer takes these lines only for the very entries they were made from
+    (compared by identity, see :meth:`made_from`), so stale or partial text cannot reach a manifest.
+    """
+
+    __slots__ = ("entries", "hls", "hls_base", "json")
+
+    def __init__(self, hls_base: str) -> None:
+        self.entries: list[SegmentEntry] = []
+        #: each entry's object in mse.json and its lines in the playlist in ``hls_base``
+        self.json: list[str] = []
+        self.hls: list[str] = []
+        self.hls_base = hls_base
+
+    def add(self, s: SegmentEntry) -> None:
+        self.entries.append(s)
+        self.json.append(_segment_json(s, _json_parts(_SEGMENTS_DEPTH)))
+        self.hls.append(_extinf(s, self.hls_base))
+
+    def made_from(self, segments: tuple[SegmentEntry, ...]) -> bool:
+        return len(segments) == len(self.entries) and all(map(operator.is_, segments, self.entries))
 
 
 def _jnum(v: float) -> str:
@@ -257,8 +315,9 @@ def dash_mpd(p: Presentation) -> str:
     return "\n".join(out)
 
 
-def hls_media_playlist(r: RenditionEntry, base: str = "") -> str:
-    """An fMP4 media playlist; URIs relative to the playlist, which sits in the rendition's folder."""
+def hls_media_playlist(r: RenditionEntry, base: str = "", texts: SegmentTexts | None = None) -> str:
+    """An fMP4 media playlist; URIs relative to the playlist, which sits in the rendition's folder
+    ``base``. ``texts``: the segments' lines made beforehand (:class:`SegmentTexts`)."""
 
     def rel(path: str) -> str:
         return path[len(base):] if base and path.startswith(base) else path
@@ -273,10 +332,11 @@ def hls_media_playlist(r: RenditionEntry, base: str = "") -> str:
         "#EXT-X-INDEPENDENT-SEGMENTS",
         f'#EXT-X-MAP:URI="{rel(r.init)}"',
     ]
-    cut = len(base)
     # per segment its EXTINF line and rel(s.file), as one item of the lines joined below
-    out += [f"#EXTINF:{s.duration_ticks / s.timescale:.6f},\n"
-            f"{s.file[cut:] if cut and s.file.startswith(base) else s.file}" for s in r.segments]
+    if texts is not None and texts.hls_base == base and texts.made_from(r.segments):
+        out += texts.hls
+    else:
+        out += [_extinf(s, base) for s in r.segments]
     out += ["#EXT-X-ENDLIST", ""]
     return "\n".join(out)
 
@@ -320,15 +380,21 @@ def hls_master(p: Presentation) -> str:
     return "\n".join(out)
 
 
-def hls_files(p: Presentation) -> dict[str, str]:
+def hls_files(p: Presentation, texts: Mapping[str, SegmentTexts] | None = None) -> dict[str, str]:
     """Relative path -> text for the master playlist and every media playlist."""
     files = {"master.m3u8": hls_master(p)}
     for r in p.renditions:
         path = playlist_path(r)
-        base = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
-        files[path] = hls_media_playlist(r, base)
+        files[path] = hls_media_playlist(r, playlist_base(r), texts.get(r.id) if texts else None)
     return files
 
 
-def all_manifests(p: Presentation) -> dict[str, str]:
-    return {"mse.json": mse_json(p), "manifest.mpd": dash_mpd(p), **hls_files(p)}
+def playlist_base(r: RenditionEntry) -> str:
+    """The folder of :func:`playlist_path`, with its slash (what the playlist's URIs are relative to)."""
+    path = playlist_path(r)
+    return path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+
+
+def all_manifests(p: Presentation, texts: Mapping[str, SegmentTexts] | None = None) -> dict[str, str]:
+    """Every manifest of ``p``; ``texts`` as :func:`mse_json` takes it."""
+    return {"mse.json": mse_json(p, texts), "manifest.mpd": dash_mpd(p), **hls_files(p, texts)}

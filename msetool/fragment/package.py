@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     # while ffmpeg runs): nothing of them is needed to build the command
     from msetool.fragment import layout
     from msetool.fragment.check import CheckReport, RenditionCheck, RenditionMonitor
-    from msetool.fragment.manifests import Presentation, RenditionEntry
+    from msetool.fragment.manifests import Presentation, RenditionEntry, SegmentEntry
 
 Log = Callable[[str], None]
 
@@ -190,10 +190,12 @@ def fragment(
         else:
             validator = default_validator() if check else None
             monitors = {t.id: RenditionMonitor(t.id, validator, simulate=check) for t in plan.tracks}
-        presentation, warnings, traps = _organize(plan, opts, work, monitors)
+        entries = watcher.entries if watcher is not None else {}
+        presentation, warnings, traps = _organize(plan, opts, work, monitors, entries)
         if watcher is None:
             checks = {t.id: (monitors[t.id].finish() if check else None) for t in plan.tracks}
-        for rel_path, text in manifests.all_manifests(presentation).items():
+        texts = {tid: e.texts for tid, e in entries.items()}
+        for rel_path, text in manifests.all_manifests(presentation, texts).items():
             dest = work / rel_path
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(text, encoding="utf-8")
@@ -229,8 +231,9 @@ class _Events(Protocol):
 
 
 def _watch(work: Path, tracks: tuple[TrackOutput, ...], monitors: dict[str, RenditionMonitor],
-           exited: _Events, abort: _Events) -> None:
-    """Feed each finished ffmpeg file to its RenditionMonitor while ffmpeg is still running.
+           exited: _Events, abort: _Events, *, entries: dict[str, _Entries] | None = None) -> None:
+    """Feed each finished ffmpeg file to its RenditionMonitor while ffmpeg is still running, and its
+    timing to the track's :class:`_Entries` (made once the init segment is read) when ``entries`` is given.
 
     The dash muxer writes each representation's files in order (init, then seg 1, 2, ...), so a file is
     complete once the next one of the same representation exists, or once ffmpeg has exited.
@@ -245,13 +248,18 @@ def _watch(work: Path, tracks: tuple[TrackOutput, ...], monitors: dict[str, Rend
             if not ((folder / "init.mp4").exists() and (done or (folder / "seg-00001.m4s").exists())):
                 return False
             m.start(folder / "init.mp4", f"{t.id}/init.mp4", _mime_for(t.kind))
+            if entries is not None and m.tracks:
+                entries[t.id] = _Entries(t.id, m.tracks)
             n = next_segment[t.id] = 1
             progressed = True
+        built = entries.get(t.id) if entries is not None else None
         while not abort.is_set():
             seg = folder / f"seg-{n:05d}.m4s"
             if not (seg.exists() and (done or (folder / f"seg-{n + 1:05d}.m4s").exists())):
                 break
-            m.add_segment(seg, f"{t.id}/seg-{n:05d}.m4s")
+            timing = m.add_segment(seg, f"{t.id}/seg-{n:05d}.m4s")
+            if built is not None:
+                built.add(timing)
             n = next_segment[t.id] = n + 1
             progressed = True
         return progressed
@@ -285,6 +293,8 @@ class _Watcher:
         self.tracks = plan.tracks
         #: made in the thread, so loading the validator and the simulator overlaps ffmpeg's start
         self.monitors: dict[str, RenditionMonitor] = {}
+        #: each track's segment entries and their manifest text, made as its segments are read
+        self.entries: dict[str, _Entries] = {}
         self.exited = threading.Event()
         self.aborted = threading.Event()
         self.error: BaseException | None = None
@@ -297,7 +307,7 @@ class _Watcher:
             validator = default_validator() if self.check else None
             self.monitors = {t.id: RenditionMonitor(t.id, validator, simulate=self.check)
                              for t in self.tracks}
-            _watch(work, self.tracks, self.monitors, self.exited, self.aborted)
+            _watch(work, self.tracks, self.monitors, self.exited, self.aborted, entries=self.entries)
         except BaseException as e:
             self.error = e
 
@@ -343,10 +353,11 @@ def _move_into_place(work: Path, out: Path) -> None:
             old.unlink(missing_ok=True)
 
 
-def _organize(plan: Plan, opts: FragmentOptions, work: Path, monitors: dict[str, RenditionMonitor]
-              ) -> tuple[Presentation, list[str], list[str]]:
+def _organize(plan: Plan, opts: FragmentOptions, work: Path, monitors: dict[str, RenditionMonitor],
+              entries: dict[str, _Entries] | None = None) -> tuple[Presentation, list[str], list[str]]:
     """Give ffmpeg's files their final names (``<track>/init.mp4``, ``<track>/seg-00001.m4s``) and build
-    the presentation from what the monitors read back."""
+    the presentation from what the monitors read back (``entries``: a track's segment entries, made while
+    its segments were read)."""
     from msetool.fragment.manifests import Presentation
 
     if plan.container == "dash":
@@ -370,7 +381,7 @@ def _organize(plan: Plan, opts: FragmentOptions, work: Path, monitors: dict[str,
     warnings: list[str] = []
     traps: list[str] = []
     for t in plan.tracks:
-        r, w = _rendition(t, monitors[t.id])
+        r, w = _rendition(t, monitors[t.id], (entries or {}).get(t.id))
         renditions.append(r)
         warnings += w
         traps += monitors[t.id].traps
@@ -428,31 +439,69 @@ def _init_end(data: mmap.mmap) -> int:
     return end
 
 
-def _rendition(t: TrackOutput, mon: RenditionMonitor) -> tuple[RenditionEntry, list[str]]:
-    from msetool.fragment.manifests import RenditionEntry, SegmentEntry
+class _Entries:
+    """A track's :class:`SegmentEntry` list, made from its segments' timings one segment behind, and each
+    entry's manifest text (:class:`msetool.fragment.manifests.SegmentTexts`).
+
+    Durations end where the next segment starts (so the timeline has no rounding gaps) when that is within
+    a tenth of a second of the segment's own end; the last segment keeps its own duration. So an entry is
+    final once the next segment is read: the watcher feeds each timing as it reads the segment, and the
+    entries and their text are made while ffmpeg still writes (they were ~7 ms after it exited).
+    """
+
+    def __init__(self, tid: str, tracks: list[layout.TrackLayout]) -> None:
+        from msetool.fragment.manifests import SegmentEntry, SegmentTexts
+
+        self._entry = SegmentEntry
+        main = next((x for x in tracks if x.kind == "video"), tracks[0])
+        self.track, self.timescale, self.slack = main.track_id, main.timescale, main.timescale // 10
+        self.entries: list[SegmentEntry] = []
+        self.texts = SegmentTexts(f"{tid}/")
+        self.warnings: list[str] = []
+        #: timings taken (to tell whether every segment of the monitor went through :meth:`add`)
+        self.fed = 0
+        self._held: tuple[str, int, int, int] | None = None  # (file, start, duration, size)
+
+    def add(self, timing: layout.SegmentTiming) -> None:
+        self.fed += 1
+        times = timing.tracks.get(self.track)
+        if times is None:
+            self.warnings.append(f"{timing.file}: no samples of track {self.track}")
+            return
+        start, _dts, dur = times
+        if self._held is not None:
+            self._emit(self._held, start)
+        self._held = (timing.file, start, dur, timing.size)
+
+    def close(self) -> list[SegmentEntry]:
+        if self._held is not None:
+            self._emit(self._held, self._held[1])  # no next start: its own duration
+            self._held = None
+        return self.entries
+
+    def _emit(self, row: tuple[str, int, int, int], nxt: int) -> None:
+        file, start, dur, size = row
+        fits = nxt > start and abs(nxt - (start + dur)) <= self.slack
+        e = self._entry(file, start, nxt - start if fits else dur, self.timescale, size)
+        self.entries.append(e)
+        self.texts.add(e)
+
+
+def _rendition(t: TrackOutput, mon: RenditionMonitor, built: _Entries | None = None
+               ) -> tuple[RenditionEntry, list[str]]:
+    """The rendition's entry from what ``mon`` read; ``built``: its segment entries made as they were read
+    (used when every segment went through it, else made here)."""
+    from msetool.fragment.manifests import RenditionEntry
 
     tracks = mon.tracks
     if not tracks:
         raise FfmpegError(f"ffmpeg wrote an init segment without tracks for {t.id}")
     main = next((x for x in tracks if x.kind == "video"), tracks[0])
-    rows: list[tuple[str, int, int, int]] = []  # (file, start, duration, size) in ticks of main's timescale
-    warnings: list[str] = []
-    track = main.track_id
-    for timing in mon.timings:
-        times = timing.tracks.get(track)
-        if times is None:
-            warnings.append(f"{timing.file}: no samples of track {track}")
-            continue
-        start, _dts, dur = times
-        rows.append((timing.file, start, dur, timing.size))
-    # Durations end where the next segment starts, so the timeline has no rounding gaps. Each entry is made
-    # once, with its final duration (this runs after ffmpeg has exited, for every segment).
-    timescale, slack, last = main.timescale, main.timescale // 10, len(rows) - 1
-    fixed: list[SegmentEntry] = []
-    for i, (file, start, dur, size) in enumerate(rows):
-        nxt = rows[i + 1][1] if i < last else start  # the last segment keeps its own duration
-        fits = nxt > start and abs(nxt - (start + dur)) <= slack
-        fixed.append(SegmentEntry(file, start, nxt - start if fits else dur, timescale, size))
+    if built is None or built.fed != len(mon.timings) or built.track != main.track_id:
+        built = _Entries(t.id, tracks)
+        for timing in mon.timings:
+            built.add(timing)
+    fixed = built.close()
     audio = next((x for x in tracks if x.kind == "audio"), None)
     rendition = RenditionEntry(
         id=t.id,
@@ -469,7 +518,7 @@ def _rendition(t: TrackOutput, mon: RenditionMonitor) -> tuple[RenditionEntry, l
         channels=(audio.channels if audio else None),
         target_bitrate=(t.rendition.bitrate_k * 1000 if t.rendition else None),
     )
-    return rendition, warnings
+    return rendition, list(built.warnings)
 
 
 def _start_warnings(renditions: list[RenditionEntry]) -> list[str]:

@@ -1,9 +1,10 @@
 """mse.json's segment lists are formatted without json's indenting encoder: the text must be byte for byte
-what json.dumps(indent=1) writes."""
+what json.dumps(indent=1) writes; and text made per segment beforehand must write the same manifests."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import given, settings
@@ -14,8 +15,11 @@ from msetool.fragment.manifests import (
     Presentation,
     RenditionEntry,
     SegmentEntry,
+    SegmentTexts,
     _r6,
+    all_manifests,
     mse_json,
+    playlist_base,
 )
 
 
@@ -83,3 +87,30 @@ def test_mse_json_is_json_dumps_indent_1(
 ) -> None:
     p = Presentation(duration, seg, tuple(renditions), generator="msetool test")
     assert mse_json(p) == reference_mse_json(p)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(rendition(), max_size=3, unique_by=lambda r: r.id), st.data())
+def test_segment_texts_made_beforehand_write_the_same_manifests(
+    renditions: list[RenditionEntry], data: st.DataObject
+) -> None:
+    """Packaging formats each segment's lines while ffmpeg runs (SegmentTexts); the manifests written
+    from them are those written from the entries alone, and texts made from other entries (equal or not)
+    or for another folder are not used."""
+    p = Presentation(12.5, 2.0, tuple(renditions), generator="msetool test")
+    texts = {}
+    for r in renditions:
+        t = SegmentTexts(playlist_base(r))
+        for s in r.segments:
+            t.add(s)
+        texts[r.id] = t
+    assert all_manifests(p, texts) == all_manifests(p)
+    stale = {}
+    for r in renditions:
+        base = data.draw(st.sampled_from([playlist_base(r), "elsewhere/"]))
+        t = SegmentTexts(base)
+        for s in r.segments[: data.draw(st.integers(0, len(r.segments)))]:
+            # an equal but distinct entry, or a different one
+            t.add(replace(s, size=s.size + data.draw(st.integers(0, 1))))
+        stale[r.id] = t
+    assert all_manifests(p, stale) == all_manifests(p)
