@@ -230,6 +230,9 @@ class _Events(Protocol):
     def wait(self, timeout: float | None = None) -> bool: ...
 
 
+_NAP_MIN, _NAP_MAX = 0.002, 0.05
+
+
 def _watch(work: Path, tracks: tuple[TrackOutput, ...], monitors: dict[str, RenditionMonitor],
            exited: _Events, abort: _Events, *, entries: dict[str, _Entries] | None = None) -> None:
     """Feed each finished ffmpeg file to its RenditionMonitor while ffmpeg is still running, and its
@@ -264,6 +267,11 @@ def _watch(work: Path, tracks: tuple[TrackOutput, ...], monitors: dict[str, Rend
             progressed = True
         return progressed
 
+    # How long to sleep when no file is complete: short after progress, since the check runs about as fast
+    # as ffmpeg writes a --copy output, and each ms asleep is work left for after ffmpeg exits (a fixed 50
+    # ms had left ~20 ms on average); doubling up to 50 ms while nothing comes (ffmpeg starting, or a
+    # transcode writing a segment every few seconds) keeps the polling cheap.
+    nap = _NAP_MIN
     while not abort.is_set():
         done = exited.is_set()
         progressed = False
@@ -271,10 +279,13 @@ def _watch(work: Path, tracks: tuple[TrackOutput, ...], monitors: dict[str, Rend
             progressed = advance(t, done) or progressed
         if done and not progressed:
             return
-        if not progressed:
+        if progressed:
+            nap = _NAP_MIN
+        else:
             for m in monitors.values():
                 m.idle()
-            exited.wait(0.05)
+            exited.wait(nap)
+            nap = min(2 * nap, _NAP_MAX)
 
 
 if TYPE_CHECKING:
