@@ -12,7 +12,11 @@ against a reference dataclass.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Any, ClassVar, Self
+
+#: typing.TYPE_CHECKING without importing typing: this module loads before ffmpeg is started
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Self
 
 
 class Record:

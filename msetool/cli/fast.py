@@ -20,7 +20,11 @@ import re
 import stat
 import sys
 from collections.abc import Callable
-from typing import Any
+
+#: typing.TYPE_CHECKING without importing typing: this module loads before ffmpeg is started
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: option kinds: "flag", "str", "float" (click.FLOAT), "posfloat" (click.FloatRange(min=0, min_open=True)),
 #: "int:LO:HI" (click.IntRange(LO, HI)), "path" (click.Path()), "file" (click.Path(dir_okay=False)),

@@ -8,12 +8,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from msetool.cli.run import echo, fail
 from msetool.report import exitcodes
 
+#: typing.TYPE_CHECKING without importing typing: this module loads before ffmpeg is started
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from msetool.fragment.check import CheckReport
     from msetool.fragment.package import FragmentResult
 

@@ -9,7 +9,11 @@ unusual argument list (help, errors, ``--opt=value``, ``--``), goes through the 
 from __future__ import annotations
 
 import sys
-from typing import Any
+
+#: typing.TYPE_CHECKING without importing typing: this module loads before ffmpeg is started
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: command name -> "module:attribute" of a click.Command
 COMMANDS: dict[str, tuple[str, str]] = {

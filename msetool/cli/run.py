@@ -15,12 +15,16 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 from msetool.errors import MseToolError
 from msetool.report import exitcodes
 
-F = TypeVar("F", bound=Callable[..., Any])
+#: typing.TYPE_CHECKING without importing typing: this module loads before ffmpeg is started
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
 
 #: click's pattern for the ANSI codes it strips when the stream is not a terminal (click/_compat.py)
 _ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")

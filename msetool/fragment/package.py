@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 from msetool import __version__
 from msetool.errors import FfmpegError, UsageError
@@ -30,17 +29,21 @@ from msetool.fragment.plan import (
     check_options,
 )
 from msetool.fragment.probe import MediaInfo, probe, probe_mp4
-from msetool.fragment.runner import FfmpegBinary, Runner, SubprocessRunner, locate_ffmpeg, relevant_stderr
+from msetool.fragment.runner import FfmpegBinary, SubprocessRunner, locate_ffmpeg, relevant_stderr
 from msetool.records import Record
 
+#: typing.TYPE_CHECKING without importing typing: this module loads before ffmpeg is started
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import mmap
+    from typing import Protocol
 
     # read-back, manifests and the check load after ffmpeg has started (the watcher thread imports them
     # while ffmpeg runs): nothing of them is needed to build the command
     from msetool.fragment import layout
     from msetool.fragment.check import CheckReport, RenditionCheck, RenditionMonitor
     from msetool.fragment.manifests import Presentation, RenditionEntry, SegmentEntry
+    from msetool.fragment.runner import Runner
 
 Log = Callable[[str], None]
 
@@ -225,9 +228,11 @@ def _mime_for(kind: str) -> Callable[[list[layout.TrackLayout]], str]:
     return lambda tracks: f'{base}; codecs="{",".join(t.codec for t in tracks)}"'
 
 
-class _Events(Protocol):
-    def is_set(self) -> bool: ...
-    def wait(self, timeout: float | None = None) -> bool: ...
+if TYPE_CHECKING:
+
+    class _Events(Protocol):
+        def is_set(self) -> bool: ...
+        def wait(self, timeout: float | None = None) -> bool: ...
 
 
 _NAP_MIN, _NAP_MAX = 0.002, 0.05

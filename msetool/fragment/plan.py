@@ -19,14 +19,19 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any, Literal
 
 from msetool.errors import UsageError
 from msetool.fragment.probe import MediaInfo
 from msetool.records import FrozenRecord
 
-VideoCodec = Literal["h264", "av1", "vp9"]
-AudioCodec = Literal["aac", "opus"]
+#: typing.TYPE_CHECKING without importing typing: this module loads before ffmpeg is started
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    VideoCodec = Literal["h264", "av1", "vp9"]
+    AudioCodec = Literal["aac", "opus"]
+    TrackKind = Literal["video", "audio", "muxed"]
 VIDEO_CODECS: tuple[str, ...] = ("h264", "av1", "vp9")
 AUDIO_CODECS: tuple[str, ...] = ("aac", "opus")
 
@@ -147,7 +152,6 @@ class FragmentOptions(FrozenRecord):
         put(self, "force", force)
 
 
-TrackKind = Literal["video", "audio", "muxed"]
 
 
 class TrackOutput(FrozenRecord):

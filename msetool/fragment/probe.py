@@ -23,8 +23,13 @@ from pathlib import Path
 
 from msetool.errors import FfmpegError, UsageError
 from msetool.fragment.boxwalk import esds_fields, walk
-from msetool.fragment.runner import Runner, relevant_stderr
+from msetool.fragment.runner import relevant_stderr
 from msetool.records import FrozenRecord
+
+#: typing.TYPE_CHECKING without importing typing: this module loads before ffmpeg is started
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from msetool.fragment.runner import Runner
 
 
 class StreamInfo(FrozenRecord):

@@ -14,10 +14,14 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
 
 from msetool.errors import FfmpegError
 from msetool.records import FrozenRecord, Record
+
+#: typing.TYPE_CHECKING without importing typing: this module loads before ffmpeg is started
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
 
 ProgressCallback = Callable[[float], None]
 
@@ -82,10 +86,12 @@ class RunResult(Record):
         self.interrupted = interrupted
 
 
-class Runner(Protocol):
-    """Runs one ffmpeg command line. ``argv[0]`` is the executable."""
+if TYPE_CHECKING:  # a protocol for the type checker only: nothing checks it at run time
 
-    def run(self, argv: Sequence[str], on_progress: ProgressCallback | None = None) -> RunResult: ...
+    class Runner(Protocol):
+        """Runs one ffmpeg command line. ``argv[0]`` is the executable."""
+
+        def run(self, argv: Sequence[str], on_progress: ProgressCallback | None = None) -> RunResult: ...
 
 
 def parse_progress_line(line: str) -> float | None:

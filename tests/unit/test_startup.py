@@ -147,9 +147,8 @@ _AT_SPAWN = (
 )
 
 
-def test_fragment_spawns_ffmpeg_before_the_check_loads(tmp_path: Path) -> None:
-    """Start-up before ffmpeg runs is waited for (docs/performance.md): only what builds and spawns the
-    command loads first; the watcher thread imports the rest while ffmpeg runs."""
+def _modules_at_spawn(tmp_path: Path) -> set[str]:
+    """The modules loaded when ``msetool fragment`` spawns its ffmpeg (sample.mp4, --copy, --no-check)."""
     from msetool.errors import FfmpegError
     from msetool.fragment.runner import locate_ffmpeg
 
@@ -164,11 +163,30 @@ def test_fragment_spawns_ffmpeg_before_the_check_loads(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     line = [x for x in p.stderr.splitlines() if x.startswith("SPAWN ")]
     assert len(line) == 1, p.stderr
-    mods = set(line[0].split()[1:])
+    assert (out / "mse.json").is_file()  # and the run went on to the end
+    return set(line[0].split()[1:])
+
+
+def test_fragment_spawns_ffmpeg_before_the_check_loads(tmp_path: Path) -> None:
+    """Start-up before ffmpeg runs is waited for (docs/performance.md): only what builds and spawns the
+    command loads first; the watcher thread imports the rest while ffmpeg runs."""
+    mods = _modules_at_spawn(tmp_path)
     assert "ffmpeg" in mods and "msetool.fragment.plan" in mods  # ffmpeg-python built the command
     late = {m for m in mods for h in FRAGMENT_LATE if m == h or m.startswith(h + ".")}
     assert not late, sorted(late)
-    assert (out / "mse.json").is_file()  # and the run went on to the end
+
+
+def test_fragment_modules_before_ffmpeg_need_no_typing(tmp_path: Path) -> None:
+    """Nothing else loads typing before ffmpeg starts (~2 ms): msetool's modules that load by then keep
+    it for the type checker (``TYPE_CHECKING = False``). Checked by importing each of them where typing
+    cannot be imported (the interpreter of a development set-up may have loaded it already)."""
+    ours = sorted(m for m in _modules_at_spawn(tmp_path) if m == "msetool" or m.startswith("msetool."))
+    assert "msetool.fragment.package" in ours
+    code = ("import importlib, sys; sys.modules['typing'] = None; "
+            "[importlib.import_module(m) for m in sys.argv[1:]]")
+    p = subprocess.run([sys.executable, "-c", code, *ours], check=False, capture_output=True, text=True,
+                       cwd=ROOT, timeout=120)
+    assert p.returncode == 0, p.stderr
 
 
 def test_fragment_modules_before_ffmpeg_create_no_dataclass() -> None:
