@@ -184,7 +184,7 @@ def fragment(
                 f"ffmpeg failed (exit {result.returncode}) on {opts.input}" + (f":\n{tail}" if tail else ""),
                 plan.argv, tail,
             )
-        say(f"ffmpeg finished after {ffmpeg_seconds:.2f} s")
+        say(f"ffmpeg finished after {ffmpeg_seconds:.3f} s")
         if watcher is not None:
             # finished before the renames: the last validation batch still reads ffmpeg's file names
             for tid, (mon, rc) in watcher.results().items():
