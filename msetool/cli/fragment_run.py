@@ -37,15 +37,23 @@ def run_fragment(  # noqa: PLR0917 (the command's options, as click passes them)
     teardown (:attr:`msetool.cli.main.Process.exits_after_main`): the first allocation after ``gc.enable()``
     started a collection over everything the run had allocated and kept (the modules it imported, ~20-30
     ms after a 20-minute run) that would only have delayed the exit.
+
+    The interpreter's switch interval is 1 ms instead of 5 while it runs: the self-check thread holds the
+    GIL most of the time, and once ffmpeg exits the main thread and the stderr reader each waited for it
+    (up to an interval each) before the summary could start; 4-10 ms in some instrumented runs. The
+    other threads sleep in reads and waits while ffmpeg runs, so the shorter interval costs nothing there.
     """
     import gc
 
     collecting = gc.isenabled()
     gc.disable()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, 0.001))
     try:
         _run_fragment(input_file, out, force, segment_duration, copy_, muxed, renditions, ladder, video_codec,
                       audio_codec, audio_bitrate, preset, no_check, verbose)
     finally:
+        sys.setswitchinterval(interval)
         if collecting and not _exits_next():
             gc.enable()
 
