@@ -117,6 +117,13 @@ def children_cpu() -> float:
 #: msetool's own ffmpeg wall time per run, from its --verbose log ("ffmpeg finished after X s")
 INNER: dict[str, list[float]] = {}
 _FFMPEG_DONE = re.compile(r"ffmpeg finished after ([0-9.]+) s")
+#: where the rest of each msetool run went, in ms, from the same log: "outside" the packaging function
+#: (interpreter start, imports up to it, the summary, exit), "to_spawn" in it before ffmpeg's spawn (the
+#: imports of ffmpeg-python and the packager, probe, plan), "after_ffmpeg" in it after ffmpeg exited
+#: (what was left of the check: "check_left", then manifests, moving into place)
+PHASES: dict[str, list[dict[str, float]]] = {}
+_DONE = re.compile(r"done in ([0-9.]+) s \(ffmpeg started after ([0-9.]+) s\)")
+_CAUGHT_UP = re.compile(r"caught up ([0-9.]+) s later")
 
 
 def timed(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None, key: str = "") -> float:
@@ -132,6 +139,15 @@ def timed(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = 
         m = _FFMPEG_DONE.search(p.stderr or "")
         if m:
             INNER.setdefault(key, []).append(float(m.group(1)))
+            done, caught = _DONE.search(p.stderr or ""), _CAUGHT_UP.search(p.stderr or "")
+            if done:
+                total, spawn, ff = float(done.group(1)), float(done.group(2)), float(m.group(1))
+                PHASES.setdefault(key, []).append({
+                    "outside": round(1e3 * (wall - total), 1),
+                    "to_spawn": round(1e3 * spawn, 1),
+                    "after_ffmpeg": round(1e3 * (total - spawn - ff), 1),
+                    "check_left": round(1e3 * float(caught.group(1)), 1) if caught else 0.0,
+                })
     return wall
 
 
@@ -253,6 +269,10 @@ def main() -> int:
         "paired_wall_ratio_median": paired,
         "msetool_own_ffmpeg_seconds": INNER,
         "wall_over_own_ffmpeg_median": inner,
+        "msetool_phases_ms": PHASES,
+        "msetool_phases_median_ms": {
+            k: {f: statistics.median(r[f] for r in rows) for f in rows[0]} for k, rows in PHASES.items()
+        },
         "cpus": os.cpu_count(),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],

@@ -189,7 +189,7 @@ def fragment(
             # finished before the renames: the last validation batch still reads ffmpeg's file names
             for tid, (mon, rc) in watcher.results().items():
                 monitors[tid], checks[tid] = mon, rc
-            say(f"read-back and self-check caught up {time.perf_counter() - t1 - ffmpeg_seconds:.2f} s later")
+            say(f"read-back and self-check caught up {time.perf_counter() - t1 - ffmpeg_seconds:.3f} s later")
         else:
             validator = default_validator() if check else None
             monitors = {t.id: RenditionMonitor(t.id, validator, simulate=check) for t in plan.tracks}
@@ -210,7 +210,7 @@ def fragment(
             if sim_problems:
                 say("simulator unavailable, buffered ranges from segment timing: " + "; ".join(sim_problems))
         _move_into_place(work, out)
-        say(f"done in {time.perf_counter() - t0:.2f} s (ffmpeg started after {t1 - t0:.2f} s)")
+        say(f"done in {time.perf_counter() - t0:.3f} s (ffmpeg started after {t1 - t0:.3f} s)")
     except BaseException:
         if watcher is not None:
             watcher.stop()
