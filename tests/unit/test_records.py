@@ -11,7 +11,7 @@ import dataclasses
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -612,7 +612,7 @@ def assert_behaves_as_dataclass(cls: type, ref: type) -> None:
     args = _args(ref)
     names = [f.name for f in dataclasses.fields(ref)]
     factory = {f.name for f in dataclasses.fields(ref) if f.default_factory is not dataclasses.MISSING}
-    has_eq = ref.__eq__ is not object.__eq__
+    has_eq = cast(object, ref.__eq__) is not object.__eq__  # a function on a class; mypy types it bound
     own_repr = "__repr__" in cls.__dict__  # kept by @dataclass too (Box)
 
     def same_repr(x: object, rx: object) -> None:
