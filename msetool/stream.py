@@ -219,42 +219,38 @@ class MediaSegmentEnded(FrozenRecord):
         object.__setattr__(self, "offset", offset)
 
 
-class ParseFailed(FrozenRecord):
+class _ParseNote(FrozenRecord):
+    """What :class:`ParseFailed` and :class:`ParseWarning` both carry (their fields and constructor are
+    the same; the two classes stay distinct types)."""
+
+    __slots__ = __match_args__ = ("message", "offset", "path", "rule")
+    message: str
+    offset: int
+    path: str
+    rule: str | None
+
+    def __init__(self, message: str, offset: int, path: str = "", rule: str | None = None) -> None:
+        put = object.__setattr__
+        put(self, "message", message)
+        put(self, "offset", offset)
+        put(self, "path", path)
+        put(self, "rule", rule)
+
+
+class ParseFailed(_ParseNote):
     """The bytes violate the byte stream format: the append error algorithm runs.
 
     ``message`` reads like the browser's media log where we know it; ``rule`` names the validate rule that
     predicts this failure, so simulate, validate and explain agree.
     """
 
-    __slots__ = __match_args__ = ("message", "offset", "path", "rule")
-    message: str
-    offset: int
-    path: str
-    rule: str | None
-
-    def __init__(self, message: str, offset: int, path: str = "", rule: str | None = None) -> None:
-        put = object.__setattr__
-        put(self, "message", message)
-        put(self, "offset", offset)
-        put(self, "path", path)
-        put(self, "rule", rule)
+    __slots__ = ()
 
 
-class ParseWarning(FrozenRecord):
+class ParseWarning(_ParseNote):
     """Something a browser logs but tolerates (e.g. Chromium's media log warnings)."""
 
-    __slots__ = __match_args__ = ("message", "offset", "path", "rule")
-    message: str
-    offset: int
-    path: str
-    rule: str | None
-
-    def __init__(self, message: str, offset: int, path: str = "", rule: str | None = None) -> None:
-        put = object.__setattr__
-        put(self, "message", message)
-        put(self, "offset", offset)
-        put(self, "path", path)
-        put(self, "rule", rule)
+    __slots__ = ()
 
 
 ParserEvent = (
