@@ -6,8 +6,6 @@ without click, :mod:`msetool.cli.fast`).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from msetool.cli.common import CONTEXT_SETTINGS, handle_errors
@@ -15,8 +13,8 @@ from msetool.cli.fragment_run import run_fragment
 
 
 @click.command("fragment", context_settings=CONTEXT_SETTINGS)
-@click.argument("input_file", metavar="INPUT", type=click.Path(path_type=Path))
-@click.option("--out", "-o", "out", type=click.Path(path_type=Path), required=True,
+@click.argument("input_file", metavar="INPUT", type=click.Path())
+@click.option("--out", "-o", "out", type=click.Path(), required=True,
               help="Output folder (created; must not exist unless --force).")
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @click.option("--segment-duration", type=float, default=2.0, show_default=True, metavar="S",
@@ -38,7 +36,7 @@ from msetool.cli.fragment_run import run_fragment
 @click.option("--verbose", "-v", is_flag=True, help="Say which ffmpeg runs and the exact command.")
 @handle_errors
 def fragment(  # noqa: PLR0917 (click passes every option)
-    input_file: Path, out: Path, force: bool, segment_duration: float, copy_: bool, muxed: bool,
+    input_file: str, out: str, force: bool, segment_duration: float, copy_: bool, muxed: bool,
     renditions: tuple[str, ...], ladder: bool, video_codec: str, audio_codec: str, audio_bitrate: int,
     preset: str, no_check: bool, verbose: bool,
 ) -> None:

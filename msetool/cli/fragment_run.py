@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from msetool.cli.run import echo, fail
 from msetool.report import exitcodes
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def run_fragment(  # noqa: PLR0917 (the command's options, as click passes them)
-    input_file: Path, out: Path, force: bool, segment_duration: float, copy_: bool, muxed: bool,
+    input_file: str, out: str, force: bool, segment_duration: float, copy_: bool, muxed: bool,
     renditions: tuple[str, ...], ladder: bool, video_codec: str, audio_codec: str, audio_bitrate: int,
     preset: str, no_check: bool, verbose: bool,
 ) -> None:
@@ -64,7 +63,7 @@ def _exits_next() -> bool:
 
 
 def _run_fragment(  # noqa: PLR0917 (as run_fragment)
-    input_file: Path, out: Path, force: bool, segment_duration: float, copy_: bool, muxed: bool,
+    input_file: str, out: str, force: bool, segment_duration: float, copy_: bool, muxed: bool,
     renditions: tuple[str, ...], ladder: bool, video_codec: str, audio_codec: str, audio_bitrate: int,
     preset: str, no_check: bool, verbose: bool,
 ) -> None:

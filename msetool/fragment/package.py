@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from msetool import __version__
 from msetool.errors import FfmpegError, UsageError
@@ -27,6 +27,7 @@ from msetool.fragment.plan import (
     TrackOutput,
     build_plan,
     check_options,
+    spelled,
 )
 from msetool.fragment.probe import MediaInfo, probe, probe_mp4
 from msetool.fragment.runner import FfmpegBinary, SubprocessRunner, locate_ffmpeg, relevant_stderr
@@ -36,6 +37,7 @@ from msetool.records import Record
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import mmap
+    from pathlib import Path
     from typing import Protocol
 
     # read-back, manifests and the check load after ffmpeg has started (the watcher thread imports them
@@ -95,22 +97,34 @@ class FragmentResult(Record):
         self.check = check
 
 
-def _check_paths(opts: FragmentOptions) -> tuple[Path, Path]:
-    src = opts.input.expanduser()
-    if not src.exists():
-        raise UsageError(f"{opts.input}: no such file")
-    if src.is_dir():
-        raise UsageError(f"{opts.input}: is a directory, expected a media file")
-    src = src.resolve()
-    out = opts.output.expanduser().absolute()
-    out_resolved = out.resolve()
-    if out_resolved == src or src.is_relative_to(out_resolved):
-        raise UsageError(f"--out {opts.output}: would overwrite the input {opts.input}")
-    if (out.exists() or out.is_symlink()) and not opts.force:
-        raise UsageError(f"--out {opts.output}: already exists (use --force to replace it)")
-    parent = out.parent
+def _within(path: str, folder: str) -> bool:
+    """``Path(path).is_relative_to(folder)`` for two resolved paths."""
+    return path == folder or path.startswith(folder if folder.endswith("/") else folder + "/")
+
+
+def _check_paths(opts: FragmentOptions) -> tuple[str, str]:
+    """The input (resolved) and the output (absolute, as given otherwise), once they pass the safety
+    checks: the input exists and is a file, the output would not overwrite it, an existing output is
+    replaced only with ``force``, and the output's folder can be written."""
+    given = spelled(opts.input)
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        st = os.stat(given)
+    except (FileNotFoundError, NotADirectoryError):
+        raise UsageError(f"{opts.input}: no such file") from None
+    except OSError as e:
+        raise UsageError(f"{opts.input}: cannot read ({e.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{opts.input}: is a directory, expected a media file")
+    src = os.path.realpath(given)
+    # absolute as Path.absolute() makes it: the working directory in front, ".." left for the system
+    out = spelled(os.path.join(os.getcwd(), spelled(opts.output)))
+    if _within(src, os.path.realpath(out)):
+        raise UsageError(f"--out {opts.output}: would overwrite the input {opts.input}")
+    if os.path.lexists(out) and not opts.force:
+        raise UsageError(f"--out {opts.output}: already exists (use --force to replace it)")
+    parent = os.path.dirname(out)
+    try:
+        os.makedirs(parent, exist_ok=True)
     except OSError as e:
         raise UsageError(f"--out {opts.output}: cannot create {parent} ({e.strerror})") from None
     if not os.access(parent, os.W_OK | os.X_OK):
@@ -146,19 +160,20 @@ def fragment(
         + ", ".join(f"{s.kind} {s.codec}" for s in info.streams) + (" (from its moov)" if fast else ""))
 
     try:
-        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.msetool-", dir=out.parent))
+        workdir = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.msetool-", dir=os.path.dirname(out))
     except OSError as e:
-        raise UsageError(f"--out {opts.output}: cannot write in {out.parent} ({e.strerror})") from None
+        raise UsageError(
+            f"--out {opts.output}: cannot write in {os.path.dirname(out)} ({e.strerror})") from None
     watcher: _Watcher | None = None
     try:
-        plan = build_plan(opts, info, work, binary.path)
+        plan = build_plan(opts, info, workdir, binary.path)
         say("command: " + " ".join(_quote(a) for a in plan.argv))
         monitors: dict[str, RenditionMonitor] = {}
         checks: dict[str, RenditionCheck | None] = {}
         if plan.container == "dash":
             for t in plan.tracks:
-                (work / REP_DIR.format(t.representation)).mkdir()
-            watcher = _Watcher(work, plan, check)
+                os.mkdir(os.path.join(workdir, REP_DIR.format(t.representation)))
+            watcher = _Watcher(workdir, plan, check)
         t1 = time.perf_counter()
         total = info.duration
         progress = (lambda pos: on_progress(pos, total)) if on_progress else None
@@ -175,6 +190,8 @@ def fragment(
             if watcher is not None:
                 watcher.ffmpeg_exited()
         ffmpeg_seconds = time.perf_counter() - t1
+        from pathlib import Path  # (loaded by the watcher thread while ffmpeg ran)
+
         from msetool.fragment import manifests
         from msetool.fragment.check import CheckReport, RenditionMonitor, default_validator
 
@@ -194,6 +211,7 @@ def fragment(
             validator = default_validator() if check else None
             monitors = {t.id: RenditionMonitor(t.id, validator, simulate=check) for t in plan.tracks}
         entries = watcher.entries if watcher is not None else {}
+        work = Path(workdir)
         presentation, warnings, traps = _organize(plan, opts, work, monitors, entries)
         if watcher is None:
             checks = {t.id: (monitors[t.id].finish() if check else None) for t in plan.tracks}
@@ -209,15 +227,15 @@ def fragment(
             sim_problems = {m.sim_problem for m in monitors.values() if m.sim_problem}
             if sim_problems:
                 say("simulator unavailable, buffered ranges from segment timing: " + "; ".join(sim_problems))
-        _move_into_place(work, out)
+        _move_into_place(work, Path(out))
         say(f"done in {time.perf_counter() - t0:.3f} s (ffmpeg started after {t1 - t0:.3f} s)")
     except BaseException:
         if watcher is not None:
             watcher.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
         raise
     return FragmentResult(
-        output=out, presentation=presentation, info=info, binary=binary, argv=plan.argv,
+        output=Path(out), presentation=presentation, info=info, binary=binary, argv=plan.argv,
         warnings=[*plan.warnings, *warnings], traps=traps, ffmpeg_seconds=ffmpeg_seconds,
         total_seconds=time.perf_counter() - t0, check=report,
     )
@@ -304,7 +322,7 @@ class _Watcher:
     process per track measured no faster (ffmpeg needs a core too) while adding fork and pickling.
     """
 
-    def __init__(self, work: Path, plan: Plan, check: bool) -> None:
+    def __init__(self, work: str, plan: Plan, check: bool) -> None:
         self.check = check
         self.tracks = plan.tracks
         #: made in the thread, so loading the validator and the simulator overlaps ffmpeg's start
@@ -316,14 +334,16 @@ class _Watcher:
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, args=(work,), daemon=True)
 
-    def _run(self, work: Path) -> None:
+    def _run(self, work: str) -> None:
         try:
+            from pathlib import Path
+
             from msetool.fragment.check import RenditionMonitor, default_validator
 
             validator = default_validator() if self.check else None
             self.monitors = {t.id: RenditionMonitor(t.id, validator, simulate=self.check)
                              for t in self.tracks}
-            _watch(work, self.tracks, self.monitors, self.exited, self.aborted, entries=self.entries)
+            _watch(Path(work), self.tracks, self.monitors, self.exited, self.aborted, entries=self.entries)
         except BaseException as e:
             self.error = e
 

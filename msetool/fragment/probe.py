@@ -19,7 +19,6 @@ import os
 import re
 import struct
 from collections.abc import Iterator
-from pathlib import Path
 
 from msetool.errors import FfmpegError, UsageError
 from msetool.fragment.boxwalk import esds_fields, walk
@@ -29,6 +28,7 @@ from msetool.records import FrozenRecord
 #: typing.TYPE_CHECKING without importing typing: this module loads before ffmpeg is started
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from msetool.fragment.plan import StrPath
     from msetool.fragment.runner import Runner
 
 
@@ -221,22 +221,23 @@ def _parse_stream(index: int, kind: str, rest: str) -> StreamInfo:
     )
 
 
-def probe(path: Path, runner: Runner, ffmpeg: str) -> MediaInfo:
+def probe(path: StrPath, runner: Runner, ffmpeg: str) -> MediaInfo:
     """Open ``path`` with ffmpeg and describe it; missing or unreadable files are usage errors."""
-    if not path.exists():
+    path = os.fspath(path)
+    if not os.path.exists(path):
         raise UsageError(f"{path}: no such file")
-    if path.is_dir():
+    if os.path.isdir(path):
         raise UsageError(f"{path}: is a directory, expected a media file")
     try:
-        with path.open("rb") as fh:
+        with open(path, "rb") as fh:
             fh.read(1)
     except OSError as e:
         raise UsageError(f"{path}: cannot read ({e.strerror})") from None
-    result = runner.run([ffmpeg, "-hide_banner", "-nostdin", "-i", str(path)])
+    result = runner.run([ffmpeg, "-hide_banner", "-nostdin", "-i", path])
     text = "\n".join(result.stderr)
     if result.returncode < 0:
         raise FfmpegError(f"ffmpeg was killed while probing {path} (signal {-result.returncode})")
-    return parse_probe_output(text, str(path))
+    return parse_probe_output(text, path)
 
 
 #: ISO BMFF sample entry -> ffmpeg codec name, for the codecs ``--copy`` can keep (plan.COPY_VIDEO/AUDIO).
@@ -248,11 +249,12 @@ _MP4A_OTI = {0x40: "aac", 0x66: "aac", 0x67: "aac", 0x68: "aac", 0x69: "mp3", 0x
 _MOOV_LIMIT = 64 << 20
 
 
-def probe_mp4(path: Path) -> MediaInfo | None:
+def probe_mp4(path: StrPath) -> MediaInfo | None:
     """Describe a plain MP4/MOV file from its ``moov`` as ``ffmpeg -i`` would for ``--copy`` planning (stream
     indexes in track order, kinds, codecs, duration), or None when ffmpeg should be asked instead."""
+    path = os.fspath(path)
     try:
-        with path.open("rb") as fh:
+        with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             moov: bytes | None = None
             pos, mdat = 0, False
@@ -279,7 +281,7 @@ def probe_mp4(path: Path) -> MediaInfo | None:
                 pos += box_size
         if moov is None or not mdat:
             return None
-        return _moov_info(moov, str(path))
+        return _moov_info(moov, path)
     except (OSError, struct.error, IndexError, ValueError, UnicodeDecodeError):
         return None
 

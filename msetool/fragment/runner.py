@@ -13,7 +13,6 @@ import subprocess
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from msetool.errors import FfmpegError
 from msetool.records import FrozenRecord, Record
@@ -51,7 +50,7 @@ def locate_ffmpeg(env: dict[str, str] | None = None) -> FfmpegBinary:
     env = dict(os.environ) if env is None else env
     explicit = env.get("MSETOOL_FFMPEG")
     if explicit:
-        found = shutil.which(explicit) or (explicit if Path(explicit).is_file() else None)
+        found = shutil.which(explicit) or (explicit if os.path.isfile(explicit) else None)
         if not found:
             raise FfmpegError(f"MSETOOL_FFMPEG={explicit} is not an executable ffmpeg")
         return FfmpegBinary(found, "MSETOOL_FFMPEG")

@@ -118,9 +118,12 @@ def test_the_terminal_report_is_what_loads_rich() -> None:
 
 #: what ``msetool fragment`` must not load before ffmpeg is spawned: the read-back, the manifests and the
 #: self-check load in the watcher thread while ffmpeg runs (fragment/package.py), click and rich never
-#: load for a plain argument list off a terminal, and no dataclass is created (~0.5 ms each, and
-#: importing dataclasses)
+#: load for a plain argument list off a terminal, no dataclass is created (~0.5 ms each, and importing
+#: dataclasses), and the path checks use os.path (pathlib and the urllib.parse it imports: ~4 ms)
 FRAGMENT_LATE = {
+    "pathlib",
+    "urllib",
+    "ipaddress",
     "click",
     "rich",
     "pymp4",
@@ -138,9 +141,10 @@ FRAGMENT_LATE = {
     "msetool.scenario",
 }
 
-#: prints the modules loaded when the packaging ffmpeg (the one with ``-progress``) is spawned
+#: prints the modules loaded when the packaging ffmpeg (the one with ``-progress``) is spawned. Run with
+#: ``-S`` and site-packages added by hand: the .pth files of a development set-up may load pathlib at start
 _AT_SPAWN = (
-    "import sys; "
+    "import sys, site; sys.path.extend(site.getsitepackages()); "
     "sys.addaudithook(lambda ev, a: ev == 'subprocess.Popen' and '-progress' in a[1] and "
     "sys.__stderr__.write('\\nSPAWN ' + ' '.join(sorted(sys.modules)) + '\\n')); "
     "sys.argv[0] = 'msetool'; from msetool.cli.main import main; main()"
@@ -158,8 +162,8 @@ def _modules_at_spawn(tmp_path: Path) -> set[str]:
         pytest.skip("no ffmpeg")
     out = tmp_path / "out"
     argv = ["fragment", str(ROOT / "samples" / "sample.mp4"), "--out", str(out), "--copy", "--no-check"]
-    p = subprocess.run([sys.executable, "-c", _AT_SPAWN, *argv], check=False, capture_output=True, text=True,
-                       cwd=ROOT, timeout=120)
+    p = subprocess.run([sys.executable, "-S", "-c", _AT_SPAWN, *argv], check=False, capture_output=True,
+                       text=True, cwd=ROOT, timeout=120)
     assert p.returncode == 0, p.stderr
     line = [x for x in p.stderr.splitlines() if x.startswith("SPAWN ")]
     assert len(line) == 1, p.stderr
