@@ -77,20 +77,28 @@ class RenditionEntry:
         end = last.start_ticks + last.duration_ticks
         return max(0.0, (end - self.segments[0].start_ticks) / self.timescale)
 
+    #: (bandwidth, average_bandwidth), computed on first use: the manifests ask for them ~7 times per
+    #: rendition after ffmpeg has exited, each a pass over every segment (~1 ms of 1,200 segments in all)
+    _rates: tuple[int, int] | None = field(default=None, init=False, repr=False, compare=False)
+
     @property
     def bandwidth(self) -> int:
         """Peak bits per second over the segments: what DASH @bandwidth and HLS BANDWIDTH promise."""
-        # the largest of 0.0 and each segment's s.size * 8 / s.duration (one max over a generator: this
-        # runs ~10 times over every segment after ffmpeg exits)
-        peak = max(0.0, max((s.size * 8 / (s.duration_ticks / s.timescale) for s in self.segments
-                             if s.duration_ticks > 0), default=0.0))
-        return max(1, math.ceil(peak))
+        return (self._rates or self._measure())[0]
 
     @property
     def average_bandwidth(self) -> int:
+        return (self._rates or self._measure())[1]
+
+    def _measure(self) -> tuple[int, int]:
+        # the largest of 0.0 and each segment's s.size * 8 / s.duration (one max over a generator)
+        peak = max(0.0, max((s.size * 8 / (s.duration_ticks / s.timescale) for s in self.segments
+                             if s.duration_ticks > 0), default=0.0))
         total = sum(s.size for s in self.segments)
         dur = sum(s.duration_ticks / s.timescale for s in self.segments)  # each s.duration, in order
-        return max(1, math.ceil(total * 8 / dur)) if dur > 0 else 1
+        rates = (max(1, math.ceil(peak)), max(1, math.ceil(total * 8 / dur)) if dur > 0 else 1)
+        object.__setattr__(self, "_rates", rates)  # (frozen: the cache is not part of the value)
+        return rates
 
 
 @dataclass(frozen=True, slots=True)
