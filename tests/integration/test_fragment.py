@@ -233,8 +233,10 @@ def test_ffmpeg_failure_prints_its_stderr_and_leaves_nothing(tmp_path: Path) -> 
     fake = tmp_path / "ffmpeg"
     fake.write_text(
         "#!/bin/sh\n"
-        'case "$*" in *-progress*) for a; do last="$a"; done; d=$(dirname "$last");'
-        ' echo partial > "$d/seg-0-00001.m4s"; echo "[dash @ 0x1] Error: disk on fire" >&2; exit 1;; esac\n'
+        # the segment goes next to the MPD ffmpeg was asked for, in msetool's temporary folder
+        'case "$*" in *-progress*) for a; do case "$a" in *.mpd) d="${a%/*}";; esac; done;'
+        ' [ -d "$d" ] || exit 3; echo partial > "$d/seg-0-00001.m4s"; echo partial > "$d/../.seen-$$";'
+        ' echo "[dash @ 0x1] Error: disk on fire" >&2; exit 1;; esac\n'
         f'exec "{real}" "$@"\n'
     )
     fake.chmod(0o755)
@@ -242,7 +244,10 @@ def test_ffmpeg_failure_prints_its_stderr_and_leaves_nothing(tmp_path: Path) -> 
     r = msetool("fragment", SAMPLE, "--out", out, env={"MSETOOL_FFMPEG": str(fake)})
     assert r.returncode == 2
     assert "disk on fire" in r.stderr and "Traceback" not in r.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ffmpeg"]
+    # the fake wrote its partial segment (it leaves a note beside the temporary folder), which is gone
+    seen = [p.name for p in tmp_path.iterdir() if p.name.startswith(".seen-")]
+    assert len(seen) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ffmpeg", *seen])
 
 
 def test_verbose_names_the_ffmpeg(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ def _paths(draw: st.DrawFn, absolute: bool | None = None) -> str:
     parts = draw(st.lists(_PARTS, max_size=6).filter(lambda ps: ps.count("..") <= 2))
     seps = draw(st.lists(_SEPS, min_size=len(parts), max_size=len(parts)))
     lead = draw(st.sampled_from(["", "/", "//", "///"])) if absolute is None else ("/" if absolute else "")
-    body = "".join(p + s for p, s in zip(parts, seps, strict=True))
+    body = "".join(p + s for p, s in zip(parts, seps, strict=True)).lstrip("/")  # (a first part "")
     return lead + (body if draw(st.booleans()) else body.rstrip("/"))
 
 
@@ -102,6 +102,9 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _fresh(top: Path, check: object, opts: FragmentOptions) -> tuple[str, ...]:
     shutil.rmtree(top, ignore_errors=True)
     os.chdir(_build(top) / "d")
+    for p in (opts.input, opts.output):  # both checks create the output's parent: never outside the tree
+        where = os.path.realpath(os.path.expanduser(os.fspath(p)))
+        assert where == str(top) or where.startswith(f"{top}/"), f"{p} leads out of the test tree: {where}"
     return _outcome(check, opts)
 
 
