@@ -15,7 +15,10 @@ before each timed command, so none of them pays for writing back the output of t
 - msetool: ``msetool fragment SRC --out OUT --copy --force`` as a user runs it: probe, ffmpeg, read-back,
   manifests, and the self-check (validate + simulate) included; and once more with ``--no-check``;
 - Shaka Packager: ``packager in=...,stream=video ... in=...,stream=audio ... --segment_duration 2
-  --mpd_output ... --hls_master_playlist_output ...`` (separate video and audio, like msetool).
+  --mpd_output ... --hls_master_playlist_output ...`` (separate video and audio, like msetool);
+- the floor of the stack: msetool's interpreter imports ffmpeg-python and runs msetool's exact argv
+  (``-progress pipe:1`` read to its end), nothing else (:data:`FLOOR`). What any Python tool that builds
+  its command with ffmpeg-python waits for beyond ffmpeg; msetool's own cost is what it adds to that.
 
 msetool runs as a user's ``pip install`` would have it: the working tree is installed (not editable) with
 ``pip install --no-deps --target benchmarks/work/msetool-install`` and run through the ``msetool`` console
@@ -151,6 +154,25 @@ def timed(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = 
     return wall
 
 
+#: the "python + ffmpeg-python" run: the interpreter, ffmpeg-python's import (its future/past dependency
+#: pulls in inspect; hashlib loads OpenSSL), the spawn, -progress read to the end, exit
+#: (it says how long its ffmpeg ran as msetool's --verbose does, so its overhead beyond its own ffmpeg run
+#: is measured the same way)
+FLOOR = (
+    "import subprocess, sys, time\n"
+    "import ffmpeg  # noqa: F401 (what a tool that builds its command with ffmpeg-python loads first)\n"
+    "t = time.perf_counter()\n"
+    "p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, "
+    "stderr=subprocess.PIPE)\n"
+    "for _line in p.stdout:\n"
+    "    pass\n"
+    "p.stderr.read()\n"
+    "rc = p.wait()\n"
+    "sys.stderr.write(f'ffmpeg finished after {time.perf_counter() - t:.3f} s\\n')\n"
+    "sys.exit(rc)\n"
+)
+
+
 def fresh(path: Path) -> Path:
     if path.exists():
         shutil.rmtree(path)
@@ -182,6 +204,9 @@ def main() -> int:
     ap.add_argument("--minutes", type=int, default=20)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--in-place", action="store_true", help="time python -m msetool of this interpreter")
+    ap.add_argument("--out-root", type=Path, default=WORK,
+                    help="where the tools write (default benchmarks/work; /dev/shm: a disk that is never the "
+                         "bottleneck, where ffmpeg runs as fast as one core lets it)")
     args = ap.parse_args()
 
     sys.path.insert(0, str(ROOT))
@@ -201,9 +226,9 @@ def main() -> int:
     env_ff.pop("PYTHONDONTWRITEBYTECODE", None)
     src.read_bytes()  # warm the page cache (the file is a few hundred MB)
 
-    out_ff = WORK / "out-ffmpeg"
-    out_ms = WORK / "out-msetool"
-    out_sp = WORK / "out-shaka"
+    out_ff = args.out_root / "out-ffmpeg"
+    out_ms = args.out_root / "out-msetool"
+    out_sp = args.out_root / "out-shaka"
     info = probe(src, SubprocessRunner(), ff)
     warm = WORK / "out-warmup"
     # run from benchmarks/work: ``-m`` puts the current folder first on sys.path, and the repository root
@@ -215,8 +240,8 @@ def main() -> int:
     print(f"bench: msetool from {where}", flush=True)
     shutil.rmtree(warm)
     load_before = os.getloadavg()
-    results: dict[str, list[float]] = {"ffmpeg": [], "msetool": [], "msetool --no-check": [],
-                                       "shaka-packager": []}
+    results: dict[str, list[float]] = {"ffmpeg": [], "python + ffmpeg-python": [], "msetool": [],
+                                       "msetool --no-check": [], "shaka-packager": []}
     for run in range(args.runs):
         d = fresh(out_ff)
         plan = build_plan(FragmentOptions(src, d, copy=True), info, d, ff)
@@ -224,6 +249,13 @@ def main() -> int:
         for t in plan.tracks:  # the dash muxer writes into per-representation folders, made beforehand
             (d / REP_DIR.format(t.representation)).mkdir()
         results["ffmpeg"].append(timed(argv, key="ffmpeg"))
+
+        d = fresh(out_ff)
+        plan = build_plan(FragmentOptions(src, d, copy=True), info, d, ff)
+        for t in plan.tracks:
+            (d / REP_DIR.format(t.representation)).mkdir()
+        results["python + ffmpeg-python"].append(
+            timed([msetool[0], "-c", FLOOR, *plan.argv], cwd=WORK, env=env_ff, key="python + ffmpeg-python"))
 
         for key, extra in (("msetool", []), ("msetool --no-check", ["--no-check"])):
             if out_ms.exists():
@@ -248,8 +280,17 @@ def main() -> int:
     cpu = {k: statistics.median(v) for k, v in CPU.items()}
     paired = {k: statistics.median(a / b for a, b in zip(results[k], results["ffmpeg"], strict=True))
               for k in ("msetool", "msetool --no-check")}
-    inner = {k: statistics.median(w / f for w, f in zip(results[k], INNER[k], strict=True))
-             for k in ("msetool", "msetool --no-check") if len(INNER.get(k, [])) == len(results[k])}
+    own_keys = [k for k in ("python + ffmpeg-python", "msetool", "msetool --no-check")
+                if len(INNER.get(k, [])) == len(results[k])]
+    inner = {k: statistics.median(w / f for w, f in zip(results[k], INNER[k], strict=True)) for k in own_keys}
+    #: wall time beyond the tool's own ffmpeg run, ms (median over runs): robust to the disk's moods
+    beyond_own = {k: round(1e3 * statistics.median(map(float.__sub__, results[k], INNER[k])), 1)
+                  for k in own_keys}
+    # msetool beyond the floor run just before it (each run's difference, median)
+    floor = med["python + ffmpeg-python"]
+    over_floor = {k: statistics.median(a - b for a, b in zip(results[k], results["python + ffmpeg-python"],
+                                                             strict=True))
+                  for k in ("msetool", "msetool --no-check")}
     segs = len(list((out_ms / "video").glob("seg-*.m4s")))
     report = {
         "source": {"file": src.name, "bytes": src.stat().st_size, "minutes": args.minutes,
@@ -267,8 +308,11 @@ def main() -> int:
         "all_cpu_seconds": CPU,
         "msetool_cpu_over_ffmpeg": cpu["msetool"] / cpu["ffmpeg"],
         "paired_wall_ratio_median": paired,
+        "over_floor_ms": {k: round(1e3 * (med[k] - floor), 1) for k in over_floor},
+        "over_floor_paired_ms": {k: round(1e3 * v, 1) for k, v in over_floor.items()},
         "msetool_own_ffmpeg_seconds": INNER,
         "wall_over_own_ffmpeg_median": inner,
+        "beyond_own_ffmpeg_ms": beyond_own,
         "msetool_phases_ms": PHASES,
         "msetool_phases_median_ms": {
             k: {f: statistics.median(r[f] for r in rows) for f in rows[0]} for k, rows in PHASES.items()
@@ -277,7 +321,9 @@ def main() -> int:
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
-    (WORK / "bench_fragment.json").write_text(json.dumps(report, indent=2) + "\n")
+    report["out_root"] = str(args.out_root)
+    name = "bench_fragment.json" if args.out_root == WORK else "bench_fragment-out-root.json"
+    (WORK / name).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     print("\n| Tool | Median wall | Median CPU | Wall ratio | CPU ratio | Paired wall ratio "
           "| Wall / own ffmpeg |\n|---|---|---|---|---|---|---|")
@@ -286,6 +332,11 @@ def main() -> int:
         ir = f"{inner[k]:.2f}" if k in inner else "-"
         print(f"| {k} | {v:.2f} s | {cpu[k]:.2f} s | {v / med['ffmpeg']:.2f} | "
               f"{cpu[k] / cpu['ffmpeg']:.2f} | {pr} | {ir} |")
+    print("\nwall time beyond each tool's own ffmpeg run (median): "
+          + ", ".join(f"{k} {v:.0f} ms" for k, v in beyond_own.items()))
+    print("beyond the floor (python + ffmpeg-python): " + ", ".join(
+        f"{k} {1e3 * (med[k] - floor):+.0f} ms (medians), {1e3 * v:+.0f} ms (paired)"
+        for k, v in over_floor.items()))
     own = f"{100 * (inner['msetool'] - 1):.0f}% (beyond its own ffmpeg run); " if "msetool" in inner else ""
     print(f"\nmsetool overhead beyond ffmpeg: wall {100 * (med['msetool'] / med['ffmpeg'] - 1):.0f}% "
           f"(medians), {100 * (paired['msetool'] - 1):.0f}% (paired), {own}"
