@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from msetool.codecs.decodable import _RawBits, _rbsp, _rbsp_loop
+from msetool.codecs.decodable import _NAL_HEAD, _Bits, _RawBits, _rbsp, _rbsp_loop
 
 
 def _bit_by_bit(data: bytes, pos: int, n: int) -> int:
@@ -40,3 +40,61 @@ def test_raw_bits_reads_what_a_bit_by_bit_reader_reads(data: bytes, widths: list
        limit=st.sampled_from([1, 2, 4, 16, 64]))
 def test_rbsp_removes_emulation_prevention_like_the_byte_loop(nal: bytes, limit: int) -> None:
     assert _rbsp(nal, limit) == _rbsp_loop(nal, limit)
+
+
+def _ue_bit_by_bit(data: bytes, pos: int) -> tuple[int, int]:
+    """ue(v) read one bit at a time (the reference): (value, bits read); ValueError past 31 leading zero
+    bits, IndexError past the end, whichever comes first."""
+
+    def bit() -> int:
+        nonlocal pos
+        b = (data[pos >> 3] >> (7 - (pos & 7))) & 1
+        pos += 1
+        return b
+
+    start, zeros = pos, 0
+    while bit() == 0:
+        zeros += 1
+        if zeros > 31:
+            raise ValueError("Exp-Golomb code longer than 32 bits")
+    v = 0
+    for _ in range(zeros):
+        v = (v << 1) | bit()
+    return (1 << zeros) - 1 + v, pos - start
+
+
+# mostly-zero bytes make long codes, codes that run past the end and codes of over 32 zero bits
+_UE_BYTES = st.lists(st.sampled_from([0, 0, 0, 0, 1, 2, 0x80, 0x5A, 0xFF]), max_size=12).map(bytes)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(data=_UE_BYTES, start=st.integers(0, 100), codes=st.integers(1, 6))
+def test_ue_reads_what_a_bit_by_bit_reader_reads(data: bytes, start: int, codes: int) -> None:
+    r = _Bits(data)
+    r.pos = pos = start
+    for _ in range(codes):
+        try:
+            want: tuple[int, int] | type[Exception] = _ue_bit_by_bit(data, pos)
+        except (IndexError, ValueError) as e:
+            want = type(e)
+        if isinstance(want, tuple):
+            assert r.ue() == want[0]
+            pos += want[1]
+            assert r.pos == pos
+        else:
+            try:
+                r.ue()
+            except (IndexError, ValueError) as e:
+                assert type(e) is want
+            else:
+                raise AssertionError(f"expected {want.__name__}")
+            return
+
+
+@settings(max_examples=2000, deadline=None)
+@given(nal=st.lists(st.sampled_from([0, 0, 0, 3, 1, 0x65, 0xFF]), max_size=300).map(bytes))
+def test_the_nal_head_holds_all_that_rbsp_reads(nal: bytes) -> None:
+    """undecodable_avc_frame hands _rbsp (and sps_id/pps_ids through it) only a unit's first _NAL_HEAD
+    bytes: the same RBSP bytes as the whole unit gives."""
+    assert _rbsp(nal[:_NAL_HEAD]) == _rbsp(nal)
+    assert _rbsp_loop(nal[:_NAL_HEAD], 64) == _rbsp_loop(nal, 64)
