@@ -213,6 +213,45 @@ def undecodable_aac_frame(frame: bytes, object_type: int, channel_config: int) -
     3 fail the packet. Only those checks whose outcome does not depend on the Huffman-coded data."""
     if object_type not in (2, 5, 29) or channel_config not in (1, 2):
         return None
+    if len(frame) >= 4:
+        # nearly every frame opens with its channel element, an SCE or a CPE: what is judged of it lies in
+        # the first 31 bits, read from one integer (this runs on every fragment's first 200 ms of audio)
+        h = int.from_bytes(frame[:4], "big")
+        kind = h >> 29
+        if kind == 0:  # id_syn_ele, element_instance_tag, global_gain, then ics_info
+            return _ics_info_at(h, 15, object_type)[0]
+        if kind == 1:
+            if not h >> 24 & 1:  # no common_window: global_gain, then the first channel's ics_info
+                return _ics_info_at(h, 16, object_type)[0]
+            why, end = _ics_info_at(h, 8, object_type)
+            if why is None and (h >> (30 - end)) & 3 == 3:
+                why = "ms_mask_present 3 (reserved)"
+            return why
+    return _aac_elements(frame, object_type, channel_config)
+
+
+def _ics_info_at(h: int, pos: int, object_type: int) -> tuple[str | None, int]:
+    """:func:`_aac_ics_info` on the 32-bit big-endian ``h`` from bit ``pos``: (its verdict, the bit after the
+    fields it reads)."""
+
+    def field(at: int, n: int) -> int:
+        return (h >> (32 - at - n)) & ((1 << n) - 1)
+
+    if field(pos, 1):
+        return "ics_info reserved bit set", pos + 1
+    if field(pos + 1, 2) == 2:  # EIGHT_SHORT_SEQUENCE: window_shape, max_sfb, scale_factor_grouping
+        return None, pos + 15
+    max_sfb = field(pos + 4, 6)
+    if max_sfb > _MAX_SWB_LONG:
+        return f"max_sfb {max_sfb} exceeds the scalefactor bands of a long window", pos + 10
+    if field(pos + 10, 1) and object_type in (2, 5, 29):
+        return "prediction data in an AAC-LC frame", pos + 11
+    return None, pos + 11
+
+
+def _aac_elements(frame: bytes, object_type: int, channel_config: int) -> str | None:
+    """:func:`undecodable_aac_frame` read element by element (any frame; its short cut for a first SCE or
+    CPE is held equal to this in the tests)."""
     r = _RawBits(frame)
     try:
         for _ in range(16):

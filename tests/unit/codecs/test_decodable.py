@@ -7,7 +7,15 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from msetool.codecs.decodable import _NAL_HEAD, _Bits, _RawBits, _rbsp, _rbsp_loop
+from msetool.codecs.decodable import (
+    _NAL_HEAD,
+    _aac_elements,
+    _Bits,
+    _RawBits,
+    _rbsp,
+    _rbsp_loop,
+    undecodable_aac_frame,
+)
 
 
 def _bit_by_bit(data: bytes, pos: int, n: int) -> int:
@@ -98,3 +106,18 @@ def test_the_nal_head_holds_all_that_rbsp_reads(nal: bytes) -> None:
     bytes: the same RBSP bytes as the whole unit gives."""
     assert _rbsp(nal[:_NAL_HEAD]) == _rbsp(nal)
     assert _rbsp_loop(nal[:_NAL_HEAD], 64) == _rbsp_loop(nal, 64)
+
+
+# first bytes that make SCEs and CPEs (with and without common_window) with every window sequence, reserved
+# bits, large max_sfb and prediction flags, and the other element kinds the short cut leaves to the loop
+_AAC_FRAMES = st.lists(st.sampled_from([0x00, 0x01, 0x20, 0x21, 0x3F, 0x40, 0x80, 0xC0, 0xE0, 0xFF, 0x55,
+                                        0xAA, 0x12, 0x7F]), max_size=10).map(bytes)
+
+
+@settings(max_examples=5000, deadline=None)
+@given(frame=_AAC_FRAMES, object_type=st.sampled_from([1, 2, 5, 29]), channels=st.sampled_from([0, 1, 2, 6]))
+def test_aac_short_cut_reads_what_the_element_loop_reads(frame: bytes, object_type: int,
+                                                         channels: int) -> None:
+    judged = object_type in (2, 5, 29) and channels in (1, 2)
+    want = _aac_elements(frame, object_type, channels) if judged else None
+    assert undecodable_aac_frame(frame, object_type, channels) == want
