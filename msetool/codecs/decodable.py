@@ -189,19 +189,15 @@ _MAX_SWB_LONG = 51
 
 
 def _aac_ics_info(r: _RawBits, object_type: int) -> str | None:
-    if r.read(1):
-        return "ics_info reserved bit set"
-    window_sequence = r.read(2)
-    r.read(1)  # window_shape
-    if window_sequence == 2:  # EIGHT_SHORT_SEQUENCE
-        r.read(4 + 7)  # max_sfb, scale_factor_grouping
-        return None
-    max_sfb = r.read(6)
-    if max_sfb > _MAX_SWB_LONG:
-        return f"max_sfb {max_sfb} exceeds the scalefactor bands of a long window"
-    if r.read(1) and object_type in (2, 5, 29):  # predictor_data_present
-        return "prediction data in an AAC-LC frame"
-    return None
+    """ics_info from the reader's position (:func:`_ics_info_at` on its next bits); IndexError when the
+    fields it judges run past the end, as reading them one by one would."""
+    start, left = r.pos, 8 * len(r.data) - r.pos
+    n = min(32, left)
+    why, end = _ics_info_at(r.read(n) << (32 - n), 0, object_type)
+    if end > left:
+        raise IndexError("read past the end")
+    r.pos = start + end
+    return why
 
 
 def undecodable_aac_frame(frame: bytes, object_type: int, channel_config: int) -> str | None:
@@ -231,8 +227,9 @@ def undecodable_aac_frame(frame: bytes, object_type: int, channel_config: int) -
 
 
 def _ics_info_at(h: int, pos: int, object_type: int) -> tuple[str | None, int]:
-    """:func:`_aac_ics_info` on the 32-bit big-endian ``h`` from bit ``pos``: (its verdict, the bit after the
-    fields it reads)."""
+    """ics_info at bit ``pos`` of the 32-bit big-endian ``h``: (its verdict, the bit after the fields it
+    reads). A reserved bit, more scalefactor bands than a long window has, and
+    prediction in AAC-LC fail the packet."""
 
     def field(at: int, n: int) -> int:
         return (h >> (32 - at - n)) & ((1 << n) - 1)

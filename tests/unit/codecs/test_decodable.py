@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from msetool.codecs.decodable import (
     _NAL_HEAD,
     _aac_elements,
+    _aac_ics_info,
     _Bits,
     _RawBits,
     _rbsp,
@@ -121,3 +122,48 @@ def test_aac_short_cut_reads_what_the_element_loop_reads(frame: bytes, object_ty
     judged = object_type in (2, 5, 29) and channels in (1, 2)
     want = _aac_elements(frame, object_type, channels) if judged else None
     assert undecodable_aac_frame(frame, object_type, channels) == want
+
+
+def _ics_info_bit_by_bit(data: bytes, pos: int, object_type: int) -> tuple[str | None, int]:
+    """ics_info read one bit at a time (the reference): (verdict, bits read); IndexError past the end."""
+    start = pos
+
+    def read(n: int) -> int:
+        nonlocal pos
+        v = _bit_by_bit(data, pos, n)
+        pos += n
+        return v
+
+    if read(1):
+        return "ics_info reserved bit set", pos - start
+    window_sequence = read(2)
+    read(1)  # window_shape
+    if window_sequence == 2:
+        read(4 + 7)
+        return None, pos - start
+    max_sfb = read(6)
+    if max_sfb > 51:
+        return f"max_sfb {max_sfb} exceeds the scalefactor bands of a long window", pos - start
+    if read(1) and object_type in (2, 5, 29):
+        return "prediction data in an AAC-LC frame", pos - start
+    return None, pos - start
+
+
+@settings(max_examples=3000, deadline=None)
+@given(data=st.one_of(_AAC_FRAMES, st.binary(max_size=10)), start=st.integers(0, 90),
+       object_type=st.sampled_from([1, 2, 5, 29]))
+def test_ics_info_reads_what_a_bit_by_bit_reader_reads(data: bytes, start: int, object_type: int) -> None:
+    r = _RawBits(data)
+    r.pos = start
+    try:
+        want: tuple[str | None, int] | None = _ics_info_bit_by_bit(data, start, object_type)
+    except IndexError:
+        want = None
+    if want is None:
+        try:
+            _aac_ics_info(r, object_type)
+        except IndexError:
+            return
+        raise AssertionError("expected IndexError")
+    assert _aac_ics_info(r, object_type) == want[0]
+    assert r.pos == start + want[1]
