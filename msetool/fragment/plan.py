@@ -154,8 +154,6 @@ class FragmentOptions(FrozenRecord):
         put(self, "force", force)
 
 
-
-
 class TrackOutput(FrozenRecord):
     """One init segment + its media segments, as the final output names them."""
 
