@@ -15,6 +15,9 @@ Only what changes the outcome is modelled: conversion validity, the keyframe dec
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Sequence
+
 from msetool.records import FrozenRecord
 
 _AUD, _SEI, _SPS, _PPS, _EOSEQ, _EOSTREAM, _FILLER, _SPS_EXT, _PREFIX, _SUBSET_SPS, _DPS = (
@@ -145,6 +148,39 @@ def check_avc_sample(sample: bytes | bytearray, length_size: int, start: int = 0
             return _NOT_CONVERTED
         return SLICE_IDR if sample[start + 4] & 0x1F == _IDR else SLICE_NON_IDR
     return _general_check(sample, length_size, start, size)
+
+
+_U32 = struct.Struct(">I")
+
+
+def odd_samples(buf: bytes | bytearray, base: int, offsets: Sequence[int], sizes: Sequence[int],
+                keyframe: Sequence[bool], *, lo: int, hi: int) -> list[int]:
+    """The indexes ``s`` in ``[lo, hi)`` for which ``check_avc_sample(buf, 4, base + offsets[s], sizes[s])``
+    is not the shared verdict the container's flag expects (``SLICE_IDR`` for a sync sample, else
+    ``SLICE_NON_IDR``), ascending; 4-byte NAL lengths only.
+
+    Why: the parser needs a verdict for every H.264 sample, and nearly all of them are one slice whose
+    type agrees with the flag. Judged here in one loop, with no call, record or tuple per sample, they
+    cost about a third of what :func:`check_avc_sample` costs each; the few returned take the full path.
+    """
+    out: list[int] = []
+    u32 = _U32.unpack_from
+    for s in range(lo, hi):
+        at = base + offsets[s]
+        size = sizes[s]
+        # check_avc_sample's short cut: a first NAL unit that is a slice (forbidden bit clear, type 1-5)
+        if size > 4 and 0 < buf[at + 4] & 0x9F < 6 and (buf[at + 4] & 0x1F == 5) == keyframe[s]:
+            n = u32(buf, at)[0]
+            if n == size - 4:
+                continue  # one NAL unit filling the sample: the lengths add up
+            end = at + size
+            while n and end - 4 > at:  # the short cut's walk (at moves; a 0 length fails the conversion)
+                at += 4 + n
+                n = u32(buf, at)[0] if end - 4 > at else 1
+            if at == end:
+                continue
+        out.append(s)
+    return out
 
 
 def _general_check(sample: bytes | bytearray, length_size: int, start: int, size: int) -> AvcSampleCheck:

@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 from itertools import compress
 
 import msetool.bmff.rules  # noqa: F401  (registers the rule ids used below)
-from msetool.bmff.avc import SLICE_IDR, SLICE_NON_IDR, AvcSampleCheck, check_avc_sample
+from msetool.bmff.avc import SLICE_IDR, SLICE_NON_IDR, AvcSampleCheck, check_avc_sample, odd_samples
 from msetool.bmff.reader import parse_boxes, printable_type
 from msetool.bmff.segments import Mp4Init, Mp4Track, SegmentError, expand_traf, read_init, sample_budget_error
 from msetool.bmff.tree import Box, BoxIssue
@@ -1488,10 +1488,27 @@ class BmffStreamParser:
                 # where the held bytes are (_src, inlined): nothing in this loop changes the buffer
                 buf, base = self._buf, self._start - self._bhead
                 bhead = self._bhead
-                for s in special[lo:hi]:
+                todo: Sequence[int] = special[lo:hi]
+                odd: set[int] | None = None
+                done = stop = 0
+                if (length_size == 4 and check is None and not cached and type(todo) is range
+                        and offs[todo.start] >= bhead):
+                    # every sample of the batch is analysed and all its bytes are held: the usual ones
+                    # (one slice agreeing with the flag) are judged in one pass, and only the others and
+                    # the prerolled ones are walked below; the rest get their bookkeeping in bulk, in
+                    # order, so what is marked analysed when an append fails stays as it was
+                    done, stop = todo.start, todo.stop
+                    odd = set(odd_samples(buf, base, offs, sizes, flags, lo=done, hi=stop))
+                    todo = sorted(odd.union(s for s in run.preroll if done <= s < stop))
+                for s in todo:
                     off = offs[s]
                     size = sizes[s]
-                    if analyse and (check is None or s in check):
+                    if odd is not None:
+                        checked.update(zip(offs[done:s], sizes[done:s], strict=True))
+                        done = s + 1
+                        if s not in odd:
+                            checked.add((off, size))
+                    if analyse and (check is None or s in check) and (odd is None or s in odd):
                         # _analyze_avc inlined for a verdict that agrees with the container's flag (the
                         # usual sample): nothing to report, only its bookkeeping is left
                         # (the cache is empty unless skip() analysed ahead: no key to build then)
@@ -1517,6 +1534,8 @@ class BmffStreamParser:
                             if errs is None:
                                 errs = {}
                             errs[s] = why
+                if odd is not None:
+                    checked.update(zip(offs[done:stop], sizes[done:stop], strict=True))
         self._push((run, i, j, keys, errs, self._decode_errors.get(run.track_id)))
         if j - 1 > i:
             # the bookkeeping after the last-but-one sample reaches furthest (the caller's call after the

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from msetool.bmff.avc import _general_check, check_avc_sample
+from msetool.bmff.avc import SLICE_IDR, SLICE_NON_IDR, _general_check, check_avc_sample, odd_samples
 
 
 def nals(*units: bytes, size: int = 4) -> bytes:
@@ -83,3 +83,46 @@ def test_the_fast_path_gives_the_general_verdict(
     size = max(0, len(body) + trim)
     assert check_avc_sample(buf, length_size, len(before), size) == _general_check(
         buf, length_size, len(before), size)
+
+
+#: a NAL length or a sample size off by this much: mostly not at all
+_LIE = st.one_of(st.just(0), st.integers(-3, 3))
+_UNIT = st.tuples(_HEADERS, st.binary(max_size=9), _LIE)
+#: an encoder's usual sample: a slice first (its flag agreeing), true lengths, sometimes more units after it
+_PLAIN = st.tuples(st.sampled_from([0x65, 0x41, 0x25, 0x01]), st.binary(max_size=9),
+                   st.lists(st.tuples(_HEADERS, st.binary(max_size=9), st.just(0)), max_size=2)).map(
+    lambda t: ([(t[0], t[1], 0), *t[2]], 0, t[0] & 0x1F == 5))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    samples=st.lists(st.one_of(_PLAIN, st.tuples(st.lists(_UNIT, max_size=3), _LIE, st.booleans())),
+                     min_size=1, max_size=8),
+    before=st.binary(max_size=3),
+    window=st.tuples(st.integers(0, 8), st.integers(0, 8)),
+)
+def test_odd_samples_are_exactly_those_without_the_flags_shared_verdict(
+    samples: list[tuple[list[tuple[int, bytes, int]], int, bool]], before: bytes, window: tuple[int, int]
+) -> None:
+    """The batch judge of the parser's usual H.264 sample must name every sample whose one-by-one verdict
+    is not the shared SLICE_IDR / SLICE_NON_IDR record its sync flag expects, and no other: the parser
+    skips the per-sample work for the rest. Wrong lengths, zero lengths, trailing bytes, non-slice first
+    units and flags that disagree with the slice type are all drawn."""
+    buf = bytearray(b"\xee" * 4 + before)  # the samples sit at an offset in a larger buffer, as in the parser
+    base = 4
+    offsets, sizes, flags = [], [], []
+    for units, trim, key in samples:
+        body = b"".join(
+            max(0, len(payload) + 1 + lie).to_bytes(4, "big") + bytes([h]) + payload
+            for h, payload, lie in units
+        )
+        offsets.append(len(buf) - base)
+        sizes.append(max(0, len(body) + trim))
+        flags.append(key)
+        buf += body.ljust(max(0, len(body) + trim), b"\x00")
+    buf += b"\x00\x00\x00\x07\x65"  # bytes after the last sample, which the judge must not walk into
+    lo, hi = sorted(min(w, len(samples)) for w in window)
+    shared = {True: SLICE_IDR, False: SLICE_NON_IDR}
+    expected = [s for s in range(lo, hi)
+                if check_avc_sample(buf, 4, base + offsets[s], sizes[s]) is not shared[flags[s]]]
+    assert odd_samples(buf, base, offsets, sizes, flags, lo=lo, hi=hi) == expected
