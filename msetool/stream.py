@@ -12,13 +12,31 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from msetool.mime import MimeType
 from msetool.model import CodedFrame, InitSegment
 from msetool.records import FrozenRecord
 
 Profile = Literal["spec", "chromium"]
+
+
+#: SourceBufferStream::kSeekToStartFudgeRoom: a paused element at 0 starts from the first buffered range
+#: only when it begins before this; then it prerolls about PREROLL_MS of audio and VIDEO_PREROLL_FRAMES video
+#: frames (the simulator's model, measured in Chromium 156)
+SEEK_TO_START_FUDGE = 1  # second
+PREROLL_MS = 200
+VIDEO_PREROLL_FRAMES = 4
+
+
+def may_preroll_at_start(pts: int, duration: int, timescale: int) -> bool:
+    """Whether a frame could be one a paused element at 0 decodes before playback starts, on the raw
+    timeline: before SEEK_TO_START_FUDGE plus the preroll depth of either kind of track (4 of its own
+    durations for video, PREROLL_MS for audio). Only such a frame's decode error can fail that preroll
+    (validate's GEN-DECODE-01), so parsers may leave the others unchecked once nothing else needs them
+    (BmffStreamParser.preroll_scope) and validate keeps only these."""
+    return (pts < timescale * SEEK_TO_START_FUDGE + VIDEO_PREROLL_FRAMES * duration
+            or pts * 1000 < timescale * (SEEK_TO_START_FUDGE * 1000 + PREROLL_MS))
 
 
 class InitSegmentParsed(FrozenRecord):
@@ -284,6 +302,14 @@ class ByteStreamParser(Protocol):
     def in_media_segment(self) -> bool:
         """True while the append state is PARSING_MEDIA_SEGMENT (setters then throw InvalidStateError)."""
         ...
+
+
+@runtime_checkable
+class PrerollScoped(Protocol):
+    """A parser that can leave most preroll decode checks out (BmffStreamParser): ``"all"`` or ``"start"``,
+    see may_preroll_at_start. The SourceBuffer narrows it once its element has prerolled."""
+
+    preroll_scope: str
 
 
 class FormatInfo(FrozenRecord):

@@ -59,6 +59,7 @@ from msetool.stream import (
     ParserEvent,
     ParseWarning,
     Profile,
+    may_preroll_at_start,
 )
 
 #: StreamParser::kMaxPendingBytesPerParse: Chromium parses each append in slices of this many bytes.
@@ -321,13 +322,15 @@ def _has_nal(sample: bytes, length: int, nal_type: int) -> bool:
 
 
 def _preroll_checks(
-    runs: list[_Run], init: Mp4Init, known: dict[int, Callable[[bytes], str | None] | None] | None = None
+    runs: list[_Run], init: Mp4Init, known: dict[int, Callable[[bytes], str | None] | None] | None = None,
+    *, start_only: bool = False,
 ) -> dict[int, Callable[[bytes], str | None]]:
     """The samples of this moof that a paused element decodes if the fragment starts its first range:
     per track, from its earliest run, the first sync frame and the 3 after it (video) or the frames of
     the first 200 ms (audio). Only those are read and checked; whether they are decoded is the
     simulator's call. ``known`` keeps each track's decode check across the moofs of one init segment
-    (it depends on the track's sample entry only, and building it parses the codec configuration)."""
+    (it depends on the track's sample entry only, and building it parses the codec configuration).
+    ``start_only``: of those, only the ones that may_preroll_at_start (see preroll_scope)."""
     first: dict[int, _Run] = {}
     for r in runs:
         if r.dts and (r.track_id not in first or r.dts[0] < first[r.track_id].dts[0]):
@@ -347,15 +350,17 @@ def _preroll_checks(
             horizon = r.timescale * _PREROLL_S[0] // _PREROLL_S[1]
             t = 0
             for k, off in enumerate(r.offset):
-                out[off] = check
+                if not start_only or may_preroll_at_start(r.pts[k], r.duration[k], r.timescale):
+                    out[off] = check
                 t += r.duration[k]
                 if t >= horizon or k >= 64:
                     break
         else:
             sync = next((i for i, key in enumerate(r.keyframe) if key), None)
             if sync is not None:  # the video renderer has enough with 4 frames (kMaxVideoFrames)
-                for off in r.offset[sync : sync + 4]:
-                    out[off] = check
+                for k in range(sync, min(sync + 4, len(r.offset))):
+                    if not start_only or may_preroll_at_start(r.pts[k], r.duration[k], r.timescale):
+                        out[r.offset[k]] = check
     return out
 
 
@@ -424,6 +429,12 @@ class BmffStreamParser:
         #: or "rap" (the first sample of each track fragment and the container's sync samples: what decides
         #: random access, so bytes of the other samples need never be read)
         self.sample_checks: str = "all"
+        #: which fragments' prerolled samples get their decode check: "all" (the default: any fragment may
+        #: start a range) or "start" (only samples that may_preroll_at_start, the ones validate reads),
+        #: for a consumer whose element has prerolled already (the SourceBuffer sets it then): on a long
+        #: output these checks were ~9% of the packager's self-check, nearly all of them on fragments no
+        #: paused element decodes
+        self.preroll_scope: str = "all"
         self._checks: list[tuple[int, int]] = []  # (offset, size) of samples to analyse, by offset
         #: _checks is still to be built from the runs (see _layout): only skippable()/skip() read it
         self._checks_due = False
@@ -1262,7 +1273,7 @@ class BmffStreamParser:
             runs.sort(key=lambda r: r.start)
         self._decode_errors = _misaddressed_trafs(trafs, moof, init, self._chromium)
         self._preroll_checks = (
-            _preroll_checks(runs, init, self._decode_checks)
+            _preroll_checks(runs, init, self._decode_checks, start_only=self.preroll_scope == "start")
             if self._chromium and self.sample_checks == "all" else {}
         )
         highest = self._layout(runs, pos)

@@ -198,6 +198,17 @@ class _Recorder:
     def in_media_segment(self) -> bool:
         return bool(self.inner.in_media_segment)
 
+    @property
+    def preroll_scope(self) -> str | None:
+        """The inner parser's (msetool.stream.PrerollScoped), set through: the recorded events feed
+        validation, and "start" keeps every decode check validate reads."""
+        return getattr(self.inner, "preroll_scope", None)
+
+    @preroll_scope.setter
+    def preroll_scope(self, scope: str) -> None:
+        if hasattr(self.inner, "preroll_scope"):
+            self.inner.preroll_scope = scope
+
     def feed(self, data: bytes) -> list[ParserEvent]:
         from msetool.stream import ParseFailed
 

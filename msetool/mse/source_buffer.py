@@ -45,6 +45,7 @@ from msetool.stream import (
     ParseFailed,
     ParserEvent,
     ParseWarning,
+    PrerollScoped,
     reset_parser,
 )
 
@@ -193,6 +194,8 @@ class SourceBuffer:
         self.profile = ms.profile
         self.chromium = ms.profile.chromium
         self.parser = parser
+        #: the parser told that the element has prerolled (see _buffer_append)
+        self._narrowed: object = None
         #: [[generate timestamps flag]] from the byte stream format registry
         self.generate_timestamps = bool(parser.generate_timestamps) if parser is not None else False
         self.mode = "sequence" if self.generate_timestamps else "segments"
@@ -365,6 +368,14 @@ class SourceBuffer:
                 if self.chromium and len(data) > PARSE_SLICE:
                     slices = (self.fed, len(data))
                 self.fed += len(data)
+                parser = self.parser
+                if self.ms.prerolled and self._narrowed is not parser:
+                    # the element has prerolled (for good): decode checks of later fragments can no longer
+                    # fail anything here; only those validate reads stay (BmffStreamParser.preroll_scope).
+                    # Once per parser (a protocol isinstance costs microseconds)
+                    self._narrowed = parser
+                    if isinstance(parser, PrerollScoped) and parser.preroll_scope == "all":
+                        parser.preroll_scope = "start"
                 events = self.parser.feed(data)
             self._segment_parser_loop(events, slices)
         except _AppendFailed as e:

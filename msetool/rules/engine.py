@@ -60,6 +60,9 @@ from msetool.rules.findings import Finding, Severity
 from msetool.source import ByteSource
 from msetool.stream import (
     FORMATS,
+    PREROLL_MS,
+    SEEK_TO_START_FUDGE,
+    VIDEO_PREROLL_FRAMES,
     ByteStreamParser,
     FrameColumns,
     FramesParsed,
@@ -72,6 +75,7 @@ from msetool.stream import (
     Profile,
     format_of,
     load,
+    may_preroll_at_start,
     parser_for,
 )
 
@@ -639,14 +643,14 @@ _UNDECODABLE_KEPT = 8
 
 
 def _note_undecodable(ev: FramesParsed, omap: _OffsetMap, out: list[tuple[int, CodedFrame]]) -> None:
-    """Keep the first few frames per track the reader marked ``decode_error`` (sparse in the columns: only
-    those few become frame objects)."""
+    """Keep the first few frames per track the reader marked ``decode_error`` that a paused element could
+    preroll from the start (may_preroll_at_start: only those can fail it, and a reader may leave the others
+    unchecked); sparse in the columns: only those few become frame objects."""
     frames = ev.built_frames
     if frames is not None:
         for f in frames:
-            if f.decode_error is not None and sum(1 for _o, g in out if g.track_id == f.track_id) < (
-                _UNDECODABLE_KEPT
-            ):
+            if (f.decode_error is not None and may_preroll_at_start(f.pts, f.duration, f.timescale)
+                    and sum(1 for _o, g in out if g.track_id == f.track_id) < _UNDECODABLE_KEPT):
                 o = omap.to_run(f.offset)
                 if o is not None:
                     out.append((o, f))
@@ -658,6 +662,8 @@ def _note_undecodable(ev: FramesParsed, omap: _OffsetMap, out: list[tuple[int, C
         tid = c.track_id
         for i in sorted(errs):
             err = errs[i]
+            if not may_preroll_at_start(c.pts[i], c.duration[i], c.timescale):
+                continue
             if sum(1 for _o, g in out if g.track_id == tid) >= _UNDECODABLE_KEPT:
                 break
             o = omap.to_run(c.offset[i])
@@ -1477,13 +1483,6 @@ def validate_stream(
     )
     return Validation(files, out, model, used_mime, fmt_name)
 
-
-#: SourceBufferStream::kSeekToStartFudgeRoom: a paused element at 0 starts from the first buffered range
-#: only when it begins before this; then it prerolls about PREROLL_MS of audio and VIDEO_PREROLL_FRAMES video
-#: frames (the simulator's model, measured in Chromium 156)
-SEEK_TO_START_FUDGE = 1  # second
-PREROLL_MS = 200
-VIDEO_PREROLL_FRAMES = 4
 
 
 def _preroll_decode_errors(
