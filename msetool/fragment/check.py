@@ -506,6 +506,12 @@ class RenditionMonitor:
         if self.validator is not None and len(self._pending) > 16:
             self._validate()
 
+    def flush(self) -> None:
+        """ffmpeg has written its last file: validate what is pending now, while it exits, so that
+        :meth:`finish` has nothing left to validate unless more segments come after all."""
+        if self.validator is not None and self._init is not None and len(self._pending) > 1:
+            self._validate()
+
     def _validate(self) -> None:
         assert self.validator is not None and self._init is not None
         files = [self._init, *self._pending]

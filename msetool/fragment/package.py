@@ -181,7 +181,8 @@ def fragment(
             if watcher is not None and isinstance(runner, SubprocessRunner):
                 # the watcher thread starts once ffmpeg runs: started before, its imports held the GIL
                 # while this thread was still spawning ffmpeg (up to a switch interval, 5 ms, each time)
-                result = runner.run(plan.argv, progress, on_start=watcher.start)
+                result = runner.run(plan.argv, progress, on_start=watcher.start,
+                                    on_end=watcher.ffmpeg_finishing)
             else:
                 if watcher is not None:
                     watcher.start()
@@ -251,24 +252,32 @@ if TYPE_CHECKING:
     class _Events(Protocol):
         def is_set(self) -> bool: ...
         def wait(self, timeout: float | None = None) -> bool: ...
+        def clear(self) -> None: ...
 
 
 _NAP_MIN, _NAP_MAX = 0.002, 0.008
 
 
 def _watch(work: str, tracks: tuple[TrackOutput, ...], monitors: dict[str, RenditionMonitor],
-           exited: _Events, abort: _Events, *, entries: dict[str, _Entries] | None = None) -> None:
+           exited: _Events, abort: _Events, *, entries: dict[str, _Entries] | None = None,
+           finishing: _Events | None = None, wake: _Events | None = None) -> None:
     """Feed each finished ffmpeg file to its RenditionMonitor while ffmpeg is still running, and its
     timing to the track's :class:`_Entries` (made once the init segment is read) when ``entries`` is given.
 
     The dash muxer writes each representation's files in order (init, then seg 1, 2, ...), so a file is
-    complete once the next one of the same representation exists, or once ffmpeg has exited. The
-    existence checks, a few per segment and poll, use os.path: through pathlib they were ~13 ms of this
-    thread's CPU in a 20-minute run, which a fast disk leaves to after ffmpeg's exit.
+    complete once the next one of the same representation exists, or once ffmpeg has exited. Where it
+    writes each segment as ``<name>.tmp`` and renames it when complete (ffmpeg 5.1 and 9.0 do, to files),
+    which the watcher knows once it has seen such a file, a segment is complete as soon as it exists: the
+    last ones are then read before ffmpeg exits, not after. ``finishing`` is set when ffmpeg has written
+    everything (its final progress report): the pending validation runs then, while ffmpeg exits.
+    ``wake`` (set with any of the events) cuts a nap short. The existence checks, a few per segment and
+    poll, use os.path: through pathlib they were ~13 ms of this thread's CPU in a 20-minute run, which a
+    fast disk leaves to after ffmpeg's exit.
     """
     from pathlib import Path
 
     next_segment = {t.id: 0 for t in tracks}  # 0: init not read yet
+    renamed: set[str] = set()  # tracks whose segments are seen to be written as <name>.tmp first
     exists, join = os.path.exists, os.path.join
 
     def advance(t: TrackOutput, done: bool) -> bool:
@@ -287,8 +296,14 @@ def _watch(work: str, tracks: tuple[TrackOutput, ...], monitors: dict[str, Rendi
         built = entries.get(t.id) if entries is not None else None
         while not abort.is_set():
             seg = f"{folder}/seg-{n:05d}.m4s"
-            if not (exists(seg) and (done or exists(f"{folder}/seg-{n + 1:05d}.m4s"))):
+            if not exists(seg):
                 break
+            if not (done or t.id in renamed):
+                nxt = f"{folder}/seg-{n + 1:05d}.m4s"
+                if not exists(nxt):
+                    if not exists(nxt + ".tmp"):
+                        break
+                    renamed.add(t.id)  # the next one is written under a .tmp name: so was this one
             timing = m.add_segment(Path(seg), f"{t.id}/seg-{n:05d}.m4s")
             if built is not None:
                 built.add(timing)
@@ -304,7 +319,10 @@ def _watch(work: str, tracks: tuple[TrackOutput, ...], monitors: dict[str, Rendi
     # as fast as a core (tmpfs) the check never made that time up (check left at ffmpeg's exit 61-89 ->
     # ~30 ms, 11 interleaved runs). A poll is a few stat calls: at 8 ms, ~0.3% of a core.
     nap = _NAP_MIN
+    flushed = False
     while not abort.is_set():
+        if wake is not None:
+            wake.clear()  # before the events are read: one set after this cuts the next nap short
         done = exited.is_set()
         progressed = False
         for t in tracks:
@@ -314,9 +332,14 @@ def _watch(work: str, tracks: tuple[TrackOutput, ...], monitors: dict[str, Rendi
         if progressed:
             nap = _NAP_MIN
         else:
-            for m in monitors.values():
-                m.idle()
-            exited.wait(nap)
+            if finishing is not None and not flushed and finishing.is_set():
+                flushed = True
+                for m in monitors.values():
+                    m.flush()
+            else:
+                for m in monitors.values():
+                    m.idle()
+            (wake or exited).wait(nap)
             nap = min(2 * nap, _NAP_MAX)
 
 
@@ -339,7 +362,9 @@ class _Watcher:
         #: each track's segment entries and their manifest text, made as its segments are read
         self.entries: dict[str, _Entries] = {}
         self.exited = threading.Event()
+        self.finishing = threading.Event()
         self.aborted = threading.Event()
+        self.wake = threading.Event()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, args=(work,), daemon=True)
 
@@ -350,19 +375,26 @@ class _Watcher:
             validator = default_validator() if self.check else None
             self.monitors = {t.id: RenditionMonitor(t.id, validator, simulate=self.check)
                              for t in self.tracks}
-            _watch(work, self.tracks, self.monitors, self.exited, self.aborted, entries=self.entries)
+            _watch(work, self.tracks, self.monitors, self.exited, self.aborted, entries=self.entries,
+                   finishing=self.finishing, wake=self.wake)
         except BaseException as e:
             self.error = e
 
     def start(self) -> None:
         self.thread.start()
 
+    def ffmpeg_finishing(self) -> None:
+        self.finishing.set()
+        self.wake.set()
+
     def ffmpeg_exited(self) -> None:
         self.exited.set()
+        self.wake.set()
 
     def stop(self) -> None:
         self.aborted.set()
         self.exited.set()
+        self.wake.set()
         if self.thread.ident is not None:  # not started when ffmpeg could not be
             self.thread.join(timeout=10)
 

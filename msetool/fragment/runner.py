@@ -117,9 +117,13 @@ class SubprocessRunner:
         self.max_lines = max_lines
 
     def run(self, argv: Sequence[str], on_progress: ProgressCallback | None = None,
-            on_start: Callable[[], None] | None = None) -> RunResult:
+            on_start: Callable[[], None] | None = None, on_end: Callable[[], None] | None = None
+            ) -> RunResult:
         """Run ``argv`` to the end. ``on_start`` is called once the process has started (not when it
-        cannot), so work meant to overlap ffmpeg does not compete with starting it."""
+        cannot), so work meant to overlap ffmpeg does not compete with starting it. ``on_end`` is called
+        when ffmpeg reports ``progress=end``: it prints that final report after writing its outputs'
+        trailers (fftools in 5.1 and 9.0 alike), a few ms before the process has exited and been
+        reaped, so work that waits for the last output can start that much earlier."""
         try:
             proc = subprocess.Popen(
                 list(argv),
@@ -149,6 +153,8 @@ class SubprocessRunner:
                     pos = parse_progress_line(ln)
                     if pos is not None:
                         on_progress(pos)
+                if on_end is not None and ln.startswith("progress=end"):
+                    on_end()
             rc = proc.wait()
         except KeyboardInterrupt:
             self._stop(proc)
