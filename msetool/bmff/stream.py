@@ -1505,7 +1505,7 @@ class BmffStreamParser:
                 if (length_size == 4 and check is None and not cached and type(todo) is range
                         and offs[todo.start] >= bhead):
                     # every sample of the batch is analysed and all its bytes are held: the usual ones
-                    # (one slice agreeing with the flag) are judged in one pass, and only the others and
+                    # (a slice first, agreeing with the flag) are judged in one pass, only the others and
                     # the prerolled ones are walked below; the rest get their bookkeeping in bulk, in
                     # order, so what is marked analysed when an append fails stays as it was
                     done, stop = todo.start, todo.stop
