@@ -1484,7 +1484,6 @@ def validate_stream(
     return Validation(files, out, model, used_mime, fmt_name)
 
 
-
 def _preroll_decode_errors(
     bad: list[tuple[str, int, CodedFrame]], model: StreamModel, opts: ValidateOptions
 ) -> list[Finding]:
