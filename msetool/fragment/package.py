@@ -370,11 +370,13 @@ class _Watcher:
 
     def _run(self, work: str) -> None:
         try:
-            from msetool.fragment.check import RenditionMonitor, default_validator
+            from msetool.fragment.check import RenditionMonitor, default_validator, warm_up
 
             validator = default_validator() if self.check else None
             self.monitors = {t.id: RenditionMonitor(t.id, validator, simulate=self.check)
                              for t in self.tracks}
+            if self.check:
+                warm_up(validate=validator is not None)  # while ffmpeg starts (its first files come later)
             _watch(work, self.tracks, self.monitors, self.exited, self.aborted, entries=self.entries,
                    finishing=self.finishing, wake=self.wake)
         except BaseException as e:

@@ -1,4 +1,5 @@
-"""When the packager's watcher takes an ffmpeg segment as complete (msetool.fragment.package._watch).
+"""When the packager's watcher takes an ffmpeg segment as complete (msetool.fragment.package._watch), and
+what it prepares while ffmpeg starts.
 
 The self-check reads each segment while ffmpeg writes the next ones; a segment read before ffmpeg has
 finished it would be checked half-written. A fake writer plays ffmpeg's dash muxer on disk in both
@@ -8,6 +9,8 @@ when complete (ffmpeg 5.1 and 9.0 for files: complete as soon as it exists under
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +18,7 @@ from pathlib import Path
 
 from msetool.fragment.package import _watch
 from msetool.fragment.plan import REP_DIR, TrackOutput
+from tests import media
 
 
 class FakeMonitor:
@@ -120,3 +124,37 @@ def test_renamed_segments_are_complete_once_they_exist(tmp_path: Path) -> None:
     assert run.monitor.flushed_after == [2]  # once
     run.end()
     assert len(run.names()) == 3
+
+
+def test_warm_up_leaves_nothing_for_the_first_segments_to_import(tmp_path: Path) -> None:
+    """The watcher imports ahead, while ffmpeg starts, what the check's first segments need. In a fresh
+    interpreter set up as the watcher is, appending, validating and finishing a video and an audio
+    rendition (ffmpeg-made) must import no module at all: one that does is start-up cost back inside the
+    check, where a fast disk never gives it back."""
+    video = media.split_fmp4(media.fmp4_avc(), tmp_path / "v")
+    audio = media.split_fmp4(media.fmp4_aac(), tmp_path / "a")
+    code = """
+import sys
+from pathlib import Path
+from msetool.fragment.check import RenditionMonitor, default_validator, warm_up
+validator = default_validator()
+assert validator is not None
+monitors = [RenditionMonitor(rid, validator, simulate=True) for rid in ("video", "audio")]
+warm_up()
+before = set(sys.modules)
+args = sys.argv[1:]
+half = len(args) // 2
+for monitor, files, mime in ((monitors[0], args[:half], 'video/mp4; codecs="avc1.64000D"'),
+                             (monitors[1], args[half:], 'audio/mp4; codecs="mp4a.40.2"')):
+    monitor.start(Path(files[0]), "init.mp4", lambda _tracks, mime=mime: mime)
+    for seg in files[1:]:
+        monitor.add_segment(Path(seg), Path(seg).name)
+    monitor.flush()
+    assert not [f for f in monitor.finish().findings if f.severity.value == "error"]
+print(" ".join(sorted(set(sys.modules) - before)))
+"""
+    files = [str(p) for init, segs in (video, audio) for p in (init, *segs[:3])]
+    run = subprocess.run([sys.executable, "-c", code, *files], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[3], check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == []
