@@ -259,8 +259,8 @@ _NAP_MIN, _NAP_MAX = 0.002, 0.008
 
 
 def _watch(work: str, tracks: tuple[TrackOutput, ...], monitors: dict[str, RenditionMonitor],
-           exited: _Events, abort: _Events, *, entries: dict[str, _Entries] | None = None,
-           finishing: _Events | None = None, wake: _Events | None = None) -> None:
+           exited: _Events, abort: _Events, *, finishing: _Events, wake: _Events,
+           entries: dict[str, _Entries] | None = None) -> None:
     """Feed each finished ffmpeg file to its RenditionMonitor while ffmpeg is still running, and its
     timing to the track's :class:`_Entries` (made once the init segment is read) when ``entries`` is given.
 
@@ -321,8 +321,7 @@ def _watch(work: str, tracks: tuple[TrackOutput, ...], monitors: dict[str, Rendi
     nap = _NAP_MIN
     flushed = False
     while not abort.is_set():
-        if wake is not None:
-            wake.clear()  # before the events are read: one set after this cuts the next nap short
+        wake.clear()  # before the events are read: one set after this cuts the next nap short
         done = exited.is_set()
         progressed = False
         for t in tracks:
@@ -332,14 +331,14 @@ def _watch(work: str, tracks: tuple[TrackOutput, ...], monitors: dict[str, Rendi
         if progressed:
             nap = _NAP_MIN
         else:
-            if finishing is not None and not flushed and finishing.is_set():
+            if not flushed and finishing.is_set():
                 flushed = True
                 for m in monitors.values():
                     m.flush()
             else:
                 for m in monitors.values():
                     m.idle()
-            (wake or exited).wait(nap)
+            wake.wait(nap)
             nap = min(2 * nap, _NAP_MAX)
 
 
@@ -377,8 +376,8 @@ class _Watcher:
                              for t in self.tracks}
             if self.check:
                 warm_up(validate=validator is not None)  # while ffmpeg starts (its first files come later)
-            _watch(work, self.tracks, self.monitors, self.exited, self.aborted, entries=self.entries,
-                   finishing=self.finishing, wake=self.wake)
+            _watch(work, self.tracks, self.monitors, self.exited, self.aborted, finishing=self.finishing,
+                   wake=self.wake, entries=self.entries)
         except BaseException as e:
             self.error = e
 
