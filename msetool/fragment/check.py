@@ -140,7 +140,7 @@ def warm_up(validate: bool = True) -> None:
     Why: the packager's watcher starts as ffmpeg does, and ffmpeg writes its first segments ~60 ms
     later; imported inside the first segments' check instead, these modules (~20 ms) were time the check
     never made up where ffmpeg runs as fast as a core (tmpfs, interleaved A/B, 11 runs each, three
-    rounds: check left at ffmpeg's exit 13/9/9 -> 6/2/7 ms).
+    rounds: check left at ffmpeg's exit 9/11/9 -> 1/5/8 ms).
     """
     import importlib
 
