@@ -242,20 +242,23 @@ def main() -> int:
     load_before = os.getloadavg()
     results: dict[str, list[float]] = {"ffmpeg": [], "python + ffmpeg-python": [], "msetool": [],
                                        "msetool --no-check": [], "shaka-packager": []}
-    for run in range(args.runs):
-        d = fresh(out_ff)
-        plan = build_plan(FragmentOptions(src, d, copy=True), info, d, ff)
-        argv = [a for a in plan.argv if a not in ("-progress", "pipe:1")]
-        for t in plan.tracks:  # the dash muxer writes into per-representation folders, made beforehand
-            (d / REP_DIR.format(t.representation)).mkdir()
-        results["ffmpeg"].append(timed(argv, key="ffmpeg"))
 
+    def planned_argv() -> list[str]:
+        """msetool's exact argv, into a fresh out_ff with the folders the dash muxer writes into (msetool
+        makes them beforehand: ffmpeg does not)."""
         d = fresh(out_ff)
         plan = build_plan(FragmentOptions(src, d, copy=True), info, d, ff)
         for t in plan.tracks:
             (d / REP_DIR.format(t.representation)).mkdir()
-        results["python + ffmpeg-python"].append(
-            timed([msetool[0], "-c", FLOOR, *plan.argv], cwd=WORK, env=env_ff, key="python + ffmpeg-python"))
+        return plan.argv
+
+    for run in range(args.runs):
+        argv = [a for a in planned_argv() if a not in ("-progress", "pipe:1")]
+        results["ffmpeg"].append(timed(argv, key="ffmpeg"))
+
+        floor_cmd = [msetool[0], "-c", FLOOR, *planned_argv()]
+        key = "python + ffmpeg-python"
+        results[key].append(timed(floor_cmd, cwd=WORK, env=env_ff, key=key))
 
         for key, extra in (("msetool", []), ("msetool --no-check", ["--no-check"])):
             if out_ms.exists():
