@@ -50,6 +50,7 @@ from msetool.mime import MimeType
 from msetool.model import CodedFrame
 from msetool.records import Record
 from msetool.stream import (
+    PREROLL_MS,
     FrameColumns,
     FramesParsed,
     InitSegmentParsed,
@@ -262,8 +263,6 @@ def _misaddressed_trafs(trafs: list[Box], moof: Box, init: Mp4Init, chromium: bo
                  "bytes)" for tid in differ}
 
 
-#: how much of a track fragment's start the paused element decodes (msetool.mse.media_source PREROLL_US)
-_PREROLL_S = (1, 5)
 
 
 def _decode_check(track: Mp4Track) -> Callable[[bytes], str | None] | None:
@@ -347,7 +346,7 @@ def _preroll_checks(
         if check is None:
             continue
         if track is not None and track.kind == "audio":
-            horizon = r.timescale * _PREROLL_S[0] // _PREROLL_S[1]
+            horizon = r.timescale * PREROLL_MS // 1000  # the audio the paused element decodes
             t = 0
             for k, off in enumerate(r.offset):
                 if not start_only or may_preroll_at_start(r.pts[k], r.duration[k], r.timescale):

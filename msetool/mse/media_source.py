@@ -24,7 +24,13 @@ from msetool.mime import parse_mime
 from msetool.mse.events import AppendError, DOMException, Event, Warning, invalid_state, type_error
 from msetool.mse.profile import INF, Profile, get_profile
 from msetool.mse.source_buffer import SourceBuffer, _num, intersect_track_ranges
-from msetool.stream import ByteStreamParser, parser_for
+from msetool.stream import (
+    PREROLL_MS,
+    SEEK_TO_START_FUDGE,
+    VIDEO_PREROLL_FRAMES,
+    ByteStreamParser,
+    parser_for,
+)
 
 
 class MediaSource:
@@ -299,14 +305,14 @@ class MediaSource:
 
     #: a buffered range that starts this close to 0 is where the pipeline's initial seek to 0 lands
     #: (source_buffer_stream.cc kSeekToStartFudgeRoom)
-    SEEK_TO_START_FUDGE_US = 1_000_000
+    SEEK_TO_START_FUDGE_US = SEEK_TO_START_FUDGE * 1_000_000
     #: how much of each track the paused element decodes before it has enough data (HAVE_ENOUGH_DATA) and
     #: stops reading (audio_renderer_algorithm.cc starting capacity 200 ms; measured in Chromium 156: a
     #: bad frame at 0.1 s behind 0.088 s of good data is decoded, one at 0.3 s behind 0.288 s is not)
-    PREROLL_US = 200_000
+    PREROLL_US = PREROLL_MS * 1000
     #: the video renderer's share: it has enough with this many frames (media/base/limits.h
     #: kMaxVideoFrames; measured in Chromium 156 on 25 fps VP9: a bad 4th frame fails, a bad 5th does not)
-    VIDEO_PREROLL_FRAMES = 4
+    VIDEO_PREROLL_FRAMES = VIDEO_PREROLL_FRAMES
 
     def _start_range(self, sb: SourceBuffer, tid: int) -> tuple[Any, Any] | None:
         """The track range the paused element's pipeline plays from (its first, if it starts near 0)."""
