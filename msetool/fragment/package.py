@@ -464,8 +464,7 @@ def _organize(plan: Plan, opts: FragmentOptions, work: Path, monitors: dict[str,
     if opts.copy:
         warnings += _gop_warnings(renditions, opts.segment_duration)
         warnings += _start_warnings(renditions)
-    duration = max((r.segments[-1].start + r.segments[-1].duration for r in renditions if r.segments),
-                   default=0.0)
+    duration = max((r.end for r in renditions), default=0.0)
     pres = Presentation(duration=duration, segment_duration=opts.segment_duration,
                         renditions=tuple(renditions), generator=f"msetool {__version__}")
     return pres, warnings, traps
@@ -593,8 +592,23 @@ def _rendition(t: TrackOutput, mon: RenditionMonitor, built: _Entries | None = N
         sample_rate=(audio.sample_rate if audio else None),
         channels=(audio.channels if audio else None),
         target_bitrate=(t.rendition.bitrate_k * 1000 if t.rendition else None),
+        media_end=_media_end(tracks, mon.timings),
     )
     return rendition, list(built.warnings)
+
+
+def _media_end(tracks: list[layout.TrackLayout], timings: list[layout.SegmentTiming]) -> float | None:
+    """Where the last-ending track ends (s): each track's last segment's earliest presentation time plus
+    its duration (a segment's frames cover that span once reordered)."""
+    ends: dict[int, float] = {}
+    for timing in reversed(timings):
+        for t in tracks:
+            if t.track_id not in ends and t.track_id in timing.tracks:
+                pts, _dts, dur = timing.tracks[t.track_id]
+                ends[t.track_id] = (pts + dur) / t.timescale
+        if len(ends) == len(tracks):
+            break
+    return max(ends.values(), default=None)
 
 
 def _start_warnings(renditions: list[RenditionEntry]) -> list[str]:

@@ -171,6 +171,12 @@ def test_appends_in_chromium(browser: Any, http_root: Server, outputs: dict[str,
     assert all(result["supported"].values()), result
     assert result["errors"] == [] and result["mediaError"] is None, result
     assert result["buffered"], result
+    # the presentation's duration is where its media ends for Chromium, its muxed audio included: a DASH
+    # player takes mediaPresentationDuration as the end (dash.js pauses short of a later one)
+    doc = load_manifest(out)
+    assert doc["duration"] == pytest.approx(result["endedDuration"], abs=1e-3), result
+    mpd = re.search(r'mediaPresentationDuration="PT([\d.]+)S"', (out / "manifest.mpd").read_text())
+    assert mpd and float(mpd.group(1)) >= result["endedDuration"] - 1e-6, result
     predicted = predicted_ranges(outputs[case][1])
     for rid, ranges in result["buffered"].items():
         assert len(ranges) == 1, f"{rid}: {ranges}"

@@ -125,7 +125,7 @@ def publish(server: Server, out: Path, name: str) -> str:
 
 
 #: Appends each chosen rendition (init, then every segment in order) to its own SourceBuffer, with the
-#: exact type from mse.json, and reports what Chromium buffered.
+#: exact type from mse.json, and reports what Chromium buffered and the duration endOfStream() gave.
 APPEND_JS = """
 async (base) => {
   const m = await (await fetch(base + 'mse.json')).json();
@@ -157,6 +157,11 @@ async (base) => {
     const b = [];
     for (let i = 0; i < sb.buffered.length; i++) b.push([sb.buffered.start(i), sb.buffered.end(i)]);
     result.buffered[r.id] = b;
+  }
+  if (!result.errors.length) {
+    // endOfStream sets the duration to where the last track of any SourceBuffer ends
+    ms.endOfStream();
+    result.endedDuration = ms.duration;
   }
   result.mediaError = video.error ? video.error.message : null;
   return result;

@@ -65,3 +65,20 @@ def test_fed_while_reading_or_made_after_give_the_same_rendition(rows: list[tupl
         partial.add(t)
     again, _w = _rendition(track, mon, partial)
     assert again.segments == made.segments
+
+
+def test_a_muxed_renditions_end_is_its_last_tracks_end() -> None:
+    """The timeline follows the video; the AAC that ends a frame later sets where the media ends, so the
+    presentation duration (and the MPD's) covers it."""
+    timings = [
+        SegmentTiming("m/seg-00001.m4s", 10, {1: (0, 0, 180_000), 2: (0, 0, 94_208)}),
+        SegmentTiming("m/seg-00002.m4s", 10, {1: (180_000, 180_000, 180_000), 2: (94_208, 94_208, 98_304)}),
+        # no audio in the last segment: the audio's end is read from the one before
+        SegmentTiming("m/seg-00003.m4s", 10, {1: (360_000, 360_000, 3_000)}),
+    ]
+    mon: Any = SimpleNamespace(tracks=[VIDEO, AUDIO], timings=timings[:2], init_bytes=b"init")
+    r, _ = _rendition(TrackOutput("m", "muxed", None), mon)
+    assert r.duration == 4.0 and r.media_end == 192_512 / 48_000 and r.end == 192_512 / 48_000
+    mon.timings = timings
+    r, _ = _rendition(TrackOutput("m", "muxed", None), mon)
+    assert r.end == r.media_end == 363_000 / 90_000  # the video's last frames now end after the audio

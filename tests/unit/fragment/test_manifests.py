@@ -94,3 +94,15 @@ def test_audio_only_master_points_at_the_audio_playlist() -> None:
 def test_all_manifests_names() -> None:
     assert set(all_manifests(P)) == {"mse.json", "manifest.mpd", "master.m3u8", "video-720p/playlist.m3u8",
                                      "video-360p/playlist.m3u8", "audio/playlist.m3u8"}
+
+
+def test_mpd_duration_never_ends_before_the_media() -> None:
+    """mediaPresentationDuration is rounded up to the millisecond; an exact one is kept."""
+    def mpd_duration(seconds: float) -> str | None:
+        return ET.fromstring(dash_mpd(Presentation(seconds, 2.0, (V1,)))).get("mediaPresentationDuration")
+
+    assert mpd_duration(6.021333) == "PT6.022S"
+    assert mpd_duration(7.0) == "PT7.000S" and mpd_duration(6.001) == "PT6.001S"
+    assert mpd_duration(0.1 + 0.2) == "PT0.300S"  # 0.30000000000000004: float noise is not a millisecond
+    # mse.json keeps the exact end
+    assert json.loads(mse_json(Presentation(6.021333, 2.0, (V1,))))["duration"] == 6.021333
