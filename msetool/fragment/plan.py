@@ -343,7 +343,9 @@ _GLOBAL = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-pro
 
 def build_plan(opts: FragmentOptions, info: MediaInfo, workdir: StrPath, ffmpeg: str = "ffmpeg") -> Plan:
     """The ffmpeg command that writes every track of ``opts`` into ``workdir``."""
-    import ffmpeg as ffmpeg_python  # ffmpeg-python: builds the filter graph and the -map list
+    from msetool.fragment import ffmpeg_python as ffmpeg_python_import
+
+    ffmpeg_python = ffmpeg_python_import.load()  # ffmpeg-python: builds the filter graph and the -map list
 
     check_options(opts)
     if info.video is None and info.audio is None:
