@@ -461,11 +461,18 @@ def _raise_mmap_threshold() -> None:
     bytes(16 << 20)
 
 
+#: Segments per validation batch. Where the check runs behind a fast ffmpeg (tmpfs), what is pending when
+#: ffmpeg exits is validated after it: on a 20-minute output (1,200 segments) the last validation took
+#: ~20 ms with batches of 200 and ~3 ms with 32. The check's CPU is the same from 25 to 200 (replayed
+#: parser events make a batch cheap to start) and grows below ~16.
+BATCH = 32
+
+
 class RenditionMonitor:
     """Reads back, validates and simulates one rendition as its files appear (see module docstring)."""
 
     def __init__(
-        self, rid: str, validator: Validator | None, simulate: bool = True, batch: int = 200
+        self, rid: str, validator: Validator | None, simulate: bool = True, batch: int = BATCH
     ) -> None:
         self.rid = rid
         self.validator = validator
@@ -586,7 +593,7 @@ def _fixed(mime: str) -> Callable[[list[layout.TrackLayout]], str]:
 
 
 def self_check(root: Path, p: Presentation, traps: list[str] | None = None,
-               validator: Validator | None = None, simulate: bool = True, *, batch: int = 200
+               validator: Validator | None = None, simulate: bool = True, *, batch: int = BATCH
                ) -> CheckReport:
     """Check an output folder after the fact (the packaging path uses RenditionMonitor directly)."""
     validator = validator or default_validator()
