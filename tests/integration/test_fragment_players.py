@@ -32,8 +32,9 @@ window.waitEnd = (video, seconds) => new Promise(resolve => {
   const done = why => resolve({why, ended: video.ended, currentTime: video.currentTime,
                                duration: video.duration, error: video.error ? video.error.message : null});
   video.addEventListener('ended', () => done('ended'), {once: true});
-  // the 'ended' attribute too: a player that seeks or pauses at the very end may reach it without the
-  // event this listener would see (seen once with dash.js on a loaded machine)
+  // the 'ended' attribute too, in case the event fires before this listener is attached. (A dash.js run
+  // that paused short of the end, which this once seemed to cover, was an MPD duration short of the
+  // muxed audio's end; see RenditionEntry.media_end.)
   const poll = setInterval(() => { if (video.ended) { clearInterval(poll); done('ended'); } }, 250);
   setTimeout(() => { clearInterval(poll); done('timeout'); }, seconds * 1000);
 });
