@@ -90,6 +90,27 @@ def trap_findings(traps: list[str], rid: str) -> list[Finding]:
     return out
 
 
+def duration_findings(duration: float, rc: RenditionCheck) -> list[Finding]:
+    """An error for each track whose simulated media ends after the presentation's duration.
+
+    The duration (mse.json, and the MPD's ``mediaPresentationDuration``) is computed from the read-back
+    timing; the buffered ranges come independently from the simulator. A DASH player takes the duration as
+    where the media ends: dash.js, past it before Chromium fires ``ended``, ends playback itself and
+    pauses short of the end (a muxed rendition whose AAC outlasts its video once did this). Only the
+    simulator's ranges are compared (the read-back fallback is where the duration came from), with 1 ms
+    of slack for Chromium's microsecond timestamps."""
+    if rc.buffered_source != "simulator":
+        return []
+    out = []
+    for kind, ranges in rc.buffered.items():
+        if ranges and ranges[-1][1] > duration + 0.001:
+            out.append(Finding(
+                "fragment-duration", Severity.ERROR,
+                f"{rc.id} {kind} is buffered to {ranges[-1][1]:.6f} s, after the presentation's duration "
+                f"{duration:.6f} s: a DASH player would end playback short of it"))
+    return out
+
+
 def merge_ranges(spans: list[Range], tolerance: float) -> list[Range]:
     out: list[Range] = []
     for s, e in sorted(spans):
@@ -605,5 +626,6 @@ def self_check(root: Path, p: Presentation, traps: list[str] | None = None,
             m.add_segment(root / s.file, s.file)
         rc = m.finish()
         rc.findings[:0] = trap_findings([t for t in traps or [] if t not in m.traps], r.id)
+        rc.findings += duration_findings(p.duration, rc)
         report.renditions.append(rc)
     return report

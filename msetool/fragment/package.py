@@ -194,7 +194,7 @@ def fragment(
         from pathlib import Path  # (loaded by the watcher thread while ffmpeg ran)
 
         from msetool.fragment import manifests
-        from msetool.fragment.check import CheckReport, RenditionMonitor, default_validator
+        from msetool.fragment.check import CheckReport, RenditionMonitor, default_validator, duration_findings
 
         if result.returncode != 0:
             tail = relevant_stderr(result.stderr)
@@ -225,6 +225,8 @@ def fragment(
         if check:
             report = CheckReport(validator="msetool validate" if default_validator() else "built-in")
             report.renditions = [rc for t in plan.tracks if (rc := checks.get(t.id)) is not None]
+            for rc in report.renditions:
+                rc.findings += duration_findings(presentation.duration, rc)
             sim_problems = {m.sim_problem for m in monitors.values() if m.sim_problem}
             if sim_problems:
                 say("simulator unavailable, buffered ranges from segment timing: " + "; ".join(sim_problems))

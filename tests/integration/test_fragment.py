@@ -289,3 +289,20 @@ def test_ctrl_c_mid_ffmpeg_leaves_nothing(tmp_path: Path) -> None:
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_self_check_reports_a_duration_short_of_the_muxed_audio(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the presentation's duration taken from the video's timeline alone (the bug that made dash.js
+    pause short of the end), the self-check's simulator sees the muxed AAC run past it and says so."""
+    from msetool.fragment import package
+    from msetool.fragment.plan import FragmentOptions
+    from msetool.fragment.runner import FfmpegBinary
+
+    monkeypatch.setattr(package, "_media_end", lambda tracks, timings: None)
+    opts = FragmentOptions(make_input("audio44k"), tmp_path / "out", muxed=True, preset="ultrafast")
+    result = package.fragment(opts, binary=FfmpegBinary(media.ffmpeg_exe(), "test"))
+    assert result.presentation.duration == 4.0  # the video's end
+    assert result.check is not None
+    found = [f for f in result.check.findings if f.rule == "fragment-duration"]
+    assert [f.message.split(" is buffered")[0] for f in found] == ["muxed audio"], found

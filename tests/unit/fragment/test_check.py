@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from msetool.fragment import layout
-from msetool.fragment.check import CheckReport, default_validator, merge_ranges, self_check
+from msetool.fragment.check import (
+    CheckReport,
+    RenditionCheck,
+    default_validator,
+    duration_findings,
+    merge_ranges,
+    self_check,
+)
 from msetool.fragment.manifests import Presentation, RenditionEntry, SegmentEntry
 from msetool.rules.findings import Finding, Severity
 
@@ -25,14 +32,18 @@ def presentation(name: str) -> Presentation:
     main = next((t for t in init if t.kind == "video"), init[0])
     kind = "muxed" if len(init) > 1 else main.kind
     segs = []
+    end = 0.0  # where the last track ends, as packaging computes the presentation's duration
     for f in sorted(d.glob("seg-*.m4s")):
         size, moofs = layout.moofs_in_file(f)
-        pts, _dts, dur = layout.read_segment(moofs, init, f.name, size).tracks.get(main.track_id, (0, 0, 0))
+        timing = layout.read_segment(moofs, init, f.name, size)
+        pts, _dts, dur = timing.tracks.get(main.track_id, (0, 0, 0))
         segs.append(SegmentEntry(f"{name}/{f.name}", pts, dur, main.timescale, size))
+        end = max([end] + [(p + n) / t.timescale for t in init if t.track_id in timing.tracks
+                           for p, _d, n in [timing.tracks[t.track_id]]])
     mime = "audio/mp4" if kind == "audio" else "video/mp4"
     r = RenditionEntry(name, kind, mime, tuple(t.codec for t in init), f"{name}/init.mp4",  # type: ignore[arg-type]
                        0, main.timescale, tuple(segs))
-    return Presentation(4.0, 1.0, (r,))
+    return Presentation(end, 1.0, (r,))
 
 
 def errors(name: str) -> list[str]:
@@ -156,3 +167,23 @@ def test_read_whole_names_a_missing_file(tmp_path: Path) -> None:
 
     with pytest.raises(FileNotFoundError):
         read_whole(tmp_path / "gone.m4s")
+
+
+def test_a_duration_short_of_the_simulated_media_is_an_error() -> None:
+    """The presentation's duration (read-back timing) against the simulator's buffered ends: a muxed set
+    whose audio outlasts its video, given the video's end as the duration, is reported for the audio."""
+    p = presentation("clean-muxed")
+    (r,) = p.renditions
+    short = Presentation(r.segments[-1].start + r.segments[-1].duration, 1.0, (r,))
+    found = [f for f in self_check(SETS, short).findings if f.rule == "fragment-duration"]
+    assert found and all(f.severity is Severity.ERROR and "clean-muxed" in f.message for f in found)
+    assert not [f for f in self_check(SETS, p).findings if f.rule == "fragment-duration"]
+
+
+def test_duration_findings_compare_only_simulated_ranges_with_a_millisecond_of_slack() -> None:
+    rc = RenditionCheck("m", "video/mp4", buffered={"video": [(0.0, 4.0)], "audio": [(0.0, 4.0213)]},
+                        buffered_source="simulator")
+    assert [f.message.split(" is ")[0] for f in duration_findings(4.0, rc)] == ["m audio"]
+    assert duration_findings(4.021, rc) == [] and duration_findings(4.0213, rc) == []
+    rc.buffered_source = "segment timing"  # the duration came from there: nothing independent to compare
+    assert duration_findings(4.0, rc) == []
