@@ -187,3 +187,14 @@ def test_duration_findings_compare_only_simulated_ranges_with_a_millisecond_of_s
     assert duration_findings(4.021, rc) == [] and duration_findings(4.0213, rc) == []
     rc.buffered_source = "segment timing"  # the duration came from there: nothing independent to compare
     assert duration_findings(4.0, rc) == []
+
+
+def test_every_self_check_finding_id_is_documented() -> None:
+    import re
+
+    root = Path(__file__).resolve().parents[3]
+    source = (root / "msetool" / "fragment" / "check.py").read_text()
+    ids = set(re.findall(r'Finding\(\s*"(fragment-[a-z-]+)"', source))
+    doc = (root / "docs" / "fragment.md").read_text()
+    assert ids >= {"fragment-trap", "fragment-simulate", "fragment-duration", "fragment-quota"}
+    assert [i for i in sorted(ids) if f"`{i}`" not in doc] == []
