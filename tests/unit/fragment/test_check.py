@@ -20,6 +20,7 @@ from msetool.fragment.check import (
     self_check,
 )
 from msetool.fragment.manifests import Presentation, RenditionEntry, SegmentEntry
+from msetool.fragment.package import _media_end
 from msetool.rules.findings import Finding, Severity
 
 SETS = Path(__file__).resolve().parents[3] / "samples" / "segments"
@@ -31,19 +32,17 @@ def presentation(name: str) -> Presentation:
     init = layout.read_init((d / "init.mp4").read_bytes())
     main = next((t for t in init if t.kind == "video"), init[0])
     kind = "muxed" if len(init) > 1 else main.kind
-    segs = []
-    end = 0.0  # where the last track ends, as packaging computes the presentation's duration
+    segs, timings = [], []
     for f in sorted(d.glob("seg-*.m4s")):
         size, moofs = layout.moofs_in_file(f)
         timing = layout.read_segment(moofs, init, f.name, size)
+        timings.append(timing)
         pts, _dts, dur = timing.tracks.get(main.track_id, (0, 0, 0))
         segs.append(SegmentEntry(f"{name}/{f.name}", pts, dur, main.timescale, size))
-        end = max([end] + [(p + n) / t.timescale for t in init if t.track_id in timing.tracks
-                           for p, _d, n in [timing.tracks[t.track_id]]])
     mime = "audio/mp4" if kind == "audio" else "video/mp4"
     r = RenditionEntry(name, kind, mime, tuple(t.codec for t in init), f"{name}/init.mp4",  # type: ignore[arg-type]
-                       0, main.timescale, tuple(segs))
-    return Presentation(end, 1.0, (r,))
+                       0, main.timescale, tuple(segs), media_end=_media_end(init, timings))
+    return Presentation(r.end, 1.0, (r,))  # the duration as packaging computes it
 
 
 def errors(name: str) -> list[str]:
